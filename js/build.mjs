@@ -1,0 +1,65 @@
+// Builds one self-contained ESM bundle (+ CSS) per widget: src/<widget>/index.ts -> ../nbviz/static/<widget>.{js,css}.
+// `node build.mjs --dev` also builds the standalone dev page into dist/ (gitignored).
+
+import { readdirSync, existsSync, mkdirSync, copyFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const src = join(here, 'src');
+const outdir = join(here, '..', 'nbviz', 'static');
+const dev = process.argv.includes('--dev');
+
+const widgets = readdirSync(src, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && d.name !== 'lib' && existsSync(join(src, d.name, 'index.ts')))
+  .map((d) => d.name);
+
+// Fails the build on any URL import: bundles must work with no network (DESIGN.md).
+const noUrlImports = {
+  name: 'no-url-imports',
+  setup(build) {
+    build.onResolve({ filter: /^(https?:)?\/\// }, (args) => ({
+      errors: [{ text: `URL import ${JSON.stringify(args.path)} is not allowed; add the package to package.json` }],
+    }));
+  },
+};
+
+const common = {
+  bundle: true,
+  format: 'esm',
+  splitting: false,
+  minify: true,
+  target: 'es2020',
+  sourcemap: false,
+  platform: 'browser',
+  // Some UMD code paths probe `define.amd`; blank it so nothing registers with a host's AMD loader.
+  define: { 'define.amd': 'undefined', 'process.env.NODE_ENV': '"production"' },
+  legalComments: 'none',
+  logLevel: 'warning',
+  plugins: [noUrlImports],
+};
+
+mkdirSync(outdir, { recursive: true });
+await esbuild.build({
+  ...common,
+  entryPoints: Object.fromEntries(widgets.map((w) => [w, join(src, w, 'index.ts')])),
+  outdir,
+  entryNames: '[name]',
+});
+console.log(`built ${widgets.map((w) => `${w}.js`).join(', ')} -> ${outdir}`);
+
+if (dev) {
+  const distdir = join(here, 'dist');
+  mkdirSync(distdir, { recursive: true });
+  await esbuild.build({
+    ...common,
+    minify: false,
+    sourcemap: 'inline',
+    entryPoints: { dev: join(here, 'dev', 'main.ts') },
+    outdir: distdir,
+    entryNames: '[name]',
+  });
+  copyFileSync(join(here, 'dev', 'index.html'), join(distdir, 'index.html'));
+  console.log(`built dev page -> ${join(distdir, 'index.html')}`);
+}

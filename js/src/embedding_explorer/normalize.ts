@@ -1,0 +1,65 @@
+// Data coordinates -> regl-scatterplot's GL space, keeping the aspect ratio.
+
+export interface Normalized {
+  x: Float32Array;
+  y: Float32Array;
+  /** Half extents of the data's bounding box in GL units (the box is centred on 0). */
+  halfWidth: number;
+  halfHeight: number;
+}
+
+/** Fraction of GL space left free around the data, so edge points are not cut. */
+export const PADDING = 0.05;
+
+/**
+ * Map interleaved (N, 2) points into [-1, 1]^2: centred, the longer side spanning 2 * (1 - PADDING).
+ * Non-finite coordinates stay NaN (not drawn) and do not affect the bounds.
+ */
+export function normalizePoints(xy: ArrayLike<number>, n: number): Normalized {
+  let minX = Infinity;
+  let maxX = -Infinity;
+  let minY = Infinity;
+  let maxY = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const px = xy[2 * i];
+    const py = xy[2 * i + 1];
+    // One test per point that also rejects NaN/Infinity (a point counts only if both are finite).
+    if (px - px === 0 && py - py === 0) {
+      if (px < minX) minX = px;
+      if (px > maxX) maxX = px;
+      if (py < minY) minY = py;
+      if (py > maxY) maxY = py;
+    }
+  }
+  const x = new Float32Array(n);
+  const y = new Float32Array(n);
+  if (minX > maxX) {
+    x.fill(NaN);
+    y.fill(NaN);
+    return { x, y, halfWidth: 0, halfHeight: 0 };
+  }
+  const span = Math.max(maxX - minX, maxY - minY);
+  // A single point (or all points equal) has no span: show it at the centre, unscaled.
+  const scale = span > 0 ? (2 * (1 - PADDING)) / span : 1;
+  const cx = (minX + maxX) / 2;
+  const cy = (minY + maxY) / 2;
+  for (let i = 0; i < n; i++) {
+    const px = xy[2 * i];
+    const py = xy[2 * i + 1];
+    const ok = px - px === 0 && py - py === 0;
+    x[i] = ok ? (px - cx) * scale : NaN;
+    y[i] = ok ? (py - cy) * scale : NaN;
+  }
+  return { x, y, halfWidth: ((maxX - minX) * scale) / 2, halfHeight: ((maxY - minY) * scale) / 2 };
+}
+
+/**
+ * Camera distance that fits a centred box of the given half extents (plus padding) into a canvas
+ * of aspect width/height. regl-scatterplot shows GL y in [-d, d] and x in [-d * aspect, d * aspect].
+ */
+export function fitDistance(halfWidth: number, halfHeight: number, aspect: number): number {
+  const hw = Math.max(halfWidth, 1e-6) + PADDING;
+  const hh = Math.max(halfHeight, 1e-6) + PADDING;
+  const d = Math.max(hw / Math.max(aspect, 1e-6), hh);
+  return Number.isFinite(d) && d > 0 ? d : 1;
+}

@@ -1,0 +1,98 @@
+// Binary array transport; mirrors nbviz/widgets/arrays.py (keep both in step).
+// Wire value: {dtype, shape, chunks}; each chunk is one binary buffer, cut on element boundaries.
+
+export type WireDtype = 'float32' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32';
+
+export type TypedArray =
+  | Float32Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array;
+
+type TypedArrayCtor = { new (buffer: ArrayBuffer, byteOffset?: number, length?: number): TypedArray; new (length: number): TypedArray; BYTES_PER_ELEMENT: number };
+
+const CTORS: Record<WireDtype, TypedArrayCtor> = {
+  float32: Float32Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+};
+
+/** Largest chunk sent (4 MiB), as CHUNK_BYTES in arrays.py: well under the 10 MB websocket default. */
+export const CHUNK_BYTES = 4 * 1024 * 1024;
+
+export interface WireArray {
+  dtype: string;
+  shape: number[];
+  chunks: Array<DataView | ArrayBuffer | ArrayBufferView>;
+}
+
+export interface DecodedArray {
+  data: TypedArray;
+  shape: number[];
+}
+
+export function dtypeOf(data: TypedArray): WireDtype {
+  for (const [name, ctor] of Object.entries(CTORS)) {
+    if (data instanceof ctor) return name as WireDtype;
+  }
+  throw new TypeError(`unsupported typed array ${Object.prototype.toString.call(data)}`);
+}
+
+function asBytes(chunk: DataView | ArrayBuffer | ArrayBufferView): Uint8Array {
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  return new Uint8Array(chunk.buffer as ArrayBuffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/**
+ * Rebuild a typed array from the wire format; null stays null.
+ * Views the received buffer directly when there is one aligned chunk, copies otherwise
+ * (typed arrays need byteOffset % itemsize === 0, which ipywidgets does not promise).
+ */
+export function decodeArray(value: unknown): DecodedArray | null {
+  if (value === null || value === undefined) return null;
+  const obj = value as Partial<WireArray>;
+  if (typeof obj.dtype !== 'string' || !Array.isArray(obj.shape) || !Array.isArray(obj.chunks)) {
+    throw new TypeError('array message must have dtype, shape and chunks');
+  }
+  const ctor = CTORS[obj.dtype as WireDtype];
+  if (!ctor) throw new TypeError(`unsupported array dtype ${JSON.stringify(obj.dtype)}`);
+  const shape = obj.shape.map(Number);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const itemsize = ctor.BYTES_PER_ELEMENT;
+  const parts = obj.chunks.map(asBytes);
+  const nbytes = parts.reduce((a, p) => a + p.byteLength, 0);
+  if (nbytes !== size * itemsize) {
+    throw new RangeError(`array message holds ${nbytes} bytes; shape [${shape}] of ${obj.dtype} needs ${size * itemsize}`);
+  }
+  if (parts.length === 1 && parts[0].byteOffset % itemsize === 0) {
+    return { data: new ctor(parts[0].buffer as ArrayBuffer, parts[0].byteOffset, size), shape };
+  }
+  const out = new ctor(size);
+  const bytes = new Uint8Array(out.buffer);
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.byteLength;
+  }
+  return { data: out, shape };
+}
+
+/** Encode a typed array for sending to Python; chunks are views, no copy. */
+export function encodeArray(data: TypedArray, shape: number[], chunkBytes: number = CHUNK_BYTES): WireArray {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (size !== data.length) throw new RangeError(`shape [${shape}] needs ${size} elements, got ${data.length}`);
+  const itemsize = data.BYTES_PER_ELEMENT;
+  const step = Math.max(itemsize, chunkBytes - (chunkBytes % itemsize));
+  const chunks: DataView[] = [];
+  for (let at = 0; at < data.byteLength; at += step) {
+    chunks.push(new DataView(data.buffer, data.byteOffset + at, Math.min(step, data.byteLength - at)));
+  }
+  return { dtype: dtypeOf(data), shape: [...shape], chunks };
+}

@@ -1,0 +1,1 @@
+"""Pure compute: numpy / torch in, numpy out. No traitlets, no ipywidgets, no display."""

@@ -1,0 +1,68 @@
+"""Binary array transport between Python and the browser.
+
+An array travels as ``{"dtype": str, "shape": [int, ...], "chunks": [memoryview, ...]}``. ipywidgets lifts every
+``memoryview`` out of the JSON and sends it as a raw binary buffer, so no number is ever written as text. Large
+arrays are split into chunks of at most :data:`CHUNK_BYTES`, each cut on an element boundary, so no single buffer
+comes near the 10 MB websocket default and the browser can decode them into one typed array without a copy per
+element. ``js/src/lib/codecs.ts`` mirrors this module; both sides are round-trip tested.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+#: Largest buffer a single chunk carries (4 MiB): well under the 10 MB websocket message default.
+CHUNK_BYTES = 4 * 1024 * 1024
+
+#: dtypes the browser can view as typed arrays; float64 is narrowed to float32 (WebGL draws float32 anyway).
+WIRE_DTYPES = ("float32", "int8", "uint8", "int16", "uint16", "int32", "uint32")
+_NARROWED = {"float64": "float32", "float16": "float32", "bool": "uint8"}
+
+
+def wire_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype an array of ``dtype`` travels as, or a ``TypeError`` naming what is supported."""
+    name = np.dtype(dtype).name
+    name = _NARROWED.get(name, name)
+    if name not in WIRE_DTYPES:
+        raise TypeError(
+            f"array dtype {np.dtype(dtype).name!r} cannot be sent to the browser; expected one of "
+            f"{', '.join(WIRE_DTYPES + tuple(_NARROWED))}"
+        )
+    return np.dtype(name)
+
+
+def array_to_json(value: Any, widget: Any = None, chunk_bytes: int = CHUNK_BYTES) -> dict | None:
+    """Serialise an array-like to the wire format (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    arr = np.asarray(value)
+    # astype + order="C" (not ascontiguousarray, which would turn a 0-D array into 1-D).
+    arr = arr.astype(wire_dtype(arr.dtype), order="C", copy=False)
+    # Little-endian on the wire: typed arrays in every browser are little-endian.
+    if arr.dtype.byteorder == ">":
+        arr = arr.astype(arr.dtype.newbyteorder("<"))
+    flat = memoryview(arr.reshape(-1)).cast("B")
+    step = max(arr.itemsize, chunk_bytes - chunk_bytes % arr.itemsize)
+    chunks = [flat[i : i + step] for i in range(0, len(flat), step)]
+    return {"dtype": arr.dtype.name, "shape": list(arr.shape), "chunks": chunks}
+
+
+def array_from_json(value: dict | None, widget: Any = None) -> np.ndarray | None:
+    """Rebuild an array from the wire format, as sent by Python or by the browser."""
+    if value is None:
+        return None
+    for key in ("dtype", "shape", "chunks"):
+        if key not in value:
+            raise ValueError(f"array message is missing {key!r}; expected keys dtype, shape, chunks")
+    dtype = wire_dtype(np.dtype(value["dtype"]))
+    shape = tuple(int(s) for s in value["shape"])
+    data = b"".join(bytes(c) for c in value["chunks"])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) != expected:
+        raise ValueError(f"array message holds {len(data)} bytes; shape {shape} of {dtype} needs {expected}")
+    return np.frombuffer(data, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
+
+
+array_serialization = {"to_json": array_to_json, "from_json": array_from_json}

@@ -1,0 +1,84 @@
+"""Fixtures for real-browser tests: servers, Chromium, a network guard and screenshots on failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .harness import CHROMIUM_ARGS, NetworkGuard, chromium_executable, start_lab, start_voila
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/ui/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.ui)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def ui_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("ui")
+
+
+@pytest.fixture(scope="session")
+def voila(ui_root):
+    root = ui_root / "voila"
+    root.mkdir()
+    server = start_voila(root)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def lab(ui_root):
+    root = ui_root / "lab"
+    root.mkdir()
+    server = start_lab(root)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def guard() -> NetworkGuard:
+    return NetworkGuard()
+
+
+@pytest.fixture
+def page(browser, guard, request):
+    """A fresh page whose requests may only go to 127.0.0.1; the test fails if any other is attempted."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, device_scale_factor=1)
+    context.route("**/*", guard.handle)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.page_errors = errors  # type: ignore[attr-defined]
+    yield page
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    if failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        except Exception:  # noqa: BLE001 - a failed screenshot must not hide the real failure
+            pass
+    context.close()
+    if not getattr(request.node, "allow_external_requests", False):
+        assert not guard.blocked, f"requests tried to leave the machine: {guard.blocked}"

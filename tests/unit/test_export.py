@@ -1,0 +1,33 @@
+import io
+
+import numpy as np
+from PIL import Image
+
+from nbviz.export import PADDING, fit_to_canvas, rasterize_points, to_png
+
+
+def test_fit_keeps_aspect_and_padding():
+    pts = np.array([[0, 0], [10, 5]], dtype=float)
+    px = fit_to_canvas(pts, 200, 100)
+    # The longer data side (x: 10) fills the shorter canvas side (100 px) minus padding; centred.
+    span = 100 * (1 - 2 * PADDING)
+    np.testing.assert_allclose(px[1, 0] - px[0, 0], span)
+    np.testing.assert_allclose(px[0, 1] - px[1, 1], span / 2)  # y grows upwards in data, downwards on screen
+    np.testing.assert_allclose(px.mean(axis=0), [100, 50])
+
+
+def test_rasterize_draws_colours_at_positions():
+    pts = np.array([[0, 0], [1, 1]], dtype=float)
+    colors = np.array([[255, 0, 0, 255], [0, 0, 255, 255]], dtype=np.uint8)
+    img = rasterize_points(pts, colors, width=50, height=50, radius=1)
+    px = np.round(fit_to_canvas(pts, 50, 50)).astype(int)
+    assert tuple(img[px[0, 1], px[0, 0]]) == (255, 0, 0, 255)
+    assert tuple(img[px[1, 1], px[1, 0]]) == (0, 0, 255, 255)
+    assert tuple(img[0, 0]) == (255, 255, 255, 255)
+    png = Image.open(io.BytesIO(to_png(img)))
+    assert png.size == (50, 50)
+
+
+def test_rasterize_empty():
+    img = rasterize_points(np.zeros((0, 2)), np.zeros((0, 4), np.uint8), width=10, height=8)
+    assert img.shape == (8, 10, 4) and (img == 255).all()

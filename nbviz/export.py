@@ -6,22 +6,28 @@ import io
 
 import numpy as np
 
-#: Fraction of the shorter side left empty around the points; js/src/lib/layout.ts uses the same value.
+#: Free margin in GL units around the points; mirrors js/src/embedding_explorer/normalize.ts.
 PADDING = 0.05
 
 
-def fit_to_canvas(points: np.ndarray, width: int, height: int, padding: float = PADDING) -> np.ndarray:
-    """Pixel positions (x right, y down) of 2-D points fitted into a canvas, keeping their aspect ratio."""
+def fit_to_canvas(points: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Pixel positions (x right, y down) of 2-D points as the live view first shows them.
+
+    The same rule as the browser: the longer data side spans 2 * (1 - PADDING) GL units, and the camera fits
+    that box plus PADDING into the canvas keeping the aspect ratio.
+    """
     pts = np.asarray(points, dtype=np.float64)
     if len(pts) == 0:
         return np.zeros((0, 2))
     lo, hi = pts.min(axis=0), pts.max(axis=0)
-    center = (lo + hi) / 2
-    extent = float(max(hi[0] - lo[0], hi[1] - lo[1])) or 1.0
-    scale = min(width, height) * (1 - 2 * padding) / extent
-    px = (pts[:, 0] - center[0]) * scale + width / 2
-    py = height / 2 - (pts[:, 1] - center[1]) * scale
-    return np.stack([px, py], axis=1)
+    ext = hi - lo
+    span = float(ext.max())
+    scale = 2 * (1 - PADDING) / span if span > 0 else 1.0
+    gl = (pts - (lo + hi) / 2) * scale
+    half_w, half_h = ext * scale / 2 + PADDING
+    d = max(half_w / (width / height), half_h)
+    px_per_gl = height / (2 * d)
+    return np.stack([width / 2 + gl[:, 0] * px_per_gl, height / 2 - gl[:, 1] * px_per_gl], axis=1)
 
 
 def rasterize_points(

@@ -45,12 +45,18 @@ class NbvizWidget(anywidget.AnyWidget):
     error = t.Unicode("").tag(sync=True)
     error_details = t.Unicode("").tag(sync=True)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # anywidget reads _esm/_css when the class is made; a missing bundle is reported when one is built.
+        # Only the class that names the bundle: ipywidgets' add_traits makes subclasses whose traits must stay.
+        if cls.__dict__.get("_bundle"):
+            for attr, suffix in (("_esm", ".js"), ("_css", ".css")):
+                if (STATIC / f"{cls._bundle}{suffix}").exists():
+                    setattr(cls, attr, STATIC / f"{cls._bundle}{suffix}")
+        super().__init_subclass__(**kwargs)
+
     def __init__(self, **kwargs: Any) -> None:
         if self._bundle:
-            kwargs.setdefault("_esm", bundle_path(self._bundle))
-            css = STATIC / f"{self._bundle}.css"
-            if css.exists():
-                kwargs.setdefault("_css", css)
+            bundle_path(self._bundle)
         super().__init__(**kwargs)
 
     # -- errors -------------------------------------------------------------------------------------------

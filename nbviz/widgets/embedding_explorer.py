@@ -16,7 +16,7 @@ from .base import Array, NbvizWidget
 
 def _auto_point_size(n: int) -> float:
     """Bigger points for few, smaller for many, so both a 100-point and a 1M-point plot read well."""
-    return float(np.clip(12.0 / max(n, 1) ** 0.25, 1.0, 6.0))
+    return float(np.clip(2.0 + 1.25 * (6.0 - np.log10(max(n, 1))), 1.5, 7.0))
 
 
 class EmbeddingExplorer(NbvizWidget):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nbviz.export import fit_to_canvas
+
 from .harness import around, color_fraction, pixels, ready_root, screen_point, wait_for_json, write_notebook
 
 FOCUS_RGB = (0xE6, 0x00, 0x7E)  # --nbviz-focus default
@@ -20,10 +22,13 @@ ex
 """
 
 
+def scatter_points() -> np.ndarray:
+    return np.random.default_rng(7).normal(size=(400, 2)).astype("float32")
+
+
 def isolated_index() -> int:
     """The point of the SCATTER data farthest from its nearest neighbour: a click there can only hit it."""
-    rng = np.random.default_rng(7)
-    pts = rng.normal(size=(400, 2)).astype("float32")
+    pts = scatter_points()
     d = np.linalg.norm(pts[:, None] - pts[None], axis=-1)
     np.fill_diagonal(d, np.inf)
     return int(d.min(axis=1).argmax())
@@ -40,15 +45,17 @@ def open_lab(page, lab, name: str, cells: list[str]):
     """Open a notebook in JupyterLab and run all its cells, as a user pressing Run All would."""
     probe = lab.root / f"{name}_probe"
     write_notebook(lab.root / f"{name}.ipynb", cells, probe_folder=probe)
-    page.goto(f"{lab.url}/lab/tree/{name}.ipynb", timeout=120_000)
+    # A workspace per test, so JupyterLab restores no tabs from an earlier test.
+    page.goto(f"{lab.url}/lab/workspaces/{name}/tree/{name}.ipynb", timeout=120_000)
     page.wait_for_function(
-        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-        " && window.jupyterapp.shell.currentWidget.sessionContext"
-        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
+        "(path) => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+        " return w && w.context && w.context.path === path && w.sessionContext.session"
+        " && w.sessionContext.session.kernel; }",
+        arg=f"{name}.ipynb",
         timeout=120_000,
     )
-    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.ready")
+    page.evaluate("async () => { const s = window.jupyterapp.shell.currentWidget.sessionContext; await s.ready;"
+                  " while (s.session.kernel.status !== 'idle') await new Promise(r => setTimeout(r, 100)); }")
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     return probe
 
@@ -76,6 +83,12 @@ def test_voila_click_sets_focus(page, voila):
     target = isolated_index()
     click_point(page, root, target)
     assert wait_for_json(probe / "focus.json", lambda v: v != -1) == target
+    # The static PNG's layout rule (nbviz.export) puts points exactly where the live view first draws them.
+    box = root.locator("canvas").first.bounding_box()
+    expected = fit_to_canvas(scatter_points(), round(box["width"]), round(box["height"]))
+    for i in (0, 17, 123, target):
+        got = root.evaluate("(el, i) => el.nbviz.screenPosition(i)", i)
+        np.testing.assert_allclose(got, expected[i], atol=1.5)
     # The legend shows every label as text.
     legend = root.locator(".nbviz-legend").inner_text()
     for name in ("alpha", "beta", "gamma", "delta"):

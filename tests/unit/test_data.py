@@ -357,16 +357,25 @@ def test_images_length_mismatch() -> None:
 
 
 def test_torch_channels_first_converted_elementwise() -> None:
+    torch.manual_seed(0)
     t = torch.rand(5, 3, 6, 7, requires_grad=True)
     f = Features(emb(5), images=t)
     manual = np.rint(t.detach().numpy().transpose(0, 2, 3, 1) * 255).astype(np.uint8)
     assert f.image(0).shape == (6, 7, 3)
     np.testing.assert_array_equal(f.images_uint8(np.arange(5)), manual)
-    for i in range(5):
-        for y in range(6):
-            for x in range(7):
+    assert t.requires_grad and t.shape == (5, 3, 6, 7)  # the user's tensor is untouched
+
+
+def test_torch_channels_first_uint8_checked_pixel_by_pixel() -> None:
+    t = torch.randint(0, 256, (3, 3, 4, 5), dtype=torch.uint8)
+    f = Features(emb(3), images=t)
+    for i in range(3):
+        img = f.image(i)
+        assert img.shape == (4, 5, 3)
+        for y in range(4):
+            for x in range(5):
                 for c in range(3):
-                    assert f.image(i)[y, x, c] == round(float(t[i, c, y, x]) * 255)
+                    assert img[y, x, c] == int(t[i, c, y, x])
 
 
 def test_torch_uint8_rgba_and_grey_channels_first() -> None:

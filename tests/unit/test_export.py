@@ -9,10 +9,10 @@ from nbviz.export import PADDING, fit_to_canvas, rasterize_points, to_png
 def test_fit_keeps_aspect_and_padding():
     pts = np.array([[0, 0], [10, 5]], dtype=float)
     px = fit_to_canvas(pts, 200, 100)
-    # The longer data side (x: 10) fills the shorter canvas side (100 px) minus padding; centred.
-    span = 100 * (1 - 2 * PADDING)
-    np.testing.assert_allclose(px[1, 0] - px[0, 0], span)
-    np.testing.assert_allclose(px[0, 1] - px[1, 1], span / 2)  # y grows upwards in data, downwards on screen
+    # x (10 units) spans 2*(1-P) GL units; y (5 units) half that; the camera fits y's half extent + P.
+    gl_per_px = 2 * (0.5 * (1 - PADDING) + PADDING) / 100
+    np.testing.assert_allclose(px[1, 0] - px[0, 0], 2 * (1 - PADDING) / gl_per_px)
+    np.testing.assert_allclose(px[0, 1] - px[1, 1], (1 - PADDING) / gl_per_px)  # y grows up in data, down on screen
     np.testing.assert_allclose(px.mean(axis=0), [100, 50])
 
 

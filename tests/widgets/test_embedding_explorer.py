@@ -52,7 +52,8 @@ def test_torch_input_and_bytes_per_point():
 def test_focus_validated_from_python():
     ex = nbviz.EmbeddingExplorer(np.zeros((10, 2)) + np.arange(10)[:, None])
     ex.focus = 9
-    with pytest.raises(traitlets.TraitError, match=r"focus must be -1 \(none\) or a point index in 0..9, got 10"):
+    expected = r"focus must be -1 \(none\) or a point index in 0..9, got 10"
+    with pytest.raises(traitlets.TraitError, match=expected):
         ex.focus = 10
     assert ex.focus == 9
 

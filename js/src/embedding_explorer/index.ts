@@ -118,6 +118,7 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   let rows: Rgba[] = paletteRows(null);
   let half = { w: 0, h: 0 };
   let drawn = false;
+  let destroyed = false;
   let generation = 0;
   let readyGeneration = -1;
 
@@ -197,7 +198,11 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   };
 
   // --- points -----------------------------------------------------------------------------------
+  // Until the user pans or zooms, the view keeps fitting the data as the container settles
+  // (notebook outputs often change width right after the first render).
+  let autoFit = true;
   const fitView = () => {
+    autoFit = true;
     const d = fitDistance(half.w, half.h, width / height);
     return scatter.zoomToLocation([0, 0], d, { transition: false });
   };
@@ -205,6 +210,9 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   const drawPoints = async () => {
     const gen = ++generation;
     root.dataset.nbvizReady = 'false';
+    // regl-scatterplot forgets the old points here; no screen positions until the new ones are in.
+    drawn = false;
+    tip.hidden = true;
     let xy: TypedArray = new Float32Array(0);
     try {
       const p = decodeArray(model.get('points'));
@@ -224,15 +232,32 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     const data = codes ? { x: norm.x, y: norm.y, valueA: codes } : { x: norm.x, y: norm.y };
     // regl-scatterplot types its point columns as number[]; typed arrays are read the same way.
     await scatter.draw(data as unknown as { x: number[]; y: number[] }, { zDataType: 'categorical' });
-    if (gen !== generation || scatter.get('isDestroyed')) return;
+    if (gen !== generation || destroyed) return;
     drawn = true;
     syncFocus();
     readyGeneration = gen;
     await fitView();
   };
 
+  // regl-scatterplot rejects a draw() while another is running: run one at a time and
+  // coalesce changes that arrive meanwhile into a single follow-up draw of the latest state.
+  let inFlight = false;
+  let pending = false;
   const redrawPoints = () => {
-    drawPoints().catch((err) => banner.setLocalError(`Could not draw points: ${String(err)}`, String(err?.stack ?? '')));
+    if (inFlight) {
+      pending = true;
+      return;
+    }
+    inFlight = true;
+    drawPoints()
+      .catch((err) => banner.setLocalError(`Could not draw points: ${String(err)}`, String(err?.stack ?? '')))
+      .finally(() => {
+        inFlight = false;
+        if (pending && !destroyed) {
+          pending = false;
+          redrawPoints();
+        }
+      });
   };
 
   // --- interaction ------------------------------------------------------------------------------
@@ -246,7 +271,10 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     syncFocus();
   };
   const onPointerDown = (e: PointerEvent) => {
-    downAt = [e.clientX, e.clientY];
+    downAt = e.target === canvas ? [e.clientX, e.clientY] : null;
+  };
+  const onWheel = () => {
+    autoFit = false;
   };
   // Capture phase, before regl-scatterplot's own click handler: clear its selection so a click on
   // the already-focused point still reports a `select`, and note that nothing was hit yet.
@@ -272,6 +300,8 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   const onPointerMove = (e: PointerEvent) => {
     const r = plot.getBoundingClientRect();
     pointer = [e.clientX - r.left, e.clientY - r.top];
+    // A drag that started on the canvas is a pan: stop auto-fitting.
+    if (e.buttons && downAt && Math.hypot(e.clientX - downAt[0], e.clientY - downAt[1]) >= CLICK_SLOP) autoFit = false;
     if (!tip.hidden) placeTip();
   };
   const onLeave = () => {
@@ -281,6 +311,7 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     void fitView();
   };
   plot.addEventListener('pointerdown', onPointerDown);
+  plot.addEventListener('wheel', onWheel, { passive: true });
   plot.addEventListener('click', onClickCapture, true);
   plot.addEventListener('click', onClick);
   plot.addEventListener('pointermove', onPointerMove);
@@ -327,6 +358,7 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     plot.style.height = `${h}px`;
     scatter.set({ width: w, height: h });
     sizeOverlay();
+    if (autoFit && drawn) void fitView();
     drawOverlay();
   };
   const observer = new ResizeObserver(resize);
@@ -370,11 +402,13 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   redrawPoints();
 
   return () => {
+    destroyed = true;
     generation++;
     for (const [name, fn] of handlers) model.off(name as `change:${keyof ExplorerTraits & string}`, fn);
     unwatchTheme();
     observer.disconnect();
     plot.removeEventListener('pointerdown', onPointerDown);
+    plot.removeEventListener('wheel', onWheel);
     plot.removeEventListener('click', onClickCapture, true);
     plot.removeEventListener('click', onClick);
     plot.removeEventListener('pointermove', onPointerMove);

@@ -2,19 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CHUNK_BYTES, decodeArray, encodeArray, type TypedArray, type WireDtype } from '../src/lib/codecs';
+import { CHUNK_BYTES, CTORS, decodeArray, encodeArray, type TypedArray, type WireDtype } from '../src/lib/codecs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const CTORS: Record<WireDtype, new (n: number) => TypedArray> = {
-  float32: Float32Array,
-  int8: Int8Array,
-  uint8: Uint8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-};
 
 function filled(dtype: WireDtype, n: number): TypedArray {
   const a = new CTORS[dtype](n);
@@ -103,16 +94,8 @@ describe('codecs round trip', () => {
 
 const PY = String.raw`
 import base64, json
-import importlib.util
 import numpy as np
-try:
-    from nbviz.widgets.arrays import array_to_json
-except ImportError:
-    # The package may be mid-build (its __init__ importing siblings); arrays.py itself needs only numpy.
-    spec = importlib.util.spec_from_file_location("nbviz_arrays", "nbviz/widgets/arrays.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    array_to_json = mod.array_to_json
+from nbviz.widgets.arrays import array_to_json
 
 cases = {
     "f64": (np.array([[0.1, -2.5], [1e10, 3.0]]), {}),

@@ -29,22 +29,22 @@ def ui_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("ui")
 
 
-@pytest.fixture(scope="session")
-def voila(ui_root):
-    root = ui_root / "voila"
+def _serve(ui_root: Path, name: str, start):
+    root = ui_root / name
     root.mkdir()
-    server = start_voila(root)
+    server = start(root)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def voila(ui_root):
+    yield from _serve(ui_root, "voila", start_voila)
 
 
 @pytest.fixture(scope="session")
 def lab(ui_root):
-    root = ui_root / "lab"
-    root.mkdir()
-    server = start_lab(root)
-    yield server
-    server.stop()
+    yield from _serve(ui_root, "lab", start_lab)
 
 
 @pytest.fixture(scope="session")

@@ -130,35 +130,29 @@ def _isolated_env(root: Path) -> dict[str, str]:
     return env
 
 
-def start_voila(root: Path) -> Server:
+def _start(name: str, root: Path, args: list[str], ready_path: str) -> Server:
     port = free_port()
-    log_path = root / "voila.log"
-    cmd = [
-        sys.executable, "-m", "voila", str(root), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-        "--show_tracebacks=True", "--VoilaExecutor.timeout=300",
-    ]
-    proc = subprocess.Popen(cmd, cwd=root, env=_isolated_env(root), stdout=log_path.open("w"),
-                            stderr=subprocess.STDOUT)
-    server = Server("voila", root, port, proc, log_path)
-    _wait_http(server.url + "/", server)
+    log_path = root / f"{name}.log"
+    proc = subprocess.Popen([sys.executable, "-m", name, *args, "--no-browser", f"--port={port}"], cwd=root,
+                            env=_isolated_env(root), stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+    server = Server(name, root, port, proc, log_path)
+    _wait_http(server.url + ready_path, server)
     return server
+
+
+def start_voila(root: Path) -> Server:
+    args = [str(root), "--Voila.ip=127.0.0.1", "--show_tracebacks=True", "--VoilaExecutor.timeout=300"]
+    return _start("voila", root, args, "/")
 
 
 def start_lab(root: Path) -> Server:
-    port = free_port()
-    log_path = root / "lab.log"
-    cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.root_dir={root}", "--IdentityProvider.token=", "--ServerApp.password=",
-        "--ServerApp.disable_check_xsrf=True", "--LabApp.expose_app_in_browser=True",
+    args = [
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={root}", "--IdentityProvider.token=",
+        "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", "--LabApp.expose_app_in_browser=True",
         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly", "--allow-root",
     ]
-    proc = subprocess.Popen(cmd, cwd=root, env=_isolated_env(root), stdout=log_path.open("w"),
-                            stderr=subprocess.STDOUT)
-    server = Server("jupyterlab", root, port, proc, log_path)
-    _wait_http(server.url + "/api/status", server)
-    return server
+    return _start("jupyterlab", root, args, "/api/status")
 
 
 PROBE_MODULE = '''

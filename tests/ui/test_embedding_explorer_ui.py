@@ -176,3 +176,20 @@ def test_network_guard_catches_external_requests(page, voila, guard, request):
     page.evaluate("() => fetch('http://example.com/x').catch(() => null)")
     page.wait_for_timeout(200)
     assert any("example.com" in url for url in guard.blocked)
+
+
+def test_lab_dark_theme_follows(page, lab):
+    """Switching JupyterLab to its dark theme turns the scatter's background and legend text dark/light."""
+    open_lab(page, lab, "theme_lab", [SCATTER])
+    root = ready_root(page)
+    box = root.locator("canvas").first.bounding_box()
+    corner = {"x": box["x"] + 2, "y": box["y"] + box["height"] - 12, "width": 8, "height": 8}
+    assert pixels(page, corner).mean() > 200  # light theme: near-white background
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+    page.wait_for_timeout(800)
+    assert pixels(page, corner).mean() < 80, "the scatter background did not follow the dark theme"
+    legend_color = root.locator(".nbviz-legend").evaluate("el => getComputedStyle(el).color")
+    r, g, b = (int(v) for v in legend_color[legend_color.index("(") + 1:].split(",")[:3])
+    assert min(r, g, b) > 150, f"legend text is not light on dark: {legend_color}"
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")

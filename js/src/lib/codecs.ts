@@ -14,7 +14,8 @@ export type TypedArray =
 
 type TypedArrayCtor = { new (buffer: ArrayBuffer, byteOffset?: number, length?: number): TypedArray; new (length: number): TypedArray; BYTES_PER_ELEMENT: number };
 
-const CTORS: Record<WireDtype, TypedArrayCtor> = {
+/** The typed-array constructor of each wire dtype. */
+export const CTORS: Record<WireDtype, TypedArrayCtor> = {
   float32: Float32Array,
   int8: Int8Array,
   uint8: Uint8Array,

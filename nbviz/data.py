@@ -792,6 +792,36 @@ class Features:
             raise IndexError(f"{name} must be in {-self.n}..{self.n - 1}; {name}[{bad[0]}] is {arr[bad[0]]}")
         return arr % self.n
 
+    @classmethod
+    def from_model(
+        cls,
+        model: Any,
+        data: Any,
+        layer: Any = "layer3",
+        pool: str | None = "avg",
+        batch_size: int = 256,
+        device: Any = None,
+        labels: Any = None,
+        images: Any = None,
+        metadata: Any = None,
+        progress: bool = True,
+    ) -> Features | dict[str, Features]:
+        """Features from the activations of ``layer`` of a torch model (several layers -> dict by path).
+
+        ``data`` is a tensor/array, a torch Dataset or a DataLoader; when its items are ``(x, y)`` and no
+        ``labels`` are given, ``y`` become the labels. Conv maps are pooled by ``pool`` ("avg", "max",
+        "flatten"; tokens: "avg" or "cls"). The model comes back unchanged (mode, hooks, gradients).
+        """
+        from .kernels.activations import extract
+
+        feats, targets = extract(model, data, layer, pool=pool, batch_size=batch_size, device=device,
+                                 progress=progress, return_targets=True)
+        if labels is None:
+            labels = targets
+        extra = {"labels": labels, "images": images, "metadata": metadata}
+        make = lambda emb: cls(emb, **{k: v for k, v in extra.items() if v is not None})  # noqa: E731
+        return {path: make(f) for path, f in feats.items()} if isinstance(feats, dict) else make(feats)
+
     def subset(self, indices: Any) -> Features:
         """The rows ``indices`` of everything, still aligned.
 

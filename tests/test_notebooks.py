@@ -20,6 +20,7 @@ def test_notebook_runs(path):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
     widgets = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+               and o["data"].get("text/plain", "").startswith("<nbviz.")]
     assert widgets, f"{path.name} displays no widget"
     assert all("image/png" in o["data"] for o in widgets), "a widget output lacks its static PNG fallback"

@@ -6,14 +6,14 @@ import base64
 import contextlib
 import logging
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import anywidget
 import traitlets as t
 
-from .arrays import array_serialization
+from .arrays import array_from_json, array_serialization, array_to_json
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger("nbviz")
@@ -22,6 +22,15 @@ log = logging.getLogger("nbviz")
 def Array(**kwargs: Any) -> t.Any:  # noqa: N802 - reads like a trait type
     """A synced numpy-array trait that travels as binary (see :mod:`nbviz.widgets.arrays`)."""
     return t.Any(None, allow_none=True, **kwargs).tag(sync=True, **array_serialization)
+
+
+def ArrayList(**kwargs: Any) -> t.List:  # noqa: N802 - reads like a trait type
+    """A synced list of numpy arrays, each travelling as binary."""
+    return t.List(t.Any(), default_value=[], **kwargs).tag(
+        sync=True,
+        to_json=lambda v, _w: [array_to_json(a) for a in v],
+        from_json=lambda v, _w: [array_from_json(a) for a in v],
+    )
 
 
 def bundle_path(name: str, suffix: str = ".js") -> Path:
@@ -58,6 +67,7 @@ class NbvizWidget(anywidget.AnyWidget):
         if self._bundle:
             bundle_path(self._bundle)
         super().__init__(**kwargs)
+        self.on_msg(self._dispatch_request)
 
     # -- errors -------------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -77,9 +87,25 @@ class NbvizWidget(anywidget.AnyWidget):
         with self.reporting_errors(resync=tuple(k for k in sync_data if k in self.keys)):
             super().set_state(sync_data)
 
-    def _handle_custom_msg(self, content: Any, buffers: list) -> None:
+    # -- requests from the browser (js/src/lib/requests.ts) ----------------------------------------------
+    def _request_handlers(self) -> dict[str, Callable[[dict], tuple[dict, list]]]:
+        """Handlers by request type: ``handler(content) -> (reply fields, reply buffers)``."""
+        return {}
+
+    def _dispatch_request(self, _widget: Any, content: dict, buffers: list) -> None:
+        # Registered in __init__. ipywidgets would log a handler's exception and drop it: here the browser gets
+        # an {error} reply for the request and the banner shows it.
+        kind, req_id = content.get("type"), content.get("id")
         with self.reporting_errors():
-            super()._handle_custom_msg(content, buffers)
+            try:
+                handler = self._request_handlers().get(kind)
+                if handler is None:
+                    raise ValueError(f"unknown request type {kind!r}; known: {sorted(self._request_handlers())}")
+                reply, out = handler(content)
+            except Exception as exc:
+                self.send({"type": kind, "id": req_id, "error": f"{type(exc).__name__}: {exc}"})
+                raise
+            self.send({"type": kind, "id": req_id, **reply}, out)
 
     # -- static fallback ----------------------------------------------------------------------------------
     def _static_png(self) -> bytes | None:

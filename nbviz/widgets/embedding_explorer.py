@@ -1,17 +1,33 @@
-"""EmbeddingExplorer: a WebGL scatter of projected features that talks back to Python."""
+"""EmbeddingExplorer: projections of N-D features drawn with WebGL, talking back to Python.
+
+Traits and messages follow ``js/src/embedding_explorer/protocol.ts``; both sides change together.
+"""
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import traitlets as t
 
-from ..colors import categorical_palette
+from ..colors import categorical_palette, colormap_lut
 from ..data import Features, as_numpy
 from ..export import rasterize_points, to_png
-from ..kernels.projection import pca
-from .base import Array, NbvizWidget
+from ..kernels import images as image_kernels
+from ..kernels.clustering import hierarchical_clusters
+from ..kernels.neighbors import NeighborIndex
+from ..kernels.projection import CACHE, aligned_umap, check_projection, content_key, pca, project
+from ..labelling import LabelStore, check_label, copy_file, write_new_file
+from .base import Array, ArrayList, NbvizWidget
+
+METHODS = ("auto", "umap", "tsne", "pca", "aligned_umap", None)
+#: Pixel size of images sent for the neighbour grid and the tooltip (small images are upscaled crisply).
+PANEL_IMAGE_PX = 96
 
 
 def _auto_point_size(n: int) -> float:
@@ -19,66 +35,356 @@ def _auto_point_size(n: int) -> float:
     return float(np.clip(2.0 + 1.25 * (6.0 - np.log10(max(n, 1))), 1.5, 7.0))
 
 
+def _as_features(value: Any, name: str) -> Features:
+    return value if isinstance(value, Features) else Features(as_numpy(value, name))
+
+
+def _with_items(embeddings: np.ndarray, items: Features, **override: Any) -> Features:
+    """Features of ``embeddings`` carrying the labels, images and metadata of ``items`` (or ``override``)."""
+    images = items.image_paths or (items.images_uint8(np.arange(len(items))) if items.n_images else None)
+    parts = {"labels": items.labels, "images": images, "metadata": items.metadata, **override}
+    return Features(embeddings, **{k: v for k, v in parts.items() if v is not None})
+
+
 class EmbeddingExplorer(NbvizWidget):
-    """Explore a 2-D layout of N-D features: pan, zoom, hover, and click a point to focus it.
+    """Explore a 2-D projection of N-D features: pan, zoom, hover, click for neighbours, lasso, label.
 
     Parameters
     ----------
     data
-        (N, 2) points to draw as they are, (N, D) features projected by PCA, or :class:`nbviz.Features`.
-    labels
-        Optional per-point labels (overrides the labels of ``data`` when it is a ``Features``).
-    height
-        Height of the view in pixels.
-    point_size
-        Point size in pixels; chosen from N when omitted.
+        (N, D) array or tensor, :class:`nbviz.Features`, or ``{name: features}`` for aligned views of the same
+        N items (a layer sweep, two models); with ``method=None`` the data is already 2-D.
+    labels, images, metadata
+        Per-item labels, images and metadata (see :class:`nbviz.Features`); they override those of ``data``.
+    method
+        "umap" | "tsne" | "pca" | "aligned_umap" | None (draw as is) | "auto" (None for 2-D data, else "umap").
+        PCA is drawn at once; the slow methods run in the background with progress, and the points then move to
+        their new places. Results are cached by content and parameters.
+    method_kwargs
+        Passed to umap-learn / openTSNE / PCA (n_neighbors, min_dist, metric, perplexity, random_state, ...).
+    clusters
+        Colour by this many hierarchical (Ward) clusters of the N-D features.
+    colors
+        Per-point numbers: colour by value through ``colormap``, with a colour bar.
+    color_by
+        "label" | "cluster" | "value" | a metadata column; chosen from what is given when omitted.
+    nside
+        The neighbour grid is nside x nside: the clicked item first, then its nearest neighbours in N-D.
+    metric
+        Neighbour metric in the N-D space: "euclidean" | "cosine".
+    thumbnails, thumbnail_size, max_thumbnails
+        Draw up to ``max_thumbnails`` images at point positions, chosen among the points in view.
+    label_dir
+        Folder where labelled images are copied to ``label_dir/<label>/`` with an annotations CSV.
+    background
+        Run slow projections in a background thread (``False``: compute before returning).
     """
 
     _bundle = "embedding_explorer"
 
-    points = Array(help="(N, 2) float32 positions as drawn")
+    points = Array(help="(N, 2) float32 positions shown now")
+    layouts = ArrayList(help="aligned layouts, each (N, 2) float32; empty for one layout")
+    layout_names = t.List(t.Unicode()).tag(sync=True)
+    layout_index = t.Int(0).tag(sync=True)
+
+    color_mode = t.Enum(["category", "value"], default_value="category").tag(sync=True)
     categories = Array(help="(N,) uint8/uint16 category codes, or None")
     category_names = t.List(t.Unicode()).tag(sync=True)
     palette = Array(help="(K, 4) uint8 RGBA, one row per category")
+    color_title = t.Unicode("").tag(sync=True)
+    values = Array(help="(N,) float32 in [0, 1] for colour by value")
+    colormap = Array(help="(256, 4) uint8 RGBA lookup table")
+    value_range = t.List(t.Float(), default_value=[0.0, 1.0]).tag(sync=True)
+    hidden_categories = t.List(t.Int()).tag(sync=True)
+
     focus = t.Int(-1, help="index of the focused point, -1 for none").tag(sync=True)
+    selection = Array(help="(M,) uint32 selected indices")
+
     point_size = t.Float(3.0).tag(sync=True)
     height = t.Int(480).tag(sync=True)
+    nside = t.Int(3).tag(sync=True)
+    has_images = t.Bool(False).tag(sync=True)
+    thumbnails = t.Bool(False).tag(sync=True)
+    thumbnail_size = t.Int(32).tag(sync=True)
+    max_thumbnails = t.Int(500).tag(sync=True)
+
+    label_options = t.List(t.Unicode()).tag(sync=True)
+    active_label = t.Unicode("").tag(sync=True)
+    annotation_counts = t.Dict().tag(sync=True)
+
+    progress = t.Float(-1.0).tag(sync=True)
+    status = t.Unicode("").tag(sync=True)
 
     def __init__(
         self,
         data: Any,
         labels: Any = None,
+        images: Any = None,
+        metadata: Any = None,
         *,
+        method: str | None = "auto",
+        method_kwargs: Mapping[str, Any] | None = None,
+        clusters: int | None = None,
+        colors: Any = None,
+        color_by: str | None = None,
+        colormap: str = "viridis",
+        nside: int = 3,
+        metric: str = "euclidean",
+        thumbnails: bool = False,
+        thumbnail_size: int = 32,
+        max_thumbnails: int = 500,
+        label_dir: str | os.PathLike | None = None,
         height: int = 480,
         point_size: float | None = None,
+        background: bool = True,
         **kwargs: Any,
     ) -> None:
-        features = data if isinstance(data, Features) else Features(as_numpy(data, "data"), labels=labels)
-        if labels is not None and isinstance(data, Features):
-            features = Features(features.embeddings, labels=labels, images=None, metadata=features.metadata)
-        if len(features) < 1:
-            raise ValueError("data must have at least 1 row")
+        sets, names = self._feature_sets(data, labels, images, metadata)
+        base = sets[0]
+        n = len(base)
+        method = self._check_method(method, sets)
+        params = check_projection(method, n, dict(method_kwargs or {})) if method is not None else {}
+        if not isinstance(nside, (int, np.integer)) or nside < 1:
+            raise ValueError(f"nside must be an int >= 1 (the neighbour grid is nside x nside), got {nside!r}")
+        if metric not in ("euclidean", "cosine"):
+            raise ValueError(f"metric must be 'euclidean' or 'cosine', got {metric!r}")
         if not isinstance(height, (int, np.integer)) or height < 50:
             raise ValueError(f"height must be an int of at least 50 pixels, got {height!r}")
-        self.features = features
-        emb = features.embeddings
-        points = emb if emb.shape[1] == 2 else pca(emb, 2)
-        has_labels = features.labels is not None
+        for name, value, low in (("thumbnail_size", thumbnail_size, 4), ("max_thumbnails", max_thumbnails, 0)):
+            if not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+
+        self.features = base
+        self._sets, self._metric = sets, metric
+        self._method, self._params = method, params
+        self._colors_raw = None if colors is None else self._check_colors(colors, n)
+        self._clusters = None if clusters is None else self._check_clusters(clusters, n)
+        self._colormap_name = colormap
+        self._indexes: dict[int, NeighborIndex] = {}
+        self._labels = LabelStore(label_dir)
+        self._worker: threading.Thread | None = None
+
+        first = [self._first_layout(s) for s in sets]
         super().__init__(
-            points=np.ascontiguousarray(points, dtype=np.float32),
-            categories=features.label_codes if has_labels else None,
-            category_names=list(features.label_names) if has_labels else [],
-            palette=categorical_palette(len(features.label_names) if has_labels else 1),
+            points=first[0],
+            layouts=first if len(sets) > 1 else [],
+            layout_names=names if len(sets) > 1 else [],
             height=int(height),
-            point_size=float(point_size) if point_size is not None else _auto_point_size(len(features)),
+            point_size=float(point_size) if point_size is not None else _auto_point_size(n),
+            nside=int(nside),
+            has_images=bool(base.n_images),
+            thumbnails=bool(thumbnails) and bool(base.n_images),
+            thumbnail_size=int(thumbnail_size),
+            max_thumbnails=int(max_thumbnails),
+            selection=np.zeros(0, dtype=np.uint32),
+            label_options=self._labels.existing_labels(),
             **kwargs,
         )
+        self.color_by(color_by)
+        if self._needs_projection():
+            self._start_projection(background)
+        if n > 50_000 and nside > 1:
+            # Build the neighbour index now, off the kernel's thread, so the first click is answered fast.
+            threading.Thread(target=self._neighbor_index, args=(0,), daemon=True).start()
+
+    # -- input -------------------------------------------------------------------------------------------
+    @staticmethod
+    def _feature_sets(data: Any, labels: Any, images: Any, metadata: Any) -> tuple[list[Features], list[str]]:
+        extra = {k: v for k, v in (("labels", labels), ("images", images), ("metadata", metadata)) if v is not None}
+        if isinstance(data, Mapping):
+            if len(data) < 1:
+                raise ValueError("data must hold at least one feature set, got an empty dict")
+            names = [str(k) for k in data]
+            sets = [_as_features(v, f"data[{k!r}]") for k, v in data.items()]
+            sizes = {name: len(s) for name, s in zip(names, sets, strict=True)}
+            if len(set(sizes.values())) > 1:
+                raise ValueError(f"all feature sets must describe the same N items; got sizes {sizes}")
+        else:
+            names, sets = [""], [_as_features(data, "data")]
+        if extra:
+            # Labels, images and metadata given here win over those carried by the Features.
+            sets[0] = _with_items(sets[0].embeddings, sets[0], **extra)
+        return sets, names
+
+    @staticmethod
+    def _check_method(method: str | None, sets: list[Features]) -> str | None:
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        if method == "auto":
+            method = None if all(s.dim == 2 for s in sets) else "umap"
+        n = len(sets[0])
+        if method is None:
+            bad = [i for i, s in enumerate(sets) if s.dim != 2]
+            if bad:
+                raise ValueError(f"method=None draws the data as it is, so it must be (N, 2); "
+                                 f"got dim {sets[bad[0]].dim}; pass method='pca', 'umap' or 'tsne' to project it")
+        elif n < 3:
+            raise ValueError(f"data must have at least 3 rows to be projected, got {n}")
+        if method == "aligned_umap" and len(sets) < 2:
+            raise ValueError("method='aligned_umap' needs a dict of at least two feature sets, e.g. "
+                             "{'layer2': f2, 'layer3': f3}")
+        return method
+
+    @staticmethod
+    def _check_colors(colors: Any, n: int) -> np.ndarray:
+        values = np.asarray(as_numpy(colors, "colors"), dtype=np.float64).reshape(-1)
+        if len(values) != n:
+            raise ValueError(f"colors has {len(values)} entries but data has {n} rows")
+        return values
+
+    @staticmethod
+    def _check_clusters(k: Any, n: int) -> int:
+        if not isinstance(k, (int, np.integer)) or not 2 <= k <= n:
+            raise ValueError(f"clusters must be an int between 2 and N = {n}, got {k!r}")
+        return int(k)
+
+    # -- projection --------------------------------------------------------------------------------------
+    def _first_layout(self, features: Features) -> np.ndarray:
+        """What is drawn at once: the data itself when 2-D, a cached result, else PCA."""
+        emb = features.embeddings
+        if self._method is None or emb.shape[1] == 2 and self._method == "pca":
+            return np.ascontiguousarray(emb, dtype=np.float32)
+        if self._method in ("pca", "umap", "tsne"):
+            cached = CACHE.get(self._cache_key(features))
+            if cached is not None:
+                return cached
+        return pca(emb, 2)
+
+    def _cache_key(self, features: Features) -> str:
+        return content_key(features.embeddings, method=self._method, **self._params)
+
+    def _needs_projection(self) -> bool:
+        if self._method in (None, "pca"):
+            return False
+        if self._method == "aligned_umap":
+            return True
+        return CACHE.get(self._cache_key(self._sets[0])) is None or len(self._sets) > 1
+
+    def _start_projection(self, background: bool) -> None:
+        from tqdm.auto import tqdm
+
+        # Made here, on the caller's thread, so the bar shows in the cell that built the widget.
+        bar = tqdm(total=100, desc=f"nbviz {self._method}", leave=False)
+        if background:
+            self._worker = threading.Thread(target=self._project_all, args=(bar,), name="nbviz-projection",
+                                            daemon=True)
+            self._worker.start()
+        else:
+            self._project_all(bar)
+            if self.error:
+                raise RuntimeError(self.error)
+
+    def _report(self, fraction: float, status: str) -> None:
+        self.progress, self.status = float(fraction), status
+
+    def _project_all(self, bar: Any) -> None:
+        def progress(fraction: float, status: str) -> None:
+            self._report(fraction, status)
+            bar.n = int(round(100 * fraction))
+            bar.set_postfix_str(status, refresh=True)
+
+        with self.reporting_errors():
+            try:
+                if self._method == "aligned_umap":
+                    key = content_key(*[s.embeddings for s in self._sets], method="aligned_umap", **self._params)
+                    layouts = CACHE.get_or_compute(
+                        key, lambda: aligned_umap([s.embeddings for s in self._sets], self._params, progress))
+                else:
+                    layouts = []
+                    for s in self._sets:
+                        key = self._cache_key(s)
+                        layouts.append(CACHE.get_or_compute(
+                            key, lambda s=s: project(s.embeddings, self._method, self._params, progress)))
+                self._show_layouts([np.ascontiguousarray(a, dtype=np.float32) for a in layouts])
+            finally:
+                bar.close()
+                self._report(-1.0, "")
+
+    def _show_layouts(self, layouts: list[np.ndarray]) -> None:
+        with self.hold_sync():
+            if len(layouts) > 1:
+                self.layouts = layouts
+            self.points = layouts[min(self.layout_index, len(layouts) - 1)]
+
+    def wait(self, timeout: float | None = None) -> EmbeddingExplorer:
+        """Block until a background projection has finished (returns the widget, for chaining)."""
+        if self._worker is not None:
+            self._worker.join(timeout)
+        return self
+
+    @t.observe("layout_index")
+    def _on_layout_index(self, change: dict) -> None:
+        if self.layouts:
+            self.points = self.layouts[change["new"]]
+
+    @t.validate("layout_index")
+    def _check_layout_index(self, proposal: dict) -> int:
+        value, count = proposal["value"], max(len(self.layouts), 1)
+        if not 0 <= value < count:
+            raise t.TraitError(f"layout_index must be in 0..{count - 1}, got {value}")
+        return value
 
     @property
     def embedding(self) -> np.ndarray:
         """(N, 2) float32 positions as displayed."""
         return self.points
 
+    # -- colour ------------------------------------------------------------------------------------------
+    def color_by(self, by: str | None = None) -> EmbeddingExplorer:
+        """Colour points by "label", "cluster", "value" (the ``colors`` given) or a metadata column."""
+        f = self.features
+        options = ["label"] * (f.labels is not None) + ["cluster"] * (self._clusters is not None) \
+            + ["value"] * (self._colors_raw is not None) + ([str(c) for c in f.metadata.columns]
+                                                            if f.metadata is not None else [])
+        if by is None:
+            by = next((o for o in ("value", "cluster", "label") if o in options), None)
+        elif by not in options:
+            raise ValueError(f"color_by must be one of {options or ['(nothing to colour by)']}, got {by!r}")
+        with self.hold_sync():
+            if by is None:
+                self._set_categories(None, [], "")
+            elif by == "label":
+                self._set_categories(f.label_codes, list(f.label_names), "label")
+            elif by == "cluster":
+                codes = hierarchical_clusters(f.embeddings, self._clusters)
+                self._set_categories(codes, [f"cluster {i}" for i in range(self._clusters)], "cluster")
+            elif by == "value":
+                self._set_values(self._colors_raw, "value")
+            else:
+                column = f.metadata[by]
+                if pd.api.types.is_numeric_dtype(column) and column.nunique() > 12:
+                    self._set_values(column.to_numpy(dtype=np.float64), by)
+                else:
+                    names, codes = np.unique(column.astype(str).to_numpy(), return_inverse=True)
+                    self._set_categories(codes, list(names), by)
+        self._color_source = by
+        return self
+
+    def _set_categories(self, codes: np.ndarray | None, names: list[str], title: str) -> None:
+        k = max(len(names), 1)
+        dtype = np.uint8 if k <= 256 else np.uint16
+        self.categories = None if codes is None else np.asarray(codes).astype(dtype)
+        self.category_names = [str(n) for n in names]
+        self.palette = categorical_palette(k)
+        self.hidden_categories = []
+        self.color_title, self.color_mode = title, "category"
+
+    def _set_values(self, raw: np.ndarray, title: str) -> None:
+        finite = raw[np.isfinite(raw)]
+        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        self.values = ((raw - lo) / (hi - lo if hi > lo else 1.0)).astype(np.float32)
+        self.colormap = colormap_lut(self._colormap_name)
+        self.value_range = [lo, hi]
+        self.color_title, self.color_mode = title, "value"
+
+    def _point_colors(self) -> np.ndarray:
+        if self.color_mode == "value":
+            v = np.nan_to_num(np.asarray(self.values), nan=0.0)
+            return np.asarray(self.colormap)[np.clip((v * 255).round().astype(int), 0, 255)]
+        pal = np.asarray(self.palette)
+        return pal[np.asarray(self.categories)] if self.categories is not None else pal[0]
+
+    # -- focus, selection, neighbours --------------------------------------------------------------------
     @t.validate("focus")
     def _check_focus(self, proposal: dict) -> int:
         value = proposal["value"]
@@ -87,11 +393,108 @@ class EmbeddingExplorer(NbvizWidget):
             raise t.TraitError(f"focus must be -1 (none) or a point index in 0..{n - 1}, got {value}")
         return value
 
-    def _point_colors(self) -> np.ndarray:
-        pal = np.asarray(self.palette)
-        return pal[np.asarray(self.categories)] if self.categories is not None else pal[0]
+    @t.validate("selection")
+    def _check_selection(self, proposal: dict) -> np.ndarray:
+        value = proposal["value"]
+        idx = np.zeros(0, dtype=np.int64) if value is None else np.asarray(as_numpy(value, "selection")).reshape(-1)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        n = len(self.features)
+        if len(idx) and (not np.issubdtype(idx.dtype, np.integer) or idx.min() < 0 or idx.max() >= n):
+            raise t.TraitError(f"selection must hold point indices in 0..{n - 1} (or a boolean mask)")
+        return np.unique(idx).astype(np.uint32)
 
-    def _static_png(self) -> bytes | None:
-        img = rasterize_points(self.points, self._point_colors(), width=640, height=min(self.height, 480),
+    def neighbors(self, i: int, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest items to item ``i`` in the N-D space of the shown feature set (``i`` excluded).
+
+        ``k`` defaults to nside * nside - 1, the neighbours the grid shows. Returns (indices, distances).
+        """
+        n = len(self.features)
+        if not isinstance(i, (int, np.integer)) or not 0 <= i < n:
+            raise ValueError(f"i must be a point index in 0..{n - 1}, got {i!r}")
+        k = self.nside * self.nside - 1 if k is None else k
+        return self._neighbor_index(self.layout_index if len(self._sets) > 1 else 0).query(int(i), k)
+
+    def _neighbor_index(self, s: int) -> NeighborIndex:
+        if s not in self._indexes:
+            self._indexes[s] = NeighborIndex(self._sets[s].embeddings, self._metric)
+        return self._indexes[s]
+
+    # -- labelling ---------------------------------------------------------------------------------------
+    @t.validate("active_label")
+    def _check_active_label(self, proposal: dict) -> str:
+        return proposal["value"] and check_label(proposal["value"])
+
+    def annotate(self, indices: Any, label: str) -> int:
+        """Assign ``label`` to items (copying their images into ``label_dir/<label>/`` when it is set)."""
+        idx = self._check_selection({"value": indices})
+        count = self._labels.assign(idx, label, self._write_item if self.features.n_images else None)
+        with self.hold_sync():
+            self.annotation_counts = self._labels.counts()
+            if label not in self.label_options:
+                self.label_options = [*self.label_options, label]
+        return count
+
+    def _write_item(self, i: int, folder: Path) -> Path | None:
+        paths = self.features.image_paths
+        if paths is not None:
+            src = Path(paths[i])
+            return write_new_file(folder, f"{i:06d}", src.suffix.lower(), copy_file(src))
+        png = image_kernels.encode_png(self.features.image(i))
+        return write_new_file(folder, f"{i:06d}", ".png", lambda dst: dst.write_bytes(png))
+
+    @property
+    def annotations(self) -> pd.DataFrame:
+        """The labels assigned so far: columns index, label, time."""
+        return self._labels.frame()
+
+    # -- export ------------------------------------------------------------------------------------------
+    def export_projector(self, logdir: str | os.PathLike, sprite_size: int = 32) -> Path:
+        """Write TensorBoard projector files (tensors, metadata TSV, sprite) for the shown feature set."""
+        from ..integrations.tensorboard import export_projector
+
+        shown = self._sets[self.layout_index if len(self._sets) > 1 else 0]
+        return export_projector(_with_items(shown.embeddings, self.features), logdir, sprite_size=sprite_size)
+
+    def to_png(self, width: int = 800, height: int | None = None) -> bytes:
+        """A PNG of the layout as first shown, with the live view's colours."""
+        img = rasterize_points(self.points, self._point_colors(), width=width, height=height or self.height,
                                radius=max(self.point_size / 2, 1.0))
         return to_png(img)
+
+    def _static_png(self) -> bytes | None:
+        return self.to_png(640, min(self.height, 480))
+
+    # -- browser requests --------------------------------------------------------------------------------
+    def _request_handlers(self) -> dict:
+        return {"neighbors": self._reply_neighbors, "thumbnails": self._reply_thumbnails,
+                "item": self._reply_item, "assign": self._reply_assign}
+
+    def _images_png(self, indices: list[int], size: int) -> list[bytes]:
+        return [image_kernels.encode_png(self.features.image(i), size) for i in indices]
+
+    def _reply_neighbors(self, content: dict) -> tuple[dict, list]:
+        i = int(content["index"])
+        idx, dist = self.neighbors(i)
+        indices = [i, *map(int, idx)]
+        labels = self.features.labels
+        reply = {"index": i, "indices": indices, "distances": [0.0, *map(float, dist)],
+                 "labels": [] if labels is None else [str(labels[j]) for j in indices]}
+        return reply, self._images_png(indices, PANEL_IMAGE_PX) if self.has_images else []
+
+    def _reply_thumbnails(self, content: dict) -> tuple[dict, list]:
+        indices = [int(i) for i in content["indices"]][: max(self.max_thumbnails, 1)]
+        size = int(content.get("size", self.thumbnail_size))
+        png, columns = image_kernels.atlas([self.features.image(i) for i in indices], size)
+        return {"indices": indices, "size": size, "columns": columns}, [png]
+
+    def _reply_item(self, content: dict) -> tuple[dict, list]:
+        i = int(content["index"])
+        f = self.features
+        meta = {} if f.metadata is None else {str(k): str(v) for k, v in f.metadata.iloc[i].items()}
+        reply = {"index": i, "label": "" if f.labels is None else str(f.labels[i]), "metadata": meta}
+        return reply, self._images_png([i], PANEL_IMAGE_PX) if self.has_images else []
+
+    def _reply_assign(self, content: dict) -> tuple[dict, list]:
+        count = self.annotate(content["indices"], content["label"])
+        return {"label": content["label"], "count": count}, []

@@ -34,7 +34,7 @@ def test_points_pass_through_and_labels_colour(digits):
 def test_high_dimensional_features_are_projected_with_pca(digits):
     from sklearn.decomposition import PCA
 
-    ex = nbviz.EmbeddingExplorer(nbviz.Features(digits.data, labels=digits.target))
+    ex = nbviz.EmbeddingExplorer(nbviz.Features(digits.data, labels=digits.target), method="pca")
     ref = PCA(2).fit_transform(digits.data)
     # Same layout up to the sign of each axis.
     for j in range(2):

@@ -1,0 +1,1 @@
+"""Adapters to other tools (TensorBoard's projector, PyTorch Lightning)."""

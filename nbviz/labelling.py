@@ -1,0 +1,134 @@
+"""Labels that users assign to items, optionally mirrored to disk as ``label_dir/<label>/<file>`` + a CSV.
+
+Writing is conservative: a label must be a safe file name, nothing is written outside ``label_dir``, an existing
+file is never overwritten, and a file appears under its final name only once it is complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pandas as pd
+
+_SAFE_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+CSV_NAME = "annotations.csv"
+
+
+def check_label(label: object) -> str:
+    """Return ``label`` if it is a safe folder name, else raise a ValueError saying what is allowed."""
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
+    if not _SAFE_LABEL.match(label) or label.endswith((".", " ")) or ".." in label or label.lower() in _RESERVED:
+        raise ValueError(
+            f"label {label!r} is not a safe file name: use 1-64 letters, digits, spaces, '_', '-' or '.', "
+            "starting with a letter or digit (no '/', no '..')"
+        )
+    return label
+
+
+class LabelStore:
+    """Annotations in memory, and on disk when ``label_dir`` is given.
+
+    ``write_item(index, folder) -> Path`` writes item ``index`` into ``folder`` under a name of its choosing
+    (the caller knows whether the item is an image file to copy or an array to encode).
+    """
+
+    def __init__(self, label_dir: str | os.PathLike | None = None) -> None:
+        self.rows: list[tuple[int, str, float]] = []
+        self.label_dir = None if label_dir is None else Path(label_dir).expanduser().resolve()
+        if self.label_dir is not None:
+            if self.label_dir.exists() and not self.label_dir.is_dir():
+                raise ValueError(f"label_dir must be a folder, but {self.label_dir} is a file")
+            self.label_dir.mkdir(parents=True, exist_ok=True)
+
+    def existing_labels(self) -> list[str]:
+        """Label folders already present in ``label_dir`` (from an earlier session)."""
+        if self.label_dir is None:
+            return []
+        return sorted(p.name for p in self.label_dir.iterdir() if p.is_dir() and _SAFE_LABEL.match(p.name))
+
+    def assign(
+        self,
+        indices: Iterable[int],
+        label: str,
+        write_item: Callable[[int, Path], Path | None] | None = None,
+    ) -> int:
+        """Record ``label`` for ``indices`` (and write their files); returns how many were recorded."""
+        label = check_label(label)
+        indices = [int(i) for i in indices]
+        now = time.time()
+        folder = None
+        if self.label_dir is not None:
+            folder = self.label_dir / label
+            # resolve() again: the label is safe, but a symlinked folder must not lead outside label_dir.
+            folder.mkdir(exist_ok=True)
+            if not folder.resolve().is_relative_to(self.label_dir):
+                raise ValueError(f"label folder {folder} resolves outside label_dir {self.label_dir}")
+        written = []
+        for i in indices:
+            path = write_item(i, folder) if (folder is not None and write_item is not None) else None
+            written.append((i, label, now, "" if path is None else str(path.relative_to(self.label_dir))))
+        self.rows.extend(r[:3] for r in written)
+        if self.label_dir is not None:
+            self._append_csv(written)
+        return len(indices)
+
+    def _append_csv(self, rows: list[tuple[int, str, float, str]]) -> None:
+        path = self.label_dir / CSV_NAME
+        new = not path.exists()
+        with path.open("a", newline="") as f:
+            w = csv.writer(f)
+            if new:
+                w.writerow(["index", "label", "time", "file"])
+            for i, label, t, file in rows:
+                w.writerow([i, label, f"{t:.3f}", file])
+
+    def counts(self) -> dict[str, int]:
+        """Items per label, counting an item once per label even if labelled twice."""
+        seen = {(i, lab) for i, lab, _ in self.rows}
+        out: dict[str, int] = {}
+        for _, lab in seen:
+            out[lab] = out.get(lab, 0) + 1
+        return dict(sorted(out.items()))
+
+    def frame(self) -> pd.DataFrame:
+        """The annotations as a DataFrame with columns index, label, time (a pandas Timestamp)."""
+        df = pd.DataFrame(self.rows, columns=["index", "label", "time"])
+        df["time"] = pd.to_datetime(df["time"], unit="s")
+        return df
+
+
+def write_new_file(folder: Path, stem: str, suffix: str, write: Callable[[Path], None]) -> Path | None:
+    """Write a file via ``write(tmp_path)`` and publish it as ``folder/stem+suffix`` without overwriting.
+
+    Returns the new path, or None when a file of that name already exists (the item was labelled before).
+    The temporary file lives in ``folder`` so publishing is an atomic hard link, never a partial file.
+    """
+    final = folder / f"{stem}{suffix}"
+    if final.exists():
+        return None
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".part")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        try:
+            os.link(tmp_path, final)  # fails if `final` appeared meanwhile: never overwrites
+        except FileExistsError:
+            return None
+        return final
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def copy_file(src: Path) -> Callable[[Path], None]:
+    """A ``write`` callback for :func:`write_new_file` that copies ``src``."""
+    return lambda dst: shutil.copyfile(src, dst)

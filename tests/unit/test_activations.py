@@ -117,7 +117,8 @@ def test_model_comes_back_unchanged(resnet, training):
 def test_unknown_layer_lists_close_names(resnet):
     with pytest.raises(ValueError, match=r"'layr1' is not in the model; closest valid names: \['layer1'"):
         resolve_layer(resnet, "layr1")
-    with pytest.raises(ValueError, match=r"'layer1.5' is not in the model; closest valid names: \['layer1.1', 'layer1.0'"):
+    expected = r"'layer1.5' is not in the model; closest valid names: \['layer1.1', 'layer1.0'"
+    with pytest.raises(ValueError, match=expected):
         resolve_layer(resnet, "layer1.5")
     assert resolve_layer(resnet, resnet.layer2) == ("layer2", resnet.layer2)
     with pytest.raises(ValueError, match="pool must be one of"):

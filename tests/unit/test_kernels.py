@@ -15,7 +15,12 @@ from nbviz.kernels.clustering import hierarchical_clusters
 from nbviz.kernels.images import atlas, encode_png, to_uint8_image
 from nbviz.kernels.neighbors import NeighborIndex, knn_all
 from nbviz.kernels.projection import (
-    ProjectionCache, aligned_umap, check_projection, content_key, project, project_cached,
+    ProjectionCache,
+    aligned_umap,
+    check_projection,
+    content_key,
+    project,
+    project_cached,
 )
 
 

@@ -74,7 +74,8 @@ def test_background_projection_moves_points(digits):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"method": "tsne", "method_kwargs": {"perplexity": 30}}, r"perplexity must be above 0 and below \(N - 1\) / 3 = 16.3 for N = 50, got 30"),
+        ({"method": "tsne", "method_kwargs": {"perplexity": 30}},
+         r"perplexity must be above 0 and below \(N - 1\) / 3 = 16.3 for N = 50, got 30"),
         ({"method": "umap", "method_kwargs": {"n_neighbors": 60}}, r"n_neighbors must be an int from 2 to N - 1 = 49"),
         ({"method": "umap", "method_kwargs": {"bogus": 1}}, r"bogus"),
         ({"method": "mds"}, r"method must be one of"),

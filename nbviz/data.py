@@ -803,14 +803,61 @@ class Features:
         device: Any = None,
         labels: Any = None,
         images: Any = None,
-        metadata: Any = None,
+        metadata: pd.DataFrame | dict[Any, Any] | None = None,
         progress: bool = True,
     ) -> Features | dict[str, Features]:
-        """Features from the activations of ``layer`` of a torch model (several layers -> dict by path).
+        """Features from the activations of one or several layers of a torch model.
 
-        ``data`` is a tensor/array, a torch Dataset or a DataLoader; when its items are ``(x, y)`` and no
-        ``labels`` are given, ``y`` become the labels. Conv maps are pooled by ``pool`` ("avg", "max",
-        "flatten"; tokens: "avg" or "cls"). The model comes back unchanged (mode, hooks, gradients).
+        Runs :func:`nbviz.kernels.activations.extract`: forward hooks, ``torch.inference_mode()``, eval mode,
+        batches with a progress bar; the model comes back unchanged (training flags, hooks, ``requires_grad``,
+        gradients), also when its forward fails.
+
+        Parameters
+        ----------
+        model
+            A ``torch.nn.Module`` (a Lightning module too).
+        data
+            A tensor or numpy array (N, ...), a torch Dataset (items are tensors or ``(x, y, ...)``) or a
+            DataLoader (batches of tensors or ``(x, y, ...)``).
+        layer
+            A dotted path ("layer3.1"), a list of child names (``["5", "7"]``), the submodule itself, or a list
+            of several layers.
+        pool
+            (N, C, H, W) maps: "avg" (global average pool), "max" or "flatten"; (N, T, C) tokens: "avg",
+            "max", "cls" (first token) or "flatten"; None is "flatten".
+        batch_size
+            Items per forward pass (a DataLoader keeps its own batches).
+        device
+            Where to run; None = the model's device.
+        labels
+            One label per item; when None and ``data`` yields ``(x, y)``, the ``y`` are the labels (gathered
+            in the same pass, so a shuffling DataLoader stays aligned). Labels given here must be in the order
+            ``data`` yields its items.
+        images, metadata
+            As for :class:`Features`, one per item.
+        progress
+            Show a ``tqdm`` progress bar.
+
+        Returns
+        -------
+        Features or dict of str to Features
+            One :class:`Features`; for several layers a dict layer path -> :class:`Features`, all sharing the
+            same labels, images and metadata.
+
+        Raises
+        ------
+        ValueError
+            Unknown layer (the message lists the closest names), a ``pool`` that does not fit the layer, or
+            labels/images/metadata whose length is not N.
+        RuntimeError
+            When the model's forward fails (the message names the batch and the submodule).
+
+        Examples
+        --------
+        >>> import torch
+        >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+        >>> Features.from_model(net, torch.randn(10, 4), layer="1", progress=False).embeddings.shape
+        (10, 8)
         """
         from .kernels.activations import extract
 
@@ -818,9 +865,13 @@ class Features:
                                  progress=progress, return_targets=True)
         if labels is None:
             labels = targets
-        extra = {"labels": labels, "images": images, "metadata": metadata}
-        make = lambda emb: cls(emb, **{k: v for k, v in extra.items() if v is not None})  # noqa: E731
-        return {path: make(f) for path, f in feats.items()} if isinstance(feats, dict) else make(feats)
+
+        def make(embeddings: np.ndarray) -> Features:
+            return cls(embeddings, labels=labels, images=images, metadata=metadata)
+
+        if isinstance(feats, dict):
+            return {path: make(f) for path, f in feats.items()}
+        return make(feats)
 
     def subset(self, indices: Any) -> Features:
         """The rows ``indices`` of everything, still aligned.

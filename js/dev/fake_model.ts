@@ -42,8 +42,17 @@ export class FakeModel<T extends object> {
     this.saves.push({ ...this.state });
   }
 
+  /** Stand-in for the Python side of custom messages: gets each send() and a way to reply. */
+  responder: ((content: unknown, reply: (content: unknown, buffers?: DataView[]) => void) => void) | null = null;
+
   send(content: unknown): void {
     this.sent.push(content);
+    this.responder?.(content, (c, buffers = []) => this.receive(c, buffers));
+  }
+
+  /** Deliver a custom message as anywidget does: msg:custom listeners get (content, buffers). */
+  receive(content: unknown, buffers: DataView[] = []): void {
+    for (const cb of [...(this.handlers.get('msg:custom') ?? [])]) cb(content, buffers);
   }
 
   listenerCount(): number {

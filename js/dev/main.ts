@@ -5,6 +5,8 @@ import type { AnyModel } from '@anywidget/types';
 import explorer, { type ExplorerTraits } from '../src/embedding_explorer/index';
 import { encodeArray } from '../src/lib/codecs';
 import { FakeModel } from './fake_model';
+import { applyPlotParams } from './plot_demo';
+import { installFakePython } from './fake_python';
 
 const q = new URLSearchParams(location.search);
 const n = Number(q.get('n') ?? 1000);
@@ -52,7 +54,42 @@ const model = new FakeModel<ExplorerTraits>({
   height: Number(q.get('height') ?? 400),
   error: q.get('error') ?? '',
   error_details: q.get('error') ? 'Traceback (most recent call last):\n  File "x.py", line 1\nValueError: demo' : '',
+  layouts: [],
+  layout_names: [],
+  layout_index: 0,
+  color_mode: 'category',
+  color_title: 'class',
+  values: null,
+  colormap: null,
+  value_range: [0, 1],
+  hidden_categories: [],
+  selection: null,
+  nside: 3,
+  has_images: false,
+  thumbnails: false,
+  thumbnail_size: 32,
+  max_thumbnails: 500,
+  label_options: [],
+  active_label: '',
+  annotation_counts: {},
+  progress: -1,
+  status: '',
 });
+
+// --- panels: a fake Python answers neighbors/item/thumbnails/assign. ?images=0 ?thumbs=1 ?fail=neighbors,item
+installFakePython(model, {
+  xy,
+  cats,
+  names: model.get('category_names'),
+  latency: Number(q.get('latency') ?? 30),
+  fail: (q.get('fail') ?? '').split(',').filter(Boolean),
+});
+model.set('has_images', q.get('images') !== '0');
+model.set('thumbnails', q.get('thumbs') === '1');
+model.set('label_options', ['cat', 'dog']);
+
+// --- plot features: colour by value, layouts, hidden, selection, progress (see plot_demo.ts) ---
+applyPlotParams(model, q, xy);
 
 if (q.get('theme') === 'dark') document.body.classList.add('dark');
 

@@ -3,137 +3,329 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+#: Pooling of a layer's output: conv maps (N, C, H, W) take "avg", "max" or "flatten"; tokens (N, T, C) also "cls".
 POOLS = ("avg", "max", "flatten", "cls")
 
 
 def resolve_layer(model: nn.Module, layer: str | Sequence[str] | nn.Module) -> tuple[str, nn.Module]:
-    """A layer by dotted path ("layer3.1"), list of child names (["5", "7"]) or the module; (path, module)."""
+    """Find a layer of ``model``.
+
+    Parameters
+    ----------
+    model
+        Any ``torch.nn.Module``.
+    layer
+        A dotted path as in ``model.named_modules()`` ("layer3.1", "" for the model itself), a list of child
+        names (``["5", "7"]`` is "5.7"), or the submodule itself.
+
+    Returns
+    -------
+    (str, torch.nn.Module)
+        The dotted path and the module.
+
+    Raises
+    ------
+    ValueError
+        If there is no such layer; the message lists the closest valid names (close spellings, then the
+        children of the deepest part of the path that exists).
+    TypeError
+        If ``layer`` is none of the above.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     modules = dict(model.named_modules())
     if isinstance(layer, nn.Module):
         for path, m in modules.items():
             if m is layer:
                 return path, m
         raise ValueError(f"layer {type(layer).__name__} is not a submodule of the model")
-    path = ".".join(layer) if isinstance(layer, (list, tuple)) else layer
-    if not isinstance(path, str):
-        raise TypeError(f"layer must be a dotted path, a list of child names or a module, got {type(layer).__name__}")
+    if isinstance(layer, (list, tuple)) and all(isinstance(p, str) for p in layer):
+        path = ".".join(layer)
+    elif isinstance(layer, str):
+        path = layer
+    else:
+        raise TypeError(
+            f"layer must be a dotted path, a list of child names or a submodule, got {type(layer).__name__}"
+        )
     if path in modules:
         return path, modules[path]
-    # The children of the deepest valid prefix, and close spellings anywhere.
     parts = path.split(".")
-    prefix = next((".".join(parts[:i]) for i in range(len(parts) - 1, -1, -1) if ".".join(parts[:i]) in modules), "")
+    prefix = next(".".join(parts[:i]) for i in range(len(parts) - 1, -1, -1) if ".".join(parts[:i]) in modules)
     children = [f"{prefix}.{n}" if prefix else n for n, _ in modules[prefix].named_children()]
     close = difflib.get_close_matches(path, [p for p in modules if p], n=5, cutoff=0.5)
     hints = list(dict.fromkeys(close + children))[:10]
     raise ValueError(f"layer {path!r} is not in the model; closest valid names: {hints}")
 
 
-def _split(item: Any) -> tuple[Any, Any]:
-    """(x, y) of an item or batch that is ``(x, y, ...)``; (x, None) otherwise."""
-    if isinstance(item, (tuple, list)):
-        return item[0], (item[1] if len(item) > 1 else None)
-    return item, None
+def _resolve_layers(model: nn.Module, layer: Any) -> tuple[list[tuple[str, nn.Module]], bool]:
+    """(path, module) pairs and whether ``layer`` named several layers (so the result is a dict)."""
+    if not isinstance(layer, (list, tuple)):
+        return [resolve_layer(model, layer)], False
+    if len(layer) == 0:
+        raise ValueError("layer must name at least one layer, got an empty list")
+    if all(isinstance(p, str) for p in layer):
+        modules = dict(model.named_modules())
+        # ["layer1", "layer2"] are two layers; ["5", "7"] is one path of child names when only that reads.
+        if not all(p in modules for p in layer) and ".".join(layer) in modules:
+            return [resolve_layer(model, list(layer))], False
+    resolved = [resolve_layer(model, item) for item in layer]
+    unique = list({path: (path, m) for path, m in resolved}.values())
+    return unique, True
 
 
-def _batches(data: Any, batch_size: int) -> Iterator[tuple[torch.Tensor, Any]]:
+class PoolError(ValueError):
+    """A ``pool`` that does not fit a layer's output (raised as is, not wrapped as a forward failure)."""
+
+
+def pool_output(out: torch.Tensor, pool: str | None, where: str = "the layer") -> torch.Tensor:
+    """A layer's output as (N, F) features.
+
+    Parameters
+    ----------
+    out
+        (N,) or (N, F) features (kept as they are), (N, T, C) tokens, or (N, C, H, W) maps (and (N, C, D, H, W)).
+    pool
+        Tokens: "avg" (mean over tokens), "max", "cls" (the first token) or "flatten"; maps: "avg" (global
+        average pool), "max" (global max pool) or "flatten". None is "flatten".
+    where
+        The layer's name, for the error message.
+    """
+    if out.ndim <= 2:
+        return out.reshape(len(out), -1)
+    if pool in (None, "flatten"):
+        return out.reshape(len(out), -1)
+    if out.ndim == 3:  # tokens (N, T, C)
+        return out[:, 0] if pool == "cls" else out.mean(1) if pool == "avg" else out.amax(1)
+    if pool == "cls":
+        raise PoolError(
+            f"pool='cls' takes the first token of (N, T, C) outputs, but {where} gives {tuple(out.shape)}; "
+            "use 'avg', 'max' or 'flatten'"
+        )
+    dims = tuple(range(2, out.ndim))
+    return out.mean(dims) if pool == "avg" else out.amax(dims)
+
+
+def _first_tensor(out: Any, where: str) -> torch.Tensor:
+    """The tensor in a layer's output: itself, the first of a tuple/list, the first value of a mapping."""
+    if isinstance(out, torch.Tensor):
+        return out
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        return out[0]
+    if isinstance(out, Mapping):
+        for value in out.values():
+            if isinstance(value, torch.Tensor):
+                return value
+    raise TypeError(f"{where} returned {type(out).__name__}, not a tensor (or a tuple/dict holding one)")
+
+
+def _split(batch: Any) -> tuple[Any, Any]:
+    """(x, y) of a batch that is ``(x, y, ...)``; (x, None) for a bare batch."""
+    if isinstance(batch, (tuple, list)):
+        if len(batch) == 0:
+            raise ValueError("data gave an empty batch (an empty tuple)")
+        return batch[0], (batch[1] if len(batch) > 1 else None)
+    if isinstance(batch, Mapping):
+        raise TypeError(
+            f"data gives batches that are dicts (keys {list(batch)[:5]}); pass a tensor, a Dataset of tensors or "
+            "(x, y) tuples, or a DataLoader of those"
+        )
+    return batch, None
+
+
+def _batches(data: Any, batch_size: int) -> Iterator[tuple[Any, Any]]:
     """(inputs, targets or None) batches from a tensor/array, a Dataset or a DataLoader, in one pass."""
-    if isinstance(data, torch.utils.data.DataLoader):
+    from torch.utils.data import DataLoader, Dataset, IterableDataset
+
+    if isinstance(data, DataLoader):
         for batch in data:
-            x, y = _split(batch)
-            yield torch.as_tensor(x), y
-    elif isinstance(data, torch.utils.data.Dataset) and not isinstance(data, torch.Tensor):
-        xs, ys = [], []
-        for i in range(len(data)):  # type: ignore[arg-type]
-            x, y = _split(data[i])
-            xs.append(torch.as_tensor(x))
-            ys.append(y)
-            if len(xs) == batch_size or i == len(data) - 1:  # type: ignore[arg-type]
-                yield torch.stack(xs), (None if ys[0] is None else torch.as_tensor(np.asarray(ys)))
-                xs, ys = [], []
+            yield _split(batch)
+    elif isinstance(data, (Dataset, IterableDataset)):
+        # The default collate stacks tensors and turns (x, y) items into [X, Y] batches.
+        for batch in DataLoader(data, batch_size=batch_size, shuffle=False):
+            yield _split(batch)
     else:
-        x = torch.as_tensor(np.asarray(data)) if not isinstance(data, torch.Tensor) else data
+        x = data if isinstance(data, torch.Tensor) else torch.as_tensor(np.asarray(data))
+        if x.ndim == 0:
+            raise ValueError("data must have a batch axis (N, ...), got a scalar")
         for start in range(0, len(x), batch_size):
             yield x[start:start + batch_size], None
 
 
 def _n_items(data: Any) -> int | None:
+    from torch.utils.data import DataLoader
+
     try:
-        return len(data.dataset) if isinstance(data, torch.utils.data.DataLoader) else len(data)
+        return len(data.dataset) if isinstance(data, DataLoader) else len(data)
     except TypeError:
         return None
 
 
-def pool_output(out: torch.Tensor, pool: str | None) -> torch.Tensor:
-    """(N, C, H, W) conv maps or (N, T, C) tokens -> (N, F) features."""
-    if out.ndim <= 2 or pool in (None, "flatten"):
-        return out.reshape(len(out), -1)
-    if out.ndim == 3:  # tokens
-        return out[:, 0] if pool == "cls" else out.mean(1) if pool == "avg" else out.amax(1)
-    dims = tuple(range(2, out.ndim))
-    return out.mean(dims) if pool == "avg" else out.amax(dims) if pool == "max" else out.reshape(len(out), -1)
+def _targets_numpy(y: Any) -> np.ndarray:
+    a = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    return a.reshape(1) if a.ndim == 0 else a
+
+
+def _failing_module(exc: BaseException, model: nn.Module) -> str | None:
+    """Path of the deepest submodule of ``model`` whose ``forward`` is in the traceback of ``exc``."""
+    names = {id(m): path for path, m in model.named_modules()}
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if owner is not None and id(owner) in names:
+            found = names[id(owner)]
+        tb = tb.tb_next
+    return found
+
+
+def _model_device(model: nn.Module, device: Any) -> tuple[torch.device, torch.device | None]:
+    """(device to run on, device to move the model back to afterwards or None when it is not moved)."""
+    tensors = [*model.parameters(), *model.buffers()]
+    devices = {t.device for t in tensors}
+    if device is None:
+        return (tensors[0].device if tensors else torch.device("cpu")), None
+    try:
+        target = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be a torch device or its name (e.g. 'cuda:0'), got {device!r}") from exc
+    if not devices or devices == {target}:
+        return target, None
+    if len(devices) > 1:
+        raise ValueError(
+            f"device={device!r} would move a model whose tensors are on several devices "
+            f"({sorted(map(str, devices))}), which cannot be put back; pass device=None"
+        )
+    return target, next(iter(devices))
 
 
 def extract(model: nn.Module, data: Any, layer: Any, pool: str | None = "avg", batch_size: int = 256,
             device: Any = None, progress: bool = True, return_targets: bool = False) -> Any:
-    """Activations of ``layer`` (or a list of layers -> dict) for all of ``data``, as (N, F) float32.
+    """Activations of one layer (or several) of a model for all of ``data``, as (N, F) float32.
 
-    Runs under inference mode in eval mode on the model's device (or ``device``); the training flag is
-    restored and the hooks removed afterwards, also when the forward pass fails. With ``return_targets``
-    also returns the ``y`` of ``(x, y)`` items, gathered in the same pass (so a shuffling DataLoader stays
-    aligned), or None.
+    Forward hooks catch the layers' outputs while the model runs under ``torch.inference_mode()`` in eval
+    mode, in batches, on the model's device (or ``device``; the model is moved there and back). The model
+    comes back unchanged, also when the forward pass fails: every module's training flag is restored, the
+    hooks are removed, ``requires_grad`` and ``.grad`` are untouched. Any ``nn.Module`` works (a Lightning
+    module too).
+
+    Parameters
+    ----------
+    model
+        A ``torch.nn.Module``.
+    data
+        A tensor or numpy array (N, ...) (floating arrays are cast to the model's floating dtype), a torch
+        Dataset (items are tensors or ``(x, y, ...)`` tuples: ``x`` is the input), or a DataLoader (batches
+        of tensors or ``(x, y, ...)``).
+    layer
+        One layer (see :func:`resolve_layer`) -> an array; a list of layers -> a dict path -> array.
+        A list of child names that is only readable as one path (``["5", "7"]`` -> "5.7") is one layer.
+    pool
+        How a layer's output becomes one vector per item: see :func:`pool_output`. (N, C, H, W) maps: "avg",
+        "max", "flatten"; (N, T, C) tokens: "avg", "max", "cls", "flatten"; None is "flatten". 3-D outputs are
+        read as tokens.
+    batch_size
+        Items per forward pass (tensors, arrays and Datasets; a DataLoader keeps its own batches).
+    device
+        Where to run; None = where the model is.
+    progress
+        Show a ``tqdm.auto`` progress bar.
+    return_targets
+        Also return the ``y`` of ``(x, y)`` items/batches, gathered in the same pass (a shuffling DataLoader
+        stays aligned), as a numpy array, or None when there are none.
+
+    Returns
+    -------
+    numpy.ndarray or dict of str to numpy.ndarray
+        (N, F) float32 per layer; with ``return_targets`` a tuple (that, targets).
+
+    Raises
+    ------
+    ValueError
+        Unknown layer (with the closest names), bad ``pool`` or ``batch_size``, a pool that does not fit the
+        layer's output.
+    RuntimeError
+        When the model's forward fails: the message names the batch, its items, the submodule that failed and
+        the original error (chained).
     """
     if pool not in (*POOLS, None):
         raise ValueError(f"pool must be one of {POOLS} or None, got {pool!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    # A list is several layers, unless it spells one nested path of child names (["5", "7"] -> "5.7").
-    nested = isinstance(layer, (list, tuple)) and all(isinstance(p, str) for p in layer) \
-        and ".".join(layer) in dict(model.named_modules())
-    several = isinstance(layer, (list, tuple)) and not nested
-    layers = [resolve_layer(model, item) for item in layer] if several else [resolve_layer(model, layer)]
+    batch_size = int(batch_size)
+    layers, several = _resolve_layers(model, layer)
+    run_on, move_back = _model_device(model, device)
+    floats = [p.dtype for p in model.parameters() if p.is_floating_point()]
+    in_dtype = floats[0] if floats else None
     from tqdm.auto import tqdm
 
-    params = list(model.parameters())
-    if device is None:
-        device = params[0].device if params else torch.device("cpu")
     captured: dict[str, list[torch.Tensor]] = {path: [] for path, _ in layers}
+    shown = {path: repr(path) if path else "the model itself" for path, _ in layers}
+
+    def hook_for(path: str) -> Any:
+        def hook(_module: nn.Module, _inputs: Any, out: Any) -> None:
+            where = f"layer {shown[path]}"
+            pooled = pool_output(_first_tensor(out, where).detach().float(), pool, where)
+            # A copy, never a view: later in-place ops (ReLU(inplace=True), +=) must not change what was taken.
+            captured[path].append(pooled.to("cpu", dtype=torch.float32, copy=True))
+
+        return hook
+
+    training = {m: m.training for m in model.modules()}
     handles = []
-    was_training = model.training
-    total = _n_items(data)
-    bar = tqdm(total=total, desc="nbviz activations", disable=not progress, leave=False)
     targets: list[Any] = []
+    bar = tqdm(total=_n_items(data), desc="nbviz activations", unit="item", disable=not progress, leave=False)
+    done = 0
     try:
+        if move_back is not None:
+            model.to(run_on)
         for path, module in layers:
-            handles.append(module.register_forward_hook(
-                lambda _m, _i, out, path=path: captured[path].append(pool_output(
-                    (out[0] if isinstance(out, (tuple, list)) else out).detach().float(), pool).cpu())))
+            handles.append(module.register_forward_hook(hook_for(path)))
         model.eval()
         with torch.inference_mode():
-            for batch_index, (batch, y) in enumerate(_batches(data, batch_size)):
+            for batch_index, (x, y) in enumerate(_batches(data, batch_size)):
+                x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+                if in_dtype is not None and x.is_floating_point() and x.dtype != in_dtype:
+                    x = x.to(in_dtype)
                 targets.append(y)
                 try:
-                    model(batch.to(device))
+                    model(x.to(run_on))
+                except PoolError:
+                    raise
                 except Exception as exc:
-                    raise RuntimeError(f"the model's forward failed on batch {batch_index} (items from "
-                                       f"{batch_index * batch_size}): {type(exc).__name__}: {exc}") from exc
-                bar.update(len(batch))
+                    raise _forward_error(exc, model, batch_index, done, len(x), shown) from exc
+                done += len(x)
+                bar.update(len(x))
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
+        for m, flag in training.items():
+            m.training = flag
+        if move_back is not None:
+            model.to(move_back)
         bar.close()
-    out = {path: torch.cat(parts).numpy().astype(np.float32, copy=False) for path, parts in captured.items()}
+    if done == 0:
+        raise ValueError("data holds no items")
+    out = {path: torch.cat(parts).numpy() for path, parts in captured.items()}
     feats = out if several else out[layers[0][0]]
     if not return_targets:
         return feats
-    ys = None if not targets or any(y is None for y in targets) else \
-        np.concatenate([torch.as_tensor(y).cpu().numpy().reshape(-1) for y in targets])
+    ys = None if not targets or any(y is None for y in targets) else np.concatenate(
+        [_targets_numpy(y) for y in targets])
     return feats, ys
 
+
+def _forward_error(exc: Exception, model: nn.Module, batch_index: int, start: int, size: int,
+                   shown: dict[str, str]) -> RuntimeError:
+    failing = _failing_module(exc, model)
+    at = "" if failing is None else (" in the model itself" if failing == "" else f" in module {failing!r}")
+    return RuntimeError(
+        f"the model's forward failed on batch {batch_index} (items {start}..{start + size - 1}){at} while "
+        f"extracting {', '.join(shown.values())}: {type(exc).__name__}: {exc}"
+    )

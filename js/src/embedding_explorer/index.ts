@@ -1,36 +1,44 @@
-// EmbeddingExplorer front end: a regl-scatterplot view of `points`, coloured by `categories`,
-// with a focus ring, hover tooltip, legend and error banner. State comes only from traits.
+// EmbeddingExplorer front end: a regl-scatterplot view of `points`, coloured by `categories` (legend) or
+// `values` (colour bar), with selection (lasso / box), hidden categories, animated layout changes, a focus
+// ring, hover tooltip, progress and error banner. State comes only from traits (protocol.ts).
 
 import type { AnyModel, RenderProps } from '@anywidget/types';
 import createScatterplot from 'regl-scatterplot';
-import { decodeArray, type TypedArray, type WireArray } from '../lib/codecs';
-import { cssColor, paletteRows, type Rgba } from '../lib/colors';
+import { decodeArray, encodeArray, type TypedArray } from '../lib/codecs';
+import { el as element } from '../lib/dom';
+import { cssColor, paletteRows, toUnitRgba, type Rgba } from '../lib/colors';
 import { mountErrorBanner } from '../lib/error_banner';
-import { readTheme, watchTheme, type Theme } from '../lib/theme';
+import { parseRgb, readTheme, watchTheme, type Theme } from '../lib/theme';
+import { valueColors, valueColumn } from './color_mode';
+import { renderColorbar } from './colorbar';
 import { colorEncoding } from './encoding';
 import { drawRing, ringGeometry } from './focus_ring';
+import { maskIndices, nextHidden, visibleMask } from './hidden';
+import { layoutAt, layoutSlider, sameValues } from './layouts';
 import { renderLegend } from './legend';
 import { fitDistance, normalizePoints } from './normalize';
+import { progressBar } from './progress';
 import { acquireRenderer, releaseRenderer } from './renderer';
+import { normalizeSelection, rectPolygon, screenToGl, selectionTools, validIndices, type SelectShape } from './selection';
 import { tooltipPosition, tooltipText } from './tooltip';
+import { createRequester } from '../lib/requests';
+import { mountNeighborPanel } from './neighbors_panel';
+import { labelBar } from './toolbar';
+import type { ExplorerTraits } from './protocol';
 import './styles.css';
-
-export interface ExplorerTraits {
-  points: WireArray | null;
-  categories: WireArray | null;
-  category_names: string[];
-  palette: WireArray | null;
-  focus: number;
-  point_size: number;
-  height: number;
-  error: string;
-  error_details: string;
-}
+// --- panels (neighbours, thumbnails, labelling): imports ---
+import { itemTooltip } from './item_tooltip';
+import { mountThumbnails, pointColorCss } from './thumbnails';
+import './panels.css';
+export type { ExplorerTraits };
 
 /** Test hook set on the root element (see tests/ui). */
 export interface ExplorerHook {
+  /** CSS px inside the plot (= canvas) of point i, or null while (re)drawing or for a bad index. */
   screenPosition(i: number): [number, number] | null;
   pointCount: number;
+  /** Length of the `selection` trait as the view has it. */
+  selectedCount: number;
 }
 
 type Scatterplot = ReturnType<typeof createScatterplot>;
@@ -41,12 +49,10 @@ type ScatterSettings = Parameters<Scatterplot['set']>[0];
 const CLICK_SLOP = 4;
 /** Width used until the element is laid out (anywidget may render into a detached element). */
 const FALLBACK_WIDTH = 600;
+/** Point animation when positions change with the same N (a projection replacing PCA, another layout). */
+const TRANSITION_MS = 600;
 
-function div(className: string): HTMLDivElement {
-  const d = document.createElement('div');
-  d.className = className;
-  return d;
-}
+const div = (className: string): HTMLDivElement => element('div', className);
 
 function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>): () => void {
   const root = div('nbviz-root nbviz-embedding');
@@ -54,21 +60,58 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   el.append(root);
   const banner = mountErrorBanner(model, root);
 
+  // Layout: toolbar above; below it the plot (grows) and the side panel (fixed width, hidden when empty).
+  // Panels append their own DOM to `toolbar` and `side`.
+  const toolbar = div('nbviz-toolbar');
+  const main = div('nbviz-main');
   const plot = div('nbviz-plot');
-  const canvas = document.createElement('canvas');
-  canvas.className = 'nbviz-scatter';
-  const overlay = document.createElement('canvas');
-  overlay.className = 'nbviz-overlay';
-  const resetButton = document.createElement('button');
+  const side = div('nbviz-side');
+  main.append(plot, side);
+  root.append(toolbar, main);
+
+  // Focusable so Escape (clear selection) reaches it after a click on the plot.
+  plot.tabIndex = -1;
+  const canvas = element('canvas', 'nbviz-scatter');
+  const overlay = element('canvas', 'nbviz-overlay');
+  const resetButton = element('button', 'nbviz-reset', 'Reset view');
   resetButton.type = 'button';
-  resetButton.className = 'nbviz-reset';
-  resetButton.textContent = 'Reset view';
   resetButton.title = 'Fit all points in view';
   const legend = div('nbviz-legend');
+  const colorbar = div('nbviz-colorbar');
+  colorbar.hidden = true;
   const tip = div('nbviz-tooltip');
   tip.hidden = true;
-  plot.append(canvas, overlay, resetButton, legend, tip);
-  root.append(plot);
+  const progress = progressBar();
+  plot.append(canvas, overlay, resetButton, legend, colorbar, tip, progress.root);
+
+  const requester = createRequester(model as unknown as Parameters<typeof createRequester>[0]);
+  const activeLabel = () => String(model.get('active_label') ?? '');
+  const assign = (label: string, indices: number[]) => {
+    if (!label) {
+      labels.setStatus('type a label first');
+      return;
+    }
+    requester
+      .request<{ count: number; label: string }>('assign', { label, indices })
+      .then(({ content }) => labels.setStatus(`labelled ${content.count} as ${content.label}`))
+      .catch((err: Error) => labels.setStatus(err.message));
+  };
+  const neighbors = mountNeighborPanel(side, requester, (i) => {
+    if (activeLabel()) assign(activeLabel(), [i]);
+    else setFocus(i);
+  });
+  const slider = layoutSlider((i) => {
+    // change:layout_index (fired by set) animates locally; Python then echoes `points`, a no-op here.
+    model.set('layout_index', i);
+    model.save_changes();
+  });
+  const labels = labelBar(
+    (label) => assign(label, Array.from(selected)),
+    (label) => {
+      model.set('active_label', label);
+      model.save_changes();
+    },
+  );
 
   const heightPx = () => Math.max(50, Math.round(Number(model.get('height')) || 400));
   const pointSize = () => {
@@ -94,13 +137,16 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
       syncEvents: true,
       // Blob workers can be blocked by a notebook host's CSP; indexing on the main thread always works.
       spatialIndexUseWorker: false,
-      // Selection is only used to draw the focused point on top; its own styling is turned off.
-      pointOutlineWidth: 0,
-      pointSizeSelected: 0,
+      // regl-scatterplot's selection mirrors the `selection` trait: selected points are drawn on top in the
+      // theme's text colour with a ring, and the others fade, so a few stand out among a million.
+      pointOutlineWidth: 2,
+      pointSizeSelected: pointSize(),
+      opacityInactiveScale: 0.35,
       deselectOnDblClick: false,
       deselectOnEscape: false,
-      // No lasso / rotate until the Python side has traits for them.
-      actionKeyMap: {},
+      // Shift-drag selects (replacing); with Ctrl too it adds, with Alt too it removes. No rotation.
+      actionKeyMap: { lasso: 'shift', merge: 'ctrl', remove: 'alt' },
+      lassoType: 'freeform',
       // actionKeyMap is missing from regl-scatterplot 1.16's typings (it has the old keyMap).
     } as ScatterOptions);
   } catch (err) {
@@ -115,6 +161,10 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   // --- data state -----------------------------------------------------------------------------
   let n = 0;
   let codes: TypedArray | null = null;
+  /** The w column for colour by value (color_mode.ts), or null when `values` is missing or mismatched. */
+  let valueW: Float32Array | null = null;
+  /** Drawn points as a 0/1 mask (hidden categories), or null for all. */
+  let visible: Uint8Array | null = null;
   let rows: Rgba[] = paletteRows(null);
   let half = { w: 0, h: 0 };
   let drawn = false;
@@ -151,37 +201,120 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   sizeOverlay();
 
   const syncFocus = () => {
-    if (drawn) {
-      const f = focusIndex();
-      // Selecting the focused point makes regl-scatterplot draw it above all others.
-      if (f >= 0) scatter.select([f], { preventEvent: true });
-      else scatter.deselect({ preventEvent: true });
-    }
     drawOverlay();
+    neighbors.show(focusIndex(), Number(model.get('nside')) || 0);
+  };
+
+  // --- selection (lasso / box / Python) -------------------------------------------------------
+  let selected: Uint32Array = new Uint32Array(0);
+  let shape: SelectShape = 'freeform';
+  const tools = selectionTools(
+    (s, dragSelects) => {
+      shape = s;
+      scatter.set({ lassoType: s, mouseMode: dragSelects ? 'lasso' : 'panZoom' } as ScatterSettings);
+    },
+    () => setSelection([]),
+  );
+  toolbar.append(tools.root, slider.root, labels.root);
+  /** Show the trait's selection (regl-scatterplot drops indices that are hidden or out of range). */
+  const syncSelection = () => {
+    let s: TypedArray | null = null;
+    try {
+      s = decodeArray(model.get('selection'))?.data ?? null;
+    } catch {
+      s = null;
+    }
+    selected = s ? Uint32Array.from(s) : new Uint32Array(0);
+    tools.setCount(selected.length);
+    if (!drawn) return;
+    const valid = validIndices(selected, n, visible);
+    if (valid.length) scatter.select(valid, { preventEvent: true });
+    else scatter.deselect({ preventEvent: true });
+  };
+  const setSelection = (indices: ArrayLike<number>) => {
+    const sorted = normalizeSelection(indices, n);
+    model.set('selection', encodeArray(sorted, [sorted.length]));
+    model.save_changes();
+    syncSelection();
   };
 
   // --- theme ----------------------------------------------------------------------------------
+  /** Selected points in the theme's text colour: dark on light themes, light on dark ones. */
+  const activeColor = (): Rgba => {
+    const fg = parseRgb(theme?.foreground ?? '') ?? [0, 0, 0, 255];
+    return toUnitRgba([fg[0], fg[1], fg[2], 255]);
+  };
   const applyTheme = () => {
     if (!root.isConnected) return;
     theme = readTheme(root);
-    scatter.set({ backgroundColor: theme.background.map((c, i) => (i < 3 ? c / 255 : 1)) as Rgba });
+    const focus = parseRgb(theme.focus);
+    scatter.set({
+      backgroundColor: theme.background.map((c, i) => (i < 3 ? c / 255 : 1)) as Rgba,
+      ...(focus ? { lassoColor: toUnitRgba(focus) } : {}),
+    } as ScatterSettings);
+    applyColors();
     drawOverlay();
   };
 
-  // --- colours & legend -----------------------------------------------------------------------
+  // --- colours: legend (categories) or colour bar (values) ------------------------------------
+  const valueMode = () => model.get('color_mode') === 'value' && valueW !== null;
+  const safeDecode = (name: 'colormap' | 'values') => {
+    try {
+      return decodeArray(model.get(name));
+    } catch {
+      return null;
+    }
+  };
+  const hiddenCodes = () => (model.get('hidden_categories') ?? []).map(Number).filter(Number.isInteger);
   const applyColors = () => {
+    const title = String(model.get('color_title') ?? '');
+    if (valueMode()) {
+      const lut = paletteRows(safeDecode('colormap'));
+      // colour list = LUT + missing grey; valueW picks from it (see color_mode.ts).
+      const colors = valueColors(lut);
+      scatter.set({
+        colorBy: 'valueB',
+        pointColor: colors,
+        pointColorActive: activeColor(),
+        pointColorHover: colors,
+      } as unknown as ScatterSettings);
+      legend.hidden = true;
+      colorbar.hidden = false;
+      renderColorbar(colorbar, lut, model.get('value_range') ?? [0, 1], title);
+      return;
+    }
+    colorbar.hidden = true;
     const enc = colorEncoding(codes, rows);
-    // Equal-length lists make regl-scatterplot use them as-is for hover/selection, so
-    // hovering or focusing a point never changes its colour.
-    // The typings allow a colour list only for pointColor; the library takes lists for all three.
+    // A hover colour list of the palette's length keeps a hovered point's own colour.
+    // The typings allow a colour list only for pointColor; the library takes lists for hover too.
     scatter.set({
       colorBy: enc.colorBy,
       pointColor: enc.colors,
-      pointColorActive: enc.colors,
+      pointColorActive: activeColor(),
       pointColorHover: enc.colors,
     } as unknown as ScatterSettings);
     const names = (model.get('category_names') ?? []).map(String);
-    renderLegend(legend, codes ? names : [], rows);
+    renderLegend(legend, codes ? names : [], rows, new Set(hiddenCodes()), title, onLegend);
+  };
+
+  // --- hidden categories (legend click hides, double-click isolates) ---------------------------
+  const onLegend = (code: number, isolate: boolean) => {
+    const k = (model.get('category_names') ?? []).length;
+    model.set('hidden_categories', nextHidden(hiddenCodes(), code, isolate, k));
+    model.save_changes();
+    applyHidden();
+  };
+  /** Sets `visible` from hidden_categories (category mode only: in value mode no legend could undo it). */
+  const readVisible = () => {
+    visible = valueMode() ? null : visibleMask(codes, hiddenCodes());
+  };
+  const applyHidden = () => {
+    applyColors();
+    readVisible();
+    if (!drawn) return;
+    if (visible) void scatter.filter(maskIndices(visible), { preventEvent: true });
+    else void scatter.unfilter({ preventEvent: true });
+    syncSelection(); // filter() drops hidden points from the library's selection; the trait keeps them
   };
 
   const readCategories = () => {
@@ -193,8 +326,10 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
       banner.setLocalError(`Could not read categories or palette: ${String(err)}`);
       rows = paletteRows(null);
     }
-    // Categories that do not match the points are ignored rather than mis-coloured.
+    // Categories or values that do not match the points are ignored rather than mis-coloured.
     codes = c && c.length === n && n > 0 ? c : null;
+    const v = safeDecode('values')?.data ?? null;
+    valueW = v && v.length === n && n > 0 ? valueColumn(v, paletteRows(safeDecode('colormap')).length) : null;
   };
 
   // --- points -----------------------------------------------------------------------------------
@@ -207,36 +342,69 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     return scatter.zoomToLocation([0, 0], d, { transition: false });
   };
 
-  const drawPoints = async () => {
-    const gen = ++generation;
-    root.dataset.nbvizReady = 'false';
-    // regl-scatterplot forgets the old points here; no screen positions until the new ones are in.
-    drawn = false;
-    tip.hidden = true;
-    let xy: TypedArray = new Float32Array(0);
+  /** Raw (N, 2) positions to show: `points`, or a layout the slider picked (set before Python echoes it). */
+  let target: TypedArray = new Float32Array(0);
+  /** Positions on screen now; the next draw animates from them when N is unchanged. */
+  let shownXY: TypedArray | null = null;
+  const readPoints = (): boolean => {
     try {
       const p = decodeArray(model.get('points'));
+      let xy: TypedArray = new Float32Array(0);
       if (p && p.data.length > 0) {
         if (p.shape.length !== 2 || p.shape[1] !== 2) throw new Error(`points must have shape (N, 2), got [${p.shape}]`);
         xy = p.data;
       }
       banner.setLocalError('');
+      // Python echoing the layout the slider already shows: nothing to do (no second animation).
+      if (sameValues(xy, target)) return false;
+      target = xy;
+      return true;
     } catch (err) {
       banner.setLocalError(`Could not read points: ${String(err)}`);
+      return false;
     }
-    const norm = normalizePoints(xy, xy.length / 2);
-    n = norm.x.length;
+  };
+
+  const drawPoints = async () => {
+    const gen = ++generation;
+    root.dataset.nbvizReady = 'false';
+    const xy = target;
+    const count = xy.length >> 1;
+    // Same N and new positions: animate, keeping the camera. Another N: redraw and fit.
+    const sameN = shownXY !== null && count === n;
+    const transition = sameN && count > 0 && xy !== shownXY;
+    // regl-scatterplot forgets the old points here; no screen positions until the new ones are in.
+    drawn = false;
+    tip.hidden = true;
+    const norm = normalizePoints(xy, count);
+    n = count;
     half = { w: norm.halfWidth, h: norm.halfHeight };
     readCategories();
     applyColors();
-    const data = codes ? { x: norm.x, y: norm.y, valueA: codes } : { x: norm.x, y: norm.y };
+    const data: Record<string, ArrayLike<number>> = { x: norm.x, y: norm.y };
+    if (codes) data.valueA = codes;
+    if (valueW) data.valueB = valueW;
+    readVisible();
+    const keep = visible ? maskIndices(visible) : null;
+    const sel = validIndices(selected, n, visible);
     // regl-scatterplot types its point columns as number[]; typed arrays are read the same way.
-    await scatter.draw(data as unknown as { x: number[]; y: number[] }, { zDataType: 'categorical' });
+    // filter / select go in with the points, so hidden points never flash during the animation.
+    await scatter.draw(data as unknown as { x: number[]; y: number[] }, {
+      zDataType: 'categorical',
+      wDataType: 'continuous',
+      transition,
+      transitionDuration: TRANSITION_MS,
+      ...(keep ? { filter: keep } : {}),
+      ...(sel.length ? { select: sel } : {}),
+    });
     if (gen !== generation || destroyed) return;
+    shownXY = xy;
     drawn = true;
-    syncFocus();
+    syncSelection();
+    drawOverlay();
     readyGeneration = gen;
-    await fitView();
+    if (!sameN) await fitView();
+    else scatter.redraw();
   };
 
   // regl-scatterplot rejects a draw() while another is running: run one at a time and
@@ -259,6 +427,22 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
         }
       });
   };
+  const onPoints = () => {
+    if (readPoints()) redrawPoints();
+  };
+  /** The slider (or Python) picked a layout: animate to it now, without waiting for `points`. */
+  const onLayoutIndex = () => {
+    syncLayouts();
+    let xy: TypedArray | null = null;
+    try {
+      xy = layoutAt(model.get('layouts'), Number(model.get('layout_index')));
+    } catch (err) {
+      banner.setLocalError(`Could not read layouts: ${String(err)}`);
+    }
+    if (!xy || sameValues(xy, target)) return;
+    target = xy;
+    redrawPoints();
+  };
 
   // --- interaction ------------------------------------------------------------------------------
   let downAt: [number, number] | null = null;
@@ -270,27 +454,48 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     }
     syncFocus();
   };
+  /** A lasso / box was drawn during the current press (its click is then no click). */
+  let lassoed = false;
+  // Where the press ended (client px) and its modifier keys: pointerup comes before the library's mouseup.
+  let upAt: [number, number] | null = null;
+  let upMods = { ctrl: false, alt: false };
+  const onPointerUp = (e: PointerEvent) => {
+    upAt = [e.clientX, e.clientY];
+    upMods = { ctrl: e.ctrlKey, alt: e.altKey };
+  };
   const onPointerDown = (e: PointerEvent) => {
     downAt = e.target === canvas ? [e.clientX, e.clientY] : null;
+    lassoed = false;
+    if (downAt) plot.focus({ preventScroll: true });
   };
   const onWheel = () => {
     autoFit = false;
   };
-  // Capture phase, before regl-scatterplot's own click handler: clear its selection so a click on
-  // the already-focused point still reports a `select`, and note that nothing was hit yet.
+  const isClick = (e: MouseEvent) => !downAt || Math.hypot(e.clientX - downAt[0], e.clientY - downAt[1]) < CLICK_SLOP;
+  // Capture phase, before regl-scatterplot's own click handler: clear its selection so a click on a point
+  // always reports a one-point `select` (the focus), and note that nothing was hit yet.
   const onClickCapture = (e: MouseEvent) => {
     if (e.target !== canvas || !drawn) return;
+    if (lassoed) {
+      // A closed lasso ends near where it began, which the library would take for a click on a point.
+      e.stopPropagation();
+      return;
+    }
+    if (!isClick(e)) return;
     clickedPoint = -1;
     scatter.deselect({ preventEvent: true });
   };
   const onClick = (e: MouseEvent) => {
     if (e.target !== canvas || !drawn) return;
-    const moved = downAt ? Math.hypot(e.clientX - downAt[0], e.clientY - downAt[1]) : 0;
-    if (moved >= CLICK_SLOP) {
-      syncFocus(); // a pan, not a click: restore the selection cleared above
-      return;
-    }
+    if (!isClick(e)) return; // a pan, not a click
+    syncSelection(); // a click focuses; it does not change the selection: restore its highlight
     setFocus(clickedPoint);
+  };
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (e.key !== 'Escape') return;
+    if (selected.length) setSelection([]);
+    tools.setMode(null);
+    scatter.set({ mouseMode: 'panZoom' } as ScatterSettings);
   };
   let pointer: [number, number] = [0, 0];
   const placeTip = () => {
@@ -314,12 +519,44 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   plot.addEventListener('wheel', onWheel, { passive: true });
   plot.addEventListener('click', onClickCapture, true);
   plot.addEventListener('click', onClick);
+  plot.addEventListener('keydown', onKeyDown);
+  window.addEventListener('pointerup', onPointerUp, true);
   plot.addEventListener('pointermove', onPointerMove);
   plot.addEventListener('pointerleave', onLeave);
   resetButton.addEventListener('click', onReset);
 
+  const onLassoStart = () => {
+    lassoed = true;
+    tip.hidden = true;
+  };
   const onSelect = ({ points }: { points: number[] }) => {
     if (points.length === 1) clickedPoint = points[0];
+  };
+  // A lasso / box gesture ended: the library's selection (merged or reduced with Ctrl / Alt) is the new trait.
+  let reselecting = false;
+  const onLassoEnd = () => {
+    if (reselecting) return;
+    if (shape === 'rectangle' && downAt && upAt) boxSelect(downAt, upAt);
+    setSelection((scatter.get('selectedPoints') as number[] | undefined) ?? []);
+  };
+  // regl-scatterplot's box starts at the first sampled move and ends at the last throttled one; redo it
+  // from the exact press and release points, so the box selects what the pointer spanned.
+  const boxSelect = (from: [number, number], to: [number, number]) => {
+    const r = canvas.getBoundingClientRect();
+    const view = scatter.get('cameraView') as ArrayLike<number>;
+    const poly = rectPolygon([from[0] - r.left, from[1] - r.top], [to[0] - r.left, to[1] - r.top]).map(
+      ([x, y]) => screenToGl(x, y, view, width, height),
+    );
+    // Start from the trait's selection, so Ctrl (add) / Alt (remove) combine with it, not with the rough box.
+    const keep = validIndices(selected, n, visible);
+    if (keep.length) scatter.select(keep, { preventEvent: true });
+    else scatter.deselect({ preventEvent: true });
+    reselecting = true;
+    try {
+      scatter.lassoSelect(poly, { isGl: true, merge: upMods.ctrl, remove: upMods.alt && !upMods.ctrl });
+    } finally {
+      reselecting = false;
+    }
   };
   const onPointOver = (i: number) => {
     tip.textContent = tooltipText(i, codes ? codes[i] : null, model.get('category_names') ?? []);
@@ -340,12 +577,82 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   const subOver = scatter.subscribe('pointOver', onPointOver);
   const subOut = scatter.subscribe('pointOut', onPointOut);
   const subDraw = scatter.subscribe('draw', onDraw);
+  const subLassoStart = scatter.subscribe('lassoStart', onLassoStart);
+  const subLasso = scatter.subscribe('lassoEnd', onLassoEnd);
   const unsubscribeAll = () => {
+    scatter.unsubscribe(subLassoStart);
+    scatter.unsubscribe(subLasso);
     scatter.unsubscribe(subSelect);
     scatter.unsubscribe(subOver);
     scatter.unsubscribe(subOut);
     scatter.unsubscribe(subDraw);
   };
+
+  // --- panels (neighbours, thumbnails, labelling) ---
+  // Tooltip details (image + metadata) and the thumbnails overlay; both ask Python through `requester`.
+  // Subscribed after the tooltip's own pointOver, so details go under the text line it just set.
+  const details = itemTooltip(tip, requester, () => !tip.hidden && placeTip());
+  const thumbCanvas = document.createElement('canvas');
+  plot.insertBefore(thumbCanvas, overlay); // under the focus ring
+  const thumbs = mountThumbnails(thumbCanvas, {
+    // Not 'pointsInView': its spatial-index query costs ~0.3 s at a million points; culling is cheap here.
+    candidates: () => (drawn ? (scatter.get('filteredPoints') as number[]) : []),
+    screenPosition,
+    data: () => scatter.get('points') as number[][],
+    colorOf: (i) => pointColorCss(String(scatter.get('colorBy')), scatter.get('pointColor') as number[][],
+      (scatter.get('points') as number[][])[i]),
+    size: () => ({ width, height }),
+  }, requester);
+  const syncThumbs = () => thumbs.configure({
+    enabled: Boolean(model.get('thumbnails')) && Boolean(model.get('has_images')),
+    size: Number(model.get('thumbnail_size')),
+    max: Number(model.get('max_thumbnails')),
+  });
+  // The labelling toggle follows `active_label` when Python sets it.
+  const syncActiveLabel = () => {
+    const a = activeLabel();
+    const toggle = labels.root.querySelector<HTMLInputElement>('.nbviz-label-toggle');
+    const input = labels.root.querySelector<HTMLInputElement>('.nbviz-label-input');
+    if (toggle) toggle.checked = a !== '';
+    if (a && input) input.value = a;
+    side.querySelector('.nbviz-neighbors')?.classList.toggle('nbviz-labelling-on', a !== '');
+  };
+  // New points (other N, or the first draw) may need other thumbnails: re-choose once they are in.
+  let panelsSeen = '';
+  const onPanelsDraw = () => {
+    const seen = `${drawn}/${n}`;
+    if (seen !== panelsSeen) {
+      if (!panelsSeen.endsWith(`/${n}`)) details.clear();
+      panelsSeen = seen;
+      thumbs.viewChanged();
+    }
+    thumbs.redraw();
+  };
+  const panelSubOver = scatter.subscribe('pointOver', (i: number) => details.hover(i));
+  const panelSubOut = scatter.subscribe('pointOut', () => details.hover(-1));
+  const panelSubView = scatter.subscribe('view', () => thumbs.viewChanged());
+  const panelSubDraw = scatter.subscribe('draw', onPanelsDraw);
+  const panelHandlers: Array<[string, () => void]> = [
+    ['change:thumbnails', syncThumbs],
+    ['change:has_images', syncThumbs],
+    ['change:thumbnail_size', syncThumbs],
+    ['change:max_thumbnails', syncThumbs],
+    ['change:hidden_categories', () => thumbs.viewChanged()],
+    ['change:active_label', syncActiveLabel],
+  ];
+  for (const [name, fn] of panelHandlers) model.on(name, fn);
+  syncThumbs();
+  syncActiveLabel();
+  const disposePanels = () => {
+    scatter.unsubscribe(panelSubOver);
+    scatter.unsubscribe(panelSubOut);
+    scatter.unsubscribe(panelSubView);
+    scatter.unsubscribe(panelSubDraw);
+    for (const [name, fn] of panelHandlers) model.off(name as `change:${keyof ExplorerTraits & string}`, fn);
+    details.destroy();
+    thumbs.destroy();
+  };
+  // --- end panels ---
 
   // --- size -------------------------------------------------------------------------------------
   const resize = () => {
@@ -365,28 +672,59 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   observer.observe(plot);
 
   // --- traits -----------------------------------------------------------------------------------
-  // Colour codes live in regl-scatterplot's point state, so new categories redraw the points.
+  // Category codes and values live in regl-scatterplot's point state: changing them redraws the points
+  // (same positions: no animation, the camera stays).
   const onCategories = redrawPoints;
   const onPalette = () => {
     readCategories();
     applyColors();
   };
+  // A LUT of another length moves the value bins (color_mode.ts): only then do the points need redrawing.
+  const onColormap = () => {
+    const before = valueW;
+    readCategories();
+    if (before && valueW && !sameValues(before, valueW)) redrawPoints();
+    else applyColors();
+  };
   const onPointSize = () => {
-    scatter.set({ pointSize: pointSize() });
+    scatter.set({ pointSize: pointSize(), pointSizeSelected: pointSize() });
     drawOverlay();
   };
   const onHeight = () => {
     plot.style.height = `${heightPx()}px`;
     resize();
   };
+  const syncLayouts = () =>
+    slider.update(
+      (model.get('layout_names') ?? []).map(String),
+      (model.get('layouts') ?? []).length,
+      Number(model.get('layout_index')) || 0,
+    );
+  const syncLabels = () => labels.update((model.get('label_options') ?? []).map(String), model.get('annotation_counts') ?? {});
+  const syncProgress = () => progress.update(Number(model.get('progress')), String(model.get('status') ?? ''));
   const handlers: Array<[string, () => void]> = [
-    ['change:points', redrawPoints],
+    ['change:points', onPoints],
+    ['change:layouts', syncLayouts],
+    ['change:layout_index', onLayoutIndex],
+    ['change:layout_names', syncLayouts],
     ['change:categories', onCategories],
+    ['change:values', onCategories],
+    ['change:color_mode', applyHidden],
     ['change:category_names', applyColors],
     ['change:palette', onPalette],
+    ['change:colormap', onColormap],
+    ['change:value_range', applyColors],
+    ['change:color_title', applyColors],
+    ['change:hidden_categories', applyHidden],
     ['change:focus', syncFocus],
+    ['change:nside', syncFocus],
+    ['change:selection', syncSelection],
     ['change:point_size', onPointSize],
     ['change:height', onHeight],
+    ['change:progress', syncProgress],
+    ['change:status', syncProgress],
+    ['change:label_options', syncLabels],
+    ['change:annotation_counts', syncLabels],
   ];
   for (const [name, fn] of handlers) model.on(name, fn);
   const unwatchTheme = watchTheme(applyTheme);
@@ -396,12 +734,24 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     get pointCount() {
       return n;
     },
+    get selectedCount() {
+      return selected.length;
+    },
   };
   (root as HTMLElement & { nbviz?: ExplorerHook }).nbviz = hook;
 
+  syncLayouts();
+  syncLabels();
+  syncProgress();
+  syncFocus(); // lays out the neighbour panel before the first frame, so the plot does not jump later
+  syncSelection();
+  readPoints();
   redrawPoints();
 
   return () => {
+    disposePanels(); // panels block
+    requester.dispose();
+    neighbors.destroy();
     destroyed = true;
     generation++;
     for (const [name, fn] of handlers) model.off(name as `change:${keyof ExplorerTraits & string}`, fn);
@@ -411,6 +761,8 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     plot.removeEventListener('wheel', onWheel);
     plot.removeEventListener('click', onClickCapture, true);
     plot.removeEventListener('click', onClick);
+    plot.removeEventListener('keydown', onKeyDown);
+    window.removeEventListener('pointerup', onPointerUp, true);
     plot.removeEventListener('pointermove', onPointerMove);
     plot.removeEventListener('pointerleave', onLeave);
     resetButton.removeEventListener('click', onReset);

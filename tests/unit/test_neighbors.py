@@ -1,0 +1,162 @@
+"""Exact kNN against brute force (scipy cdist in float64, ties by index), both metrics, ties, duplicates, bounds."""
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.distance import cdist
+from sklearn.datasets import load_digits
+
+from nbviz.kernels.neighbors import NeighborIndex, knn_all
+
+
+def brute_force(x, q, k, metric, exclude=None):
+    """k nearest rows of x to q by float64 cdist, sorted by (distance, index)."""
+    d = cdist(np.asarray(q, np.float64)[None], np.asarray(x, np.float64), metric=metric)[0]
+    if exclude is not None:
+        d[exclude] = np.inf
+    order = np.lexsort((np.arange(len(x)), d))[:k]
+    return order, d[order]
+
+
+@pytest.fixture(scope="module")
+def gauss():
+    return np.random.default_rng(0).normal(size=(800, 24)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    # Integer pixel values: squared distances are integers, so exact ties are everywhere.
+    return load_digits().data.astype(np.float32)[:500]
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+@pytest.mark.parametrize(("data", "k", "stride"), [("gauss", 12, 37), ("digits", 20, 7)])
+def test_query_equals_brute_force(request, data, k, stride, metric):
+    # Gaussian data: generic case. Digits: integer pixels, so exact distance ties are everywhere and must be
+    # broken by index exactly as the brute force does.
+    x = request.getfixturevalue(data)
+    index = NeighborIndex(x, metric)
+    for i in range(0, len(x), stride):
+        idx, dist = index.query(i, k)
+        ref_idx, ref_d = brute_force(x, x[i], k, metric, exclude=i)
+        assert idx.dtype == np.int64 and dist.dtype == np.float32
+        np.testing.assert_array_equal(idx, ref_idx)
+        np.testing.assert_allclose(dist, ref_d, rtol=1e-5, atol=1e-6)
+
+
+def test_small_grid_ties_and_duplicates():
+    pts = np.array([[0, 0], [1, 0], [0, 1], [-1, 0], [0, 0], [0, -1]], dtype=np.float32)
+    idx, dist = NeighborIndex(pts).query(0, 5)
+    # The duplicate of item 0 comes first at distance 0; the four at distance 1 by index; 0 itself never.
+    assert idx.tolist() == [4, 1, 2, 3, 5] and dist.tolist() == [0, 1, 1, 1, 1]
+    idx, dist = NeighborIndex(pts).query(4, 2)
+    assert idx.tolist() == [0, 1] and dist.tolist() == [0, 1]
+
+
+def test_more_ties_than_the_candidate_slack():
+    # 100 copies of one point among noise: the 5 nearest of copy 50 must be the copies with the smallest
+    # indices, although the fast pass cannot tell the 99 other copies apart.
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(1000, 8)).astype(np.float32) * 10
+    copies = np.sort(rng.choice(1000, 100, replace=False))
+    x[copies] = rng.normal(size=8).astype(np.float32)
+    for metric in ("euclidean", "cosine"):
+        idx, dist = NeighborIndex(x, metric).query(int(copies[50]), 5)
+        assert idx.tolist() == [c for c in copies.tolist() if c != copies[50]][:5]
+        assert (dist == 0).all()
+        ki, kd = knn_all(x, 5, metric, block=64)
+        np.testing.assert_array_equal(ki[copies[50]], idx)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_query_vector_and_k_up_to_n(gauss, metric):
+    index = NeighborIndex(gauss, metric)
+    v = np.random.default_rng(2).normal(size=24)
+    idx, dist = index.query_vector(v, 800)
+    ref_idx, ref_d = brute_force(gauss, v, 800, metric)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_allclose(dist, ref_d, rtol=1e-5, atol=1e-6)
+    # A data row as a vector finds itself first, at distance 0.
+    idx, dist = index.query_vector(gauss[3], 1)
+    assert idx.tolist() == [3] and dist[0] == pytest.approx(0, abs=1e-6)
+
+
+def test_cosine_ignores_scale_and_zero_vectors_are_at_distance_one():
+    x = np.array([[1, 0], [3, 0], [0, 2], [0, 0], [-1, 0]], dtype=np.float32)
+    idx, dist = NeighborIndex(x, "cosine").query(0, 4)
+    assert idx.tolist() == [1, 2, 3, 4]
+    np.testing.assert_allclose(dist, [0, 1, 1, 2], atol=1e-7)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_knn_all_equals_per_item_queries(digits, metric):
+    index = NeighborIndex(digits, metric)
+    ki, kd = knn_all(digits, 8, metric, block=97)  # blocks that do not divide N
+    assert ki.shape == kd.shape == (500, 8) and ki.dtype == np.int64 and kd.dtype == np.float32
+    for i in range(500):
+        idx, dist = index.query(i, 8)
+        np.testing.assert_array_equal(ki[i], idx)
+        np.testing.assert_allclose(kd[i], dist, rtol=1e-6, atol=1e-6)
+    # The default block is sized by memory; a tiny budget gives 1-row blocks and the same answer.
+    ki2, _ = knn_all(digits, 8, metric, max_block_bytes=1)
+    np.testing.assert_array_equal(ki2, ki)
+
+
+def test_knn_all_k_equal_n_minus_1(gauss):
+    x = gauss[:30]
+    ki, kd = knn_all(x, 29)
+    for i in range(30):
+        ref_idx, ref_d = brute_force(x, x[i], 29, "euclidean", exclude=i)
+        np.testing.assert_array_equal(ki[i], ref_idx)
+        np.testing.assert_allclose(kd[i], ref_d, rtol=1e-5)
+
+
+def test_inputs_tensors_and_float64(gauss):
+    a = NeighborIndex(torch.from_numpy(gauss.astype(np.float64))).query(5, 4)
+    b = NeighborIndex(gauss).query(5, 4)
+    np.testing.assert_array_equal(a[0], b[0])
+
+
+def test_errors_name_the_parameter_and_bound(gauss):
+    index = NeighborIndex(gauss)
+    with pytest.raises(ValueError, match=r"k must be an int between 1 and 799 \(N = 800\), got 800"):
+        index.query(0, 800)
+    with pytest.raises(ValueError, match=r"k must be an int between 1 and 799 \(N = 800\), got 0"):
+        index.query(0, 0)
+    with pytest.raises(ValueError, match=r"k must be an int between 1 and 800 \(N = 800\), got 801"):
+        index.query_vector(gauss[0], 801)
+    with pytest.raises(ValueError, match=r"k must be an int between 1 and 799 \(N = 800\), got 2.0"):
+        knn_all(gauss, 2.0)
+    with pytest.raises(ValueError, match=r"i must be an item index in 0..799, got 800"):
+        index.query(800, 3)
+    with pytest.raises(ValueError, match=r"i must be an item index in 0..799, got True"):
+        index.query(True, 3)
+    with pytest.raises(ValueError, match="v must have length D = 24, got 23 values"):
+        index.query_vector(np.zeros(23), 3)
+    with pytest.raises(ValueError, match=r"metric must be one of \('euclidean', 'cosine'\), got 'manhattan'"):
+        NeighborIndex(gauss, "manhattan")
+    with pytest.raises(ValueError, match=r"x must be 2-D \(N, D\).*got shape \(5,\)"):
+        NeighborIndex(np.zeros(5))
+    bad = gauss.copy()
+    bad[7, 2] = np.nan
+    with pytest.raises(ValueError, match="x must be finite; row 7 holds NaN or inf"):
+        NeighborIndex(bad)
+    with pytest.raises(TypeError, match="x must hold real numbers, got dtype <U1"):
+        NeighborIndex(np.array([["a"]]))
+    with pytest.raises(ValueError, match="block must be a positive int, got 0"):
+        knn_all(gauss, 3, block=0)
+
+
+def test_one_query_is_one_pass_over_the_data():
+    # 200k x 128 (100 MB): a query is a GEMV plus a partial sort, a few ms; the bound leaves room for a busy CI.
+    x = np.random.default_rng(3).standard_normal((200_000, 128), dtype=np.float32)
+    index = NeighborIndex(x)
+    index.query(0, 10)
+    times = []
+    for i in range(1, 8):
+        t0 = time.perf_counter()
+        index.query(i * 1000, 10)
+        times.append(time.perf_counter() - t0)
+    assert np.median(times) < 0.1

@@ -27,14 +27,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+# The repo root must be importable first.
 from benchmarks.common import RESULTS, host, median, percentile, timed, version  # noqa: E402
-from tests.ui.harness import (  # noqa: E402 - the repo root must be importable first
-    CHROMIUM_ARGS,
-    NetworkGuard,
-    chromium_executable,
-    start_voila,
-    write_notebook,
-)
+from tests.ui import harness  # noqa: E402 - the UI tests' Voila server, Chromium flags and network guard
 
 GOAL_MS = 100.0
 
@@ -100,13 +95,14 @@ def browser_latency(n: int, d: int, nside: int, clicks: int, timeout_s: float) -
 
     with tempfile.TemporaryDirectory(prefix="nbviz-bench-") as tmp:
         root = Path(tmp)
-        write_notebook(root / "latency.ipynb", [NOTEBOOK.format(n=n, d=d, nside=nside)])
-        server = start_voila(root)
+        harness.write_notebook(root / "latency.ipynb", [NOTEBOOK.format(n=n, d=d, nside=nside)])
+        server = harness.start_voila(root)
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True)
+                browser = pw.chromium.launch(executable_path=harness.chromium_executable(),
+                                             args=harness.CHROMIUM_ARGS, headless=True)
                 context = browser.new_context(viewport={"width": 1400, "height": 900})
-                guard = NetworkGuard()
+                guard = harness.NetworkGuard()
                 context.route("**/*", guard.handle)
                 page = context.new_page()
                 t0 = time.perf_counter()

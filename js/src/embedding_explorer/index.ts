@@ -39,6 +39,8 @@ export interface ExplorerHook {
   pointCount: number;
   /** Length of the `selection` trait as the view has it. */
   selectedCount: number;
+  /** Frames in which the points were drawn so far (each costs a full WebGL draw). */
+  drawCount: number;
 }
 
 type Scatterplot = ReturnType<typeof createScatterplot>;
@@ -383,7 +385,11 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     applyColors();
     const data: Record<string, ArrayLike<number>> = { x: norm.x, y: norm.y };
     if (codes) data.valueA = codes;
-    if (valueW) data.valueB = valueW;
+    if (valueW) {
+      // The library reads its value columns in order: without a valueA, valueB would be taken as the first.
+      data.valueA = codes ?? new Float32Array(count);
+      data.valueB = valueW;
+    }
     readVisible();
     const keep = visible ? maskIndices(visible) : null;
     const sel = validIndices(selected, n, visible);
@@ -447,12 +453,14 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   // --- interaction ------------------------------------------------------------------------------
   let downAt: [number, number] | null = null;
   let clickedPoint = -1;
+  let hovered = -1;
+  let drawCount = 0;
   const setFocus = (i: number) => {
-    if (model.get('focus') !== i) {
-      model.set('focus', i);
-      model.save_changes();
-    }
+    const changed = model.get('focus') !== i;
+    if (changed) model.set('focus', i);
+    // The neighbour request goes out before the trait update, so the kernel answers it first.
     syncFocus();
+    if (changed) model.save_changes();
   };
   /** A lasso / box was drawn during the current press (its click is then no click). */
   let lassoed = false;
@@ -472,8 +480,15 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     autoFit = false;
   };
   const isClick = (e: MouseEvent) => !downAt || Math.hypot(e.clientX - downAt[0], e.clientY - downAt[1]) < CLICK_SLOP;
-  // Capture phase, before regl-scatterplot's own click handler: clear its selection so a click on a point
-  // always reports a one-point `select` (the focus), and note that nothing was hit yet.
+  /** The hovered point when it lies under (x, y) client px: the library found it on the last pointer move. */
+  const pointUnder = (x: number, y: number) => {
+    const p = hovered >= 0 ? screenPosition(hovered) : null;
+    const r = canvas.getBoundingClientRect();
+    return p && Math.hypot(p[0] + r.left - x, p[1] + r.top - y) <= pointSize() + CLICK_SLOP ? hovered : -1;
+  };
+  // Capture phase, before regl-scatterplot's own click handler. A click on the hovered point focuses it
+  // without the library's select / deselect, each of which would redraw all points (tens of ms per frame
+  // with software WebGL, in the way of the neighbour reply). Otherwise the library hit-tests the click.
   const onClickCapture = (e: MouseEvent) => {
     if (e.target !== canvas || !drawn) return;
     if (lassoed) {
@@ -482,6 +497,12 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
       return;
     }
     if (!isClick(e)) return;
+    const under = pointUnder(e.clientX, e.clientY);
+    if (under >= 0) {
+      e.stopPropagation();
+      setFocus(under);
+      return;
+    }
     clickedPoint = -1;
     scatter.deselect({ preventEvent: true });
   };
@@ -559,14 +580,17 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     }
   };
   const onPointOver = (i: number) => {
+    hovered = i;
     tip.textContent = tooltipText(i, codes ? codes[i] : null, model.get('category_names') ?? []);
     tip.hidden = false;
     placeTip();
   };
   const onPointOut = () => {
+    hovered = -1;
     tip.hidden = true;
   };
   const onDraw = () => {
+    drawCount++;
     drawOverlay();
     if (readyGeneration === generation && readyGeneration >= 0) {
       root.dataset.nbvizReady = 'true';
@@ -736,6 +760,9 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     },
     get selectedCount() {
       return selected.length;
+    },
+    get drawCount() {
+      return drawCount;
     },
   };
   (root as HTMLElement & { nbviz?: ExplorerHook }).nbviz = hook;

@@ -1,0 +1,35 @@
+// Side panels: the top classes (click one to re-target) and the saliency confusion matrix header texts.
+// Every name is set with textContent: class names come from users.
+
+import { el } from '../lib/dom';
+import type { ConfusionInfo, TopClass } from './protocol';
+
+export function renderTopClasses(
+  parent: HTMLElement, classes: TopClass[], shown: number, target: number, onPick: (cls: number) => void,
+): void {
+  parent.replaceChildren(el('div', 'nbviz-gc-heading', 'Top classes'));
+  const predicted = el('button', 'nbviz-gc-class nbviz-gc-predicted', 'predicted class');
+  predicted.type = 'button';
+  predicted.classList.toggle('nbviz-gc-active', target < 0);
+  predicted.addEventListener('click', () => onPick(-1));
+  parent.append(predicted);
+  for (const c of classes) {
+    const row = el('button', 'nbviz-gc-class');
+    row.type = 'button';
+    row.dataset.class = String(c.index);
+    row.classList.toggle('nbviz-gc-active', c.index === shown);
+    const bar = el('span', 'nbviz-gc-bar');
+    bar.style.width = `${Math.round(100 * Math.min(Math.max(c.probability, 0), 1))}%`;
+    row.append(bar, el('span', 'nbviz-gc-name', c.name), el('span', 'nbviz-gc-prob', `${(100 * c.probability).toFixed(1)}%`));
+    row.addEventListener('click', () => onPick(c.index));
+    parent.append(row);
+  }
+}
+
+/** Captions of the four confusion tiles, row-major: predicted +/-, true +/-. */
+export function confusionCaptions(info: ConfusionInfo): string[] {
+  const names = info.names ?? ['?', '?'];
+  const probs = info.probabilities ?? [0, 0];
+  const rows = ['predicted', 'true'].map((what, r) => `${what} ${names[r]} (${(100 * (probs[r] ?? 0)).toFixed(1)}%)`);
+  return [`${rows[0]}: for`, `${rows[0]}: against`, `${rows[1]}: for`, `${rows[1]}: against`];
+}

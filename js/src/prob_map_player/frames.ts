@@ -1,0 +1,110 @@
+// The recorded frames of one model, shared by all its views: pushed by Python as they are recorded, and pulled
+// (request `frames`) for those a view missed. Append-only; a frame is never sent twice to a store.
+
+import type { AnyModel } from '@anywidget/types';
+import { createRequester, type Requester } from '../lib/requests';
+import type { FramesMessage, PlayerTraits } from './protocol';
+
+export interface Frame {
+  /** rows x cols x C uint8 probabilities. */
+  map: Uint8Array;
+  /** Predicted class of each training point, and of each test point (empty without test points). */
+  preds: Uint8Array | Uint16Array;
+  testPreds: Uint8Array | Uint16Array;
+}
+
+export interface FrameStore {
+  frames: Frame[];
+  /** Frame requests sent so far (tests check that a mode switch asks Python for nothing). */
+  requests: number;
+  subscribe(fn: () => void): () => void;
+  dispose(): void;
+}
+
+const EMPTY = new Uint8Array(0);
+
+function predsOf(buf: DataView | undefined, dtype: string): Uint8Array | Uint16Array {
+  if (!buf) return EMPTY;
+  const bytes = new Uint8Array(buf.buffer as ArrayBuffer, buf.byteOffset, buf.byteLength);
+  // Copied for uint16: a typed array view needs an aligned offset, which a message buffer does not promise.
+  return dtype === 'uint16' ? new Uint16Array(bytes.slice().buffer) : bytes;
+}
+
+/** Split one frames message into frames; `perFrame` buffers each (map, preds[, test preds]). */
+export function decodeFrames(msg: FramesMessage, buffers: DataView[], perFrame: number): Frame[] {
+  if (buffers.length !== msg.count * perFrame) {
+    throw new RangeError(`frames message has ${buffers.length} buffers; ${msg.count} frames need ${msg.count * perFrame}`);
+  }
+  const out: Frame[] = [];
+  for (let k = 0; k < msg.count; k++) {
+    const m = buffers[k * perFrame];
+    out.push({
+      map: new Uint8Array(m.buffer as ArrayBuffer, m.byteOffset, m.byteLength),
+      preds: predsOf(buffers[k * perFrame + 1], msg.pred_dtype),
+      testPreds: perFrame > 2 ? predsOf(buffers[k * perFrame + 2], msg.pred_dtype) : EMPTY,
+    });
+  }
+  return out;
+}
+
+const STORES = new WeakMap<object, FrameStore>();
+
+export function frameStore(model: AnyModel<PlayerTraits>): FrameStore {
+  const known = STORES.get(model);
+  if (known) return known;
+  const listeners = new Set<() => void>();
+  const requester: Requester = createRequester(model as unknown as Parameters<typeof createRequester>[0]);
+  const perFrame = () => (model.get('test_points') ? 3 : 2);
+  let pulling = false;
+  const store: FrameStore = {
+    frames: [],
+    requests: 0,
+    subscribe(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+    dispose() {
+      requester.dispose();
+      model.off('msg:custom', onPush);
+      model.off('change:n_frames', pull);
+      STORES.delete(model);
+    },
+  };
+  const add = (msg: FramesMessage, buffers: DataView[]) => {
+    // Only the next frames in order are taken; anything else is pulled again from where the store stands.
+    if (msg.start > store.frames.length) {
+      pull();
+      return;
+    }
+    const fresh = decodeFrames(msg, buffers, perFrame()).slice(store.frames.length - msg.start);
+    if (!fresh.length) return;
+    store.frames.push(...fresh);
+    listeners.forEach((fn) => fn());
+  };
+  function onPush(content: unknown, buffers: DataView[]) {
+    const msg = content as FramesMessage;
+    if (msg?.type === 'frames' && msg.id === undefined) add(msg, buffers);
+  }
+  async function pull() {
+    if (pulling) return;
+    pulling = true;
+    try {
+      while (store.frames.length < Number(model.get('n_frames') ?? 0)) {
+        store.requests++;
+        const { content, buffers } = await requester.request<FramesMessage>('frames', { start: store.frames.length });
+        const before = store.frames.length;
+        add(content, buffers);
+        if (store.frames.length === before) break;
+      }
+    } catch {
+      // The error reply is shown by the banner (Python sets `error`); a later push or n_frames change retries.
+    } finally {
+      pulling = false;
+    }
+  }
+  model.on('msg:custom', onPush);
+  model.on('change:n_frames', pull);
+  STORES.set(model, store);
+  void pull();
+  return store;
+}

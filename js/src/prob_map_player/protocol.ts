@@ -1,0 +1,49 @@
+// Traits of ProbMapPlayer (nbviz/widgets/prob_map_player.py); both sides change together.
+
+export type Mode = 'region' | 'boundary' | 'class' | 'entropy';
+export type InterpolationType = 'linear' | 'geometric';
+
+export interface PlayerTraits {
+  [key: string]: unknown;
+  error: string;
+  error_details: string;
+  n_frames: number;
+  grid_shape: [number, number];
+  n_classes: number;
+  epochs: number[];
+  epoch: number;
+  playing: boolean;
+  fps: number;
+  loop: boolean;
+  mode: Mode;
+  interpolation: number;
+  interpolation_type: InterpolationType;
+  target_class: number;
+  boundary_line: boolean;
+  show_train: boolean;
+  show_test: boolean;
+  show_flips: boolean;
+  size: number;
+  class_names: string[];
+  palette: unknown;
+  region_luts: unknown;
+  boundary_luts: unknown;
+  class_lut: unknown;
+  entropy_lut: unknown;
+  xlim: [number, number];
+  ylim: [number, number];
+  points: unknown;
+  point_classes: unknown;
+  test_points: unknown;
+  test_classes: unknown;
+  status: string;
+}
+
+/** A push from Python (no id) or the reply to a `frames` request: one buffer per map and per prediction array. */
+export interface FramesMessage {
+  type: 'frames';
+  id?: number;
+  start: number;
+  count: number;
+  pred_dtype: 'uint8' | 'uint16';
+}

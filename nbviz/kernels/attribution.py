@@ -1,0 +1,543 @@
+"""Attributions of image classifiers on Captum: Grad-CAM at any layer (signed or ReLU'd), input attributions, and
+the saliency confusion matrix, in batches on the model's device with the model handed back unchanged.
+
+Maps are kept raw (signed, unnormalised): normalisation is a display choice made by the viewer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812 - the usual name
+from torch import nn
+
+from .activations import _failing_module, _first_tensor, resolve_layer
+
+METHODS = ("gradcam", "integrated_gradients", "saliency", "occlusion", "guided_gradcam")
+PRECISIONS = ("fp32", "bf16")
+#: Methods that attribute to a layer and so need ``layer``.
+LAYER_METHODS = ("gradcam", "guided_gradcam")
+
+#: Layer output shapes seen by :func:`layer_shapes`, per model and input shape (weak: a model's death frees them).
+_SHAPES: weakref.WeakKeyDictionary[nn.Module, dict[tuple, dict[str, tuple[int, ...]]]] = weakref.WeakKeyDictionary()
+
+
+class AttributionInputError(ValueError):
+    """Bad input found while the model runs (a target out of range): raised as is, never as a forward failure."""
+
+
+@dataclass
+class Attribution:
+    """What one attribution pass gives.
+
+    Attributes
+    ----------
+    maps
+        (N, H, W) float32 on the CPU, at the input's size; raw and signed unless ReLU'd was asked for.
+    logits
+        (N, K) float32 on the CPU: the model's scores for the same inputs.
+    targets
+        (N,) int64: the class each map explains.
+    """
+
+    maps: torch.Tensor
+    logits: torch.Tensor
+    targets: torch.Tensor
+
+    @property
+    def probabilities(self) -> torch.Tensor:
+        """(N, K) softmax of the logits."""
+        return torch.softmax(self.logits, dim=1)
+
+
+# -- the model handed back unchanged ---------------------------------------------------------------------------
+_HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+
+
+@contextlib.contextmanager
+def handed_back(model: nn.Module, train: bool = False) -> Iterator[None]:
+    """Run a block with ``model`` in eval mode and no parameter needing a gradient, then restore it.
+
+    Training flags, ``requires_grad``, the parameters' ``.grad`` and every module's hooks are as before when the
+    block ends, also when it raises. Turning ``requires_grad`` off is what makes Grad-CAM cheap: the layers before
+    the attributed one then record no graph, so a pass costs one forward plus a backward through the head only.
+    """
+    modules = list(model.modules())
+    training = [m.training for m in modules]
+    params = list(model.parameters())
+    flags = [p.requires_grad for p in params]
+    grads = [p.grad for p in params]
+    hooks = [{name: dict(getattr(m, name, {})) for name in _HOOK_DICTS} for m in modules]
+    try:
+        model.train(train)
+        for p in params:
+            p.requires_grad_(False)
+        yield
+    finally:
+        for m, flag, saved in zip(modules, training, hooks, strict=True):
+            m.training = flag
+            for name, before in saved.items():
+                current = getattr(m, name, None)
+                if current is not None:
+                    for key in [k for k in current if k not in before]:
+                        del current[key]
+        for p, flag, grad in zip(params, flags, grads, strict=True):
+            p.requires_grad_(flag)
+            p.grad = grad
+
+
+# -- input checks ----------------------------------------------------------------------------------------------
+def model_device(model: nn.Module) -> torch.device:
+    """Where the model's first parameter (or buffer) lives; the CPU for a model with none."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _floating_dtype(model: nn.Module) -> torch.dtype:
+    floats = [p.dtype for p in model.parameters() if p.is_floating_point()]
+    return floats[0] if floats else torch.float32
+
+
+def check_images(x: Any, name: str = "x") -> torch.Tensor:
+    """``x`` as an (N, C, H, W) tensor, or a ``ValueError`` that says what was expected."""
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(np.ascontiguousarray(x))
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be an (N, C, H, W) tensor or numpy array, got {type(x).__name__}")
+    if x.ndim != 4:
+        hint = {3: " (one (C, H, W) image: x[None]; a batch of grayscale (N, H, W) images: x[:, None])",
+                2: " (one grayscale image: x[None, None])"}.get(x.ndim, "")
+        raise ValueError(f"{name} must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}{hint}")
+    if len(x) == 0:
+        raise ValueError(f"{name} is an empty batch (N = 0); give at least one image")
+    if not (x.is_floating_point() or x.dtype == torch.uint8):
+        raise TypeError(f"{name} must hold floats (or uint8), got {x.dtype}")
+    return x
+
+
+def _check_choice(value: Any, name: str, options: Sequence[str]) -> str:
+    if value not in options:
+        raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
+    return value
+
+
+def check_targets(target: Any, n: int, k: int | None = None) -> torch.Tensor | None:
+    """``target`` as (N,) int64 (None stays None: the predicted class); range-checked when ``k`` is known."""
+    if target is None:
+        return None
+    if isinstance(target, (bool, np.bool_)):
+        raise TypeError(f"target must be a class index (int) or one per image, got {target!r}")
+    if isinstance(target, (int, np.integer)):
+        t = torch.full((n,), int(target), dtype=torch.int64)
+    else:
+        t = torch.as_tensor(np.asarray(target.cpu() if isinstance(target, torch.Tensor) else target))
+        if t.ndim != 1 or len(t) != n or t.is_floating_point() or t.dtype == torch.bool:
+            raise ValueError(f"target must be an int or {n} ints (one per image), got {tuple(t.shape)} of {t.dtype}")
+        t = t.to(torch.int64)
+    if k is not None and len(t) and (int(t.min()) < 0 or int(t.max()) >= k):
+        bad = int(t.min()) if int(t.min()) < 0 else int(t.max())
+        raise AttributionInputError(f"target {bad} is out of range: the model scores {k} classes (0..{k - 1})")
+    return t
+
+
+def _logits(out: Any) -> torch.Tensor:
+    scores = _first_tensor(out, "the model")
+    if scores.ndim != 2:
+        raise ValueError(
+            f"the model must return class scores (N, K), got shape {tuple(scores.shape)}; wrap it so it does"
+        )
+    return scores
+
+
+def _forward_failed(exc: Exception, model: nn.Module, x: torch.Tensor) -> RuntimeError:
+    """A RuntimeError naming the submodule where the forward failed, and a likely cause when it is channels."""
+    path = _failing_module(exc, model)
+    where = "" if path is None else " in the model itself" if path == "" else f" in module {path!r}"
+    hint = ""
+    module = dict(model.named_modules()).get(path or "")
+    expected = getattr(module, "in_channels", None)
+    if isinstance(module, nn.modules.conv._ConvNd) and x.shape[1] != expected:
+        kind = "grayscale images given to an RGB model? " if x.shape[1] == 1 and expected == 3 else ""
+        hint = (f"; the images have {x.shape[1]} channel(s) but {path!r} expects {expected} ({kind}"
+                f"e.g. x.expand(-1, {expected}, -1, -1))")
+    return RuntimeError(f"the model's forward failed{where}: {type(exc).__name__}: {exc}{hint}")
+
+
+# -- layers ----------------------------------------------------------------------------------------------------
+def layer_shapes(model: nn.Module, x: Any, proc_x: Callable | None = None) -> dict[str, tuple[int, ...]]:
+    """Output shape of every module of ``model`` for one image of ``x`` ("" is the model's own output).
+
+    Runs one image through the model (no gradients, eval mode, model handed back unchanged); cached per model and
+    input shape.
+    """
+    x = check_images(x)
+    key = (tuple(x.shape[1:]), id(proc_x))
+    cached = _SHAPES.get(model, {}).get(key)
+    if cached is not None:
+        return cached
+    shapes: dict[str, tuple[int, ...]] = {}
+    names = {id(m): path for path, m in model.named_modules()}
+
+    def record(module: nn.Module, _inputs: Any, out: Any) -> None:
+        tensor = out if isinstance(out, torch.Tensor) else next(
+            (o for o in (out if isinstance(out, (tuple, list)) else ()) if isinstance(o, torch.Tensor)), None)
+        if tensor is not None:
+            shapes[names[id(module)]] = tuple(tensor.shape)
+
+    with handed_back(model):
+        handles = [m.register_forward_hook(record) for m in model.modules()]
+        try:
+            xb = _prepared(x[:1], model, proc_x)
+            with torch.no_grad():
+                try:
+                    shapes[""] = tuple(_logits(model(xb)).shape)
+                except ValueError:
+                    raise
+                except Exception as exc:
+                    raise _forward_failed(exc, model, xb) from exc
+        finally:
+            for h in handles:
+                h.remove()
+    _SHAPES.setdefault(model, {})[key] = shapes
+    return shapes
+
+
+def token_grid(tokens: int) -> tuple[int, int] | None:
+    """(side, dropped) for a token count that is a square (dropped = 0) or a square + 1 class token; else None."""
+    for dropped in (0, 1):
+        side = math.isqrt(tokens - dropped)
+        if side > 0 and side * side == tokens - dropped:
+            return side, dropped
+    return None
+
+
+def spatial_reason(path: str, shape: tuple[int, ...]) -> str | None:
+    """Why a layer's output cannot be mapped onto the image (None when it can)."""
+    shown = repr(path) if path else "the model itself"
+    shape_text = "(N, " + ", ".join(map(str, shape[1:])) + ")"
+    if len(shape) == 4:
+        if shape[2] * shape[3] > 1:
+            return None
+        return (f"layer {shown} gives {shape_text} maps of a single pixel (after global pooling), so there is "
+                "nothing to map onto the image; pick an earlier layer")
+    if len(shape) == 3:
+        if token_grid(shape[1]) is not None:
+            return None
+        return (f"layer {shown} gives tokens {shape_text} whose count {shape[1]} is neither a square nor a square + 1 "
+                "class token, so they cannot be laid on a patch grid; pass reshape=fn mapping (N, T, C) to "
+                "(N, C, h, w)")
+    return (f"layer {shown} gives outputs of shape {shape_text}, which have no spatial axes, so there is nothing to "
+            "map onto the image; pick a layer before the global pooling / flatten")
+
+
+def spatial_layers(model: nn.Module, x: Any, proc_x: Callable | None = None) -> dict[str, tuple[int, ...]]:
+    """The layers whose output Grad-CAM can map (convolution maps or square token grids), with their shapes."""
+    return {p: s for p, s in layer_shapes(model, x, proc_x).items() if p and spatial_reason(p, s) is None}
+
+
+def _check_layer(model: nn.Module, layer: Any, x: torch.Tensor, proc_x: Callable | None,
+                 reshape: Callable | None) -> tuple[str, nn.Module, tuple[int, ...]]:
+    path, module = resolve_layer(model, layer)
+    shape = layer_shapes(model, x, proc_x).get(path)
+    if shape is None:
+        raise ValueError(f"layer {path!r} did not run in the model's forward pass (nothing to attribute)")
+    reason = None if reshape is not None else spatial_reason(path, shape)
+    if reason is not None:
+        good = list(spatial_layers(model, x, proc_x))[-4:]
+        raise ValueError(f"{reason}; layers that can be mapped: {good}")
+    return path, module, shape
+
+
+def tokens_to_maps(tokens: torch.Tensor) -> torch.Tensor:
+    """(N, T, C) tokens as (N, C, side, side) maps, the class token dropped when T is a square + 1."""
+    grid = token_grid(tokens.shape[1])
+    if grid is None:
+        raise ValueError(f"cannot lay {tokens.shape[1]} tokens on a square grid; pass reshape=")
+    side, dropped = grid
+    return tokens[:, dropped:].transpose(1, 2).reshape(len(tokens), tokens.shape[2], side, side)
+
+
+# -- attribution passes ----------------------------------------------------------------------------------------
+def _prepared(xb: torch.Tensor, model: nn.Module, proc_x: Callable | None) -> torch.Tensor:
+    """A batch on the model's device and dtype, detached from the caller's graph, then ``proc_x`` applied."""
+    device = model_device(model)
+    if xb.dtype == torch.uint8:
+        xb = xb.float() / 255
+    xb = xb.detach().to(device=device, dtype=_floating_dtype(model))
+    return proc_x(xb) if proc_x is not None else xb
+
+
+class _ScoreModule(nn.Module):
+    """The scorer as a module: Captum's guided backprop hooks the ReLUs it finds in a module's children."""
+
+    def __init__(self, scorer: _Scorer) -> None:
+        super().__init__()
+        self.model = scorer.model
+        self._scores = scorer.scores
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self._scores(inputs)
+
+
+class _Scorer:
+    """Forward function for Grad-CAM: the target class's score per image, remembering the logits.
+
+    The target is chosen inside the one forward pass (the predicted class when none is given), so a map and the
+    scores it explains cost one forward and one backward.
+    """
+
+    def __init__(self, model: nn.Module, targets: torch.Tensor | None, autocast: bool) -> None:
+        self.model, self.targets, self.autocast = model, targets, autocast
+        self.logits: torch.Tensor | None = None
+        self.chosen: torch.Tensor | None = None
+
+    def scores(self, inputs: torch.Tensor) -> torch.Tensor:
+        """All class scores (N, K) as float32, under bf16 autocast when asked."""
+        if not self.autocast:  # entering even a disabled autocast context costs milliseconds per call
+            return _logits(self.model(inputs)).float()
+        with torch.autocast(inputs.device.type, dtype=torch.bfloat16):
+            return _logits(self.model(inputs)).float()
+
+    def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
+        out = self.scores(inputs)
+        t = out.detach().argmax(1) if self.targets is None else self.targets.to(out.device)
+        check_targets(t.cpu(), len(t), out.shape[1])
+        self.logits, self.chosen = out.detach(), t
+        return out.gather(1, t[:, None]).squeeze(1)
+
+
+def _gradcam_maps(scorer: _Scorer, module: nn.Module, xb: torch.Tensor, signed: bool,
+                  reshape: Callable | None, layer_ndim: int) -> torch.Tensor:
+    from captum._utils.gradient import compute_layer_gradients_and_eval
+    from captum.attr import LayerGradCam
+
+    if layer_ndim == 4 and reshape is None:
+        cam = LayerGradCam(scorer, module).attribute(xb, relu_attributions=not signed)
+    else:
+        # Tokens (ViT): the gradients and activations Captum's LayerGradCam uses, laid on the patch grid first.
+        grads, evals = compute_layer_gradients_and_eval(scorer, module, xb)
+        fold = reshape or tokens_to_maps
+        g, a = fold(grads[0]), fold(evals[0])
+        cam = (g.mean(dim=(2, 3), keepdim=True) * a).sum(dim=1, keepdim=True)
+        cam = cam if signed else F.relu(cam)
+    return cam
+
+
+def _input_maps(method: str, scorer: _Scorer, module: nn.Module | None, xb: torch.Tensor, signed: bool,
+                noise_tunnel: dict | None, method_kwargs: dict) -> torch.Tensor:
+    from captum.attr import GuidedGradCam, IntegratedGradients, NoiseTunnel, Occlusion, Saliency
+
+    # These run the model on changed inputs (interpolated, occluded, noisy): the scores and the target class come
+    # from the real inputs first, and Captum is given the target.
+    with torch.no_grad():
+        scorer.logits = scorer.scores(xb)
+    scorer.chosen = scorer.logits.argmax(1) if scorer.targets is None else scorer.targets.to(xb.device)
+    check_targets(scorer.chosen.cpu(), len(xb), scorer.logits.shape[1])
+    forward = scorer.scores
+    xb = xb.requires_grad_()
+    kwargs = dict(method_kwargs)
+    if method == "integrated_gradients":
+        algo: Any = IntegratedGradients(forward)
+        kwargs.setdefault("n_steps", 32)
+        kwargs.setdefault("internal_batch_size", max(len(xb), 1) * 8)
+    elif method == "saliency":
+        algo = Saliency(forward)
+        kwargs.setdefault("abs", not signed)
+    elif method == "occlusion":
+        algo = Occlusion(forward)
+        side = max(1, min(xb.shape[2:]) // 7)
+        kwargs.setdefault("sliding_window_shapes", (xb.shape[1], side, side))
+        kwargs.setdefault("strides", (xb.shape[1], max(1, side // 2), max(1, side // 2)))
+        kwargs.setdefault("perturbations_per_eval", 16)
+    else:
+        algo = GuidedGradCam(_ScoreModule(scorer), module)
+    if noise_tunnel:
+        nt = {"nt_type": "smoothgrad", "nt_samples": 8, "stdevs": 0.1, **noise_tunnel}
+        attr = NoiseTunnel(algo).attribute(xb, **nt, target=scorer.chosen, **kwargs)
+    else:
+        attr = algo.attribute(xb, target=scorer.chosen, **kwargs)
+    return attr.sum(dim=1, keepdim=True)
+
+
+def attribute(
+    model: nn.Module,
+    x: Any,
+    layer: Any = None,
+    target: Any = None,
+    *,
+    method: str = "gradcam",
+    signed: bool = True,
+    proc_x: Callable | None = None,
+    reshape: Callable | None = None,
+    batch_size: int = 64,
+    precision: str = "fp32",
+    noise_tunnel: dict | bool | None = None,
+    method_kwargs: dict | None = None,
+) -> Attribution:
+    """Attribution maps of a classifier for a batch of images, with its scores.
+
+    Parameters
+    ----------
+    model
+        A ``torch.nn.Module`` returning class scores (N, K) (or a tuple / dict whose first tensor is that).
+    x
+        (N, C, H, W) tensor or array, floats (or uint8, read as 0..255); moved to the model's device and dtype.
+    layer
+        For "gradcam" and "guided_gradcam": a dotted path, a list of child names or the module itself. Its output
+        must be spatial: (N, C, h, w) maps or (N, T, C) tokens with T a square (+1 class token), or ``reshape``.
+    target
+        None (each image's predicted class), a class index, or one index per image.
+    method
+        "gradcam" | "integrated_gradients" | "saliency" | "occlusion" | "guided_gradcam" (``captum.attr``).
+    signed
+        Keep negative evidence (raw maps). False: Grad-CAM's ReLU, absolute saliency.
+    proc_x
+        Preprocessing applied to each batch on the device before the model (normalisation, resizing).
+    reshape
+        Maps the layer's output (and its gradient) to (N, C, h, w), for token layers that are not square grids.
+    batch_size
+        Images per pass.
+    precision
+        "fp32", or "bf16": the model runs under bfloat16 autocast (meant for GPUs; maps come back as float32).
+    noise_tunnel
+        Smooth input attributions with Captum's NoiseTunnel: True or its arguments (nt_type, nt_samples, stdevs).
+    method_kwargs
+        Passed to the Captum method's ``attribute`` (n_steps, baselines, sliding_window_shapes, ...).
+
+    Returns
+    -------
+    Attribution
+        maps (N, H, W) at the size of ``x`` (Grad-CAM upsampled bilinearly), logits, targets.
+
+    Raises
+    ------
+    ValueError
+        Bad ``x`` (rank, empty), unknown layer (with the closest names), a layer that is not spatial (with the
+        reason), a target out of range, an unknown method or precision.
+    RuntimeError
+        When the model's forward fails, naming the submodule where it failed.
+    """
+    _check_choice(method, "method", METHODS)
+    _check_choice(precision, "precision", PRECISIONS)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if proc_x is not None and not callable(proc_x):
+        raise TypeError(f"proc_x must be a function of a batch tensor, got {type(proc_x).__name__}")
+    x = check_images(x)
+    n, size = len(x), tuple(x.shape[2:])
+    k = layer_shapes(model, x, proc_x)[""][1]
+    targets = check_targets(target, n, k)
+    module, ndim = None, 0
+    if method in LAYER_METHODS:
+        if layer is None:
+            raise ValueError(f"method={method!r} needs a layer (a dotted path, child names or the module)")
+        _, module, shape = _check_layer(model, layer, x, proc_x, reshape)
+        ndim = len(shape)
+    elif noise_tunnel is True:
+        noise_tunnel = {}
+    if noise_tunnel and method == "gradcam":
+        raise ValueError("noise_tunnel smooths input attributions; use it with method='integrated_gradients', "
+                         "'saliency', 'occlusion' or 'guided_gradcam'")
+    maps, logits, chosen = [], [], []
+    with handed_back(model):
+        for start in range(0, n, int(batch_size)):
+            xb = _prepared(x[start:start + batch_size], model, proc_x)
+            tb = None if targets is None else targets[start:start + batch_size]
+            scorer = _Scorer(model, tb, precision == "bf16")
+            try:
+                if method == "gradcam":
+                    cam = _gradcam_maps(scorer, module, xb, signed, reshape, ndim)
+                else:
+                    cam = _input_maps(method, scorer, module, xb, signed, noise_tunnel or None, method_kwargs or {})
+            except (AttributionInputError, ValueError):
+                raise
+            except Exception as exc:
+                raise _forward_failed(exc, model, xb) from exc
+            cam = cam.float()
+            if tuple(cam.shape[2:]) != size:
+                cam = F.interpolate(cam, size=size, mode="bilinear", align_corners=False)
+            maps.append(cam[:, 0].detach().cpu())
+            logits.append(scorer.logits.cpu())
+            chosen.append(scorer.chosen.cpu())
+    return Attribution(torch.cat(maps), torch.cat(logits), torch.cat(chosen))
+
+
+def grad_cam(model: nn.Module, layer: Any, x: Any, target: Any = None, signed: bool = False,
+             proc_x: Callable | None = None, **kwargs: Any) -> torch.Tensor:
+    """Grad-CAM maps (N, H, W) float32 at the input's size, on Captum's ``LayerGradCam``.
+
+    Parameters
+    ----------
+    model, layer, x, target, proc_x
+        See :func:`attribute`.
+    signed
+        False (default): Grad-CAM as published, negative evidence ReLU'd away. True: the raw signed map.
+    **kwargs
+        ``reshape``, ``batch_size``, ``precision`` (see :func:`attribute`).
+
+    Returns
+    -------
+    torch.Tensor
+        (N, H, W) float32 on the CPU.
+    """
+    return attribute(model, x, layer, target, method="gradcam", signed=signed, proc_x=proc_x, **kwargs).maps
+
+
+@dataclass
+class SaliencyConfusion:
+    """The saliency confusion matrix of a batch: positive and negative evidence for the predicted and true class.
+
+    Attributes
+    ----------
+    maps
+        (N, 2, 2, H, W) float32 >= 0: ``[:, 0]`` the predicted class, ``[:, 1]`` the true class; ``[:, :, 0]``
+        positive evidence, ``[:, :, 1]`` negative evidence (as a magnitude).
+    classes
+        (N, 2) int64: predicted and true class.
+    probabilities
+        (N, 2) float32: the model's probability of each.
+    """
+
+    maps: np.ndarray
+    classes: np.ndarray
+    probabilities: np.ndarray
+
+    @property
+    def wrong(self) -> np.ndarray:
+        """(N,) bool: where prediction and truth differ."""
+        return self.classes[:, 0] != self.classes[:, 1]
+
+
+def saliency_confusion(model: nn.Module, layer: Any, x: Any, true: Any, *, method: str = "gradcam",
+                       **kwargs: Any) -> SaliencyConfusion:
+    """The 2 x 2 saliency confusion matrix per image (see :class:`SaliencyConfusion`).
+
+    Parameters
+    ----------
+    model, layer, x
+        See :func:`attribute`.
+    true
+        The true class of each image (an int or N ints).
+    method
+        The attribution method; maps are signed, then split into their positive and negative parts.
+    **kwargs
+        Passed to :func:`attribute` (proc_x, reshape, batch_size, precision, ...).
+    """
+    pred = attribute(model, x, layer, None, method=method, signed=True, **kwargs)
+    n = len(pred.maps)
+    truth = check_targets(true, n, pred.logits.shape[1])
+    same = bool((truth == pred.targets).all())
+    real = pred if same else attribute(model, x, layer, truth, method=method, signed=True, **kwargs)
+    signed = torch.stack([pred.maps, real.maps], dim=1)  # (N, 2, H, W)
+    maps = torch.stack([signed.clamp(min=0), (-signed).clamp(min=0)], dim=2)
+    probs = pred.probabilities
+    classes = torch.stack([pred.targets, truth], dim=1)
+    return SaliencyConfusion(maps.numpy(), classes.numpy(), probs.gather(1, classes).numpy().astype(np.float32))

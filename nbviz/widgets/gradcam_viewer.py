@@ -1,0 +1,581 @@
+"""GradCamViewer: where an image classifier looks, at any layer, for any class, signed, over a batch.
+
+Raw maps travel quantised (int16 with a scale); opacity, colormap, sign, threshold and normalisation are applied in
+the browser (``js/src/gradcam_viewer/heatmap.ts``) and, identically, here for the static PNG (:func:`colorize`).
+Traits follow ``js/src/gradcam_viewer/protocol.ts``; both sides change together.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import traitlets as t
+from torch import nn
+
+from ..colors import colormap_lut
+from ..export import to_png
+from ..kernels import attribution as attr
+from ..kernels import images as image_kernels
+from .base import Array, NbvizWidget
+
+SIGNS = ("positive", "negative", "both")
+NORMALIZATIONS = ("image", "batch", "minmax")
+SORTS = ("index", "confidence", "wrong", "class")
+#: Colormaps offered in the browser; their lookup tables are all sent once, so switching needs no round trip.
+COLORMAPS = ("RdBu_r", "jet", "inferno", "viridis", "coolwarm")
+QMAX = 32767
+#: Batches of maps kept per (layer, method), and single re-targeted maps kept, before the oldest is dropped.
+CACHE_LAYERS, CACHE_SINGLE = 4, 64
+GRID_CELL = 48
+
+
+# -- the display rule, mirrored by js/src/gradcam_viewer/heatmap.ts ------------------------------------------
+def quantize(values: np.ndarray) -> tuple[np.ndarray, float]:
+    """Raw map values as int16 and a scale, ``values ~= q * scale`` (scale 0 for an all-zero map)."""
+    v = np.asarray(values, dtype=np.float32)
+    peak = float(np.abs(v).max()) if v.size else 0.0
+    if not np.isfinite(peak) or peak == 0:
+        return np.zeros(v.shape, dtype=np.int16), 0.0
+    return np.round(v / peak * QMAX).astype(np.int16), peak / QMAX
+
+
+def colorize(values: np.ndarray, lut: np.ndarray, *, sign: str = "both", threshold: float = 0.0,
+             opacity: float = 0.5, normalization: str = "image", batch_peak: float = 0.0) -> np.ndarray:
+    """RGBA (H, W, 4) uint8 heatmap of raw values, as the browser draws it.
+
+    Values are divided by the map's largest magnitude ("image"), the batch's ("batch", ``batch_peak``) or
+    min-max scaled ("minmax", sign ignored). "both" puts zero in the middle of the colormap; "positive" /
+    "negative" keep one sign's magnitude on the whole colormap. Pixels whose magnitude is below ``threshold``
+    (0..1) are transparent; the others get alpha ``opacity``.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if normalization == "minmax":
+        lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 0.0)
+        s = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
+        pos, mag = s, s
+    else:
+        peak = batch_peak if normalization == "batch" else (float(np.abs(v).max()) if v.size else 0.0)
+        s = np.clip(v / peak, -1, 1) if peak > 0 else np.zeros_like(v)
+        if sign == "both":
+            pos, mag = (s + 1) / 2, np.abs(s)
+        else:
+            mag = np.maximum(s if sign == "positive" else -s, 0)
+            pos = mag
+    # floor(x + 0.5) rounds halves up, as Math.round does in the browser.
+    idx = np.clip(np.floor(pos * 255 + 0.5), 0, 255).astype(np.int64)
+    out = np.asarray(lut, dtype=np.uint8)[idx].copy()
+    alpha = np.where(mag >= threshold, np.floor(255 * opacity + 0.5), 0)
+    out[..., 3] = alpha.astype(np.uint8)
+    return out
+
+
+def _composite(base: np.ndarray, overlay: np.ndarray) -> np.ndarray:
+    """Alpha-blend an RGBA overlay over an RGB image of the same size."""
+    a = overlay[..., 3:4].astype(np.float64) / 255
+    return np.round(base.astype(np.float64) * (1 - a) + overlay[..., :3] * a).astype(np.uint8)
+
+
+# -- input ---------------------------------------------------------------------------------------------------
+def _as_batch(images: Any) -> tuple[torch.Tensor, Any]:
+    """(N, C, H, W) tensor of ``images`` and the labels a Dataset carried (or None)."""
+    from torch.utils.data import Dataset
+
+    if isinstance(images, (list, tuple)) and images and isinstance(images[0], (str, Path)):
+        from ..data import _load_image
+
+        arrays = [_load_image(Path(p), f"images[{i}]") for i, p in enumerate(images)]
+        arrays = [a[..., :3] if a.ndim == 3 else np.repeat(a[..., None], 3, axis=2) for a in arrays]
+        sizes = {a.shape for a in arrays}
+        if len(sizes) > 1:
+            raise ValueError(f"images must all have the same size; got {sorted(sizes)[:4]} (resize them first)")
+        return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255, None
+    if isinstance(images, Dataset):
+        items = [images[i] for i in range(len(images))]  # type: ignore[arg-type]
+        xs = [it[0] if isinstance(it, (tuple, list)) else it for it in items]
+        ys = [it[1] for it in items if isinstance(it, (tuple, list)) and len(it) > 1]
+        x = torch.stack([torch.as_tensor(np.asarray(v)) if not isinstance(v, torch.Tensor) else v for v in xs])
+        labels = [int(y) if isinstance(y, (int, np.integer)) or torch.is_tensor(y) else y for y in ys]
+        return x, labels if len(ys) == len(xs) else None
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(np.ascontiguousarray(images))
+    if isinstance(images, torch.Tensor) and images.ndim == 3:
+        raise ValueError(f"images must be (N, C, H, W), got shape {tuple(images.shape)}; for a batch of grayscale "
+                         "images add a channel axis: images[:, None]")
+    return attr.check_images(images, "images"), None
+
+
+def _display_images(x: torch.Tensor, unproc_x: Callable | None) -> np.ndarray:
+    """(N, H, W, 3) uint8 images in image space: ``unproc_x`` applied, else each image min-max scaled."""
+    with torch.no_grad():
+        shown = unproc_x(x) if unproc_x is not None else x
+    a = shown.detach().float().cpu().numpy()
+    if a.ndim != 4 or a.shape[1] not in (1, 3):
+        raise ValueError(f"unproc_x must give (N, 1 | 3, H, W) images, got {a.shape}")
+    if unproc_x is None or a.min() < -1e-3 or a.max() > 1 + 1e-3:
+        lo = a.min(axis=(1, 2, 3), keepdims=True)
+        hi = a.max(axis=(1, 2, 3), keepdims=True)
+        a = (a - lo) / np.where(hi > lo, hi - lo, 1)
+    u8 = np.round(np.clip(a, 0, 1) * 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    return np.repeat(u8, 3, axis=3) if u8.shape[3] == 1 else u8
+
+
+@dataclass
+class ConfusionView:
+    """The saliency confusion matrix of one image: rows predicted / true class, columns positive / negative.
+
+    Attributes
+    ----------
+    maps
+        (2, 2, H, W) float32 >= 0.
+    classes, names, probabilities
+        Predicted and true class: index, name, the model's probability.
+    image
+        (H, W, 3) uint8 image the maps explain.
+    """
+
+    maps: np.ndarray
+    classes: np.ndarray
+    names: list[str]
+    probabilities: np.ndarray
+    image: np.ndarray
+
+    @property
+    def wrong(self) -> bool:
+        return bool(self.classes[0] != self.classes[1])
+
+    def to_png(self, colormap: str = "inferno", opacity: float = 0.6) -> bytes:
+        """The four maps over the image, 2 x 2 (shared scale, so magnitudes compare), as PNG bytes."""
+        peak = float(self.maps.max()) or 1.0
+        lut = colormap_lut(colormap)
+        tiles = [[_composite(self.image, colorize(self.maps[r, c], lut, sign="positive", opacity=opacity,
+                                                  normalization="batch", batch_peak=peak)) for c in range(2)]
+                 for r in range(2)]
+        return to_png(np.concatenate([np.concatenate(row, axis=1) for row in tiles], axis=0))
+
+    def _repr_png_(self) -> bytes:
+        return self.to_png()
+
+
+class GradCamViewer(NbvizWidget):
+    """Grad-CAM (signed or not) and Captum attributions of an image classifier over a batch, in the browser.
+
+    Parameters
+    ----------
+    model
+        A ``torch.nn.Module`` returning class scores (N, K); handed back unchanged after every call.
+    images
+        (N, C, H, W) tensor or array, a torch Dataset of ``x`` or ``(x, y)`` items, or image file paths.
+    labels
+        True class per image (indices, or names found in ``classes``); taken from a Dataset's ``y`` when omitted.
+    layer
+        Layer to attribute: a dotted path, a list of child names (``["5", "7"]``) or the module itself.
+    classes
+        Class names (K of them); shown as text.
+    method
+        "gradcam" | "integrated_gradients" | "saliency" | "occlusion" | "guided_gradcam".
+    precision
+        "fp32" | "bf16" (autocast; meant for GPUs).
+    proc_x
+        Preprocessing applied before the model (normalisation), on the model's device.
+    unproc_x
+        Maps ``images`` back to image space ([0, 1], (N, 1 | 3, H, W)) for display; without it each image is
+        min-max scaled.
+    topk
+        How many top classes are listed (click one to re-target).
+    colormap, opacity, sign, threshold, normalization
+        Initial display settings (all changed in the browser without calling the model).
+    reshape
+        For token layers that are not a square grid: (N, T, C) -> (N, C, h, w).
+    batch_size
+        Images per kernel pass.
+    """
+
+    _bundle = "gradcam_viewer"
+
+    index = t.Int(0, help="the image shown large").tag(sync=True)
+    layer = t.Unicode("", help="dotted path of the attributed layer").tag(sync=True)
+    layers = t.List(t.Unicode(), help="layers whose output can be mapped (the picker)").tag(sync=True)
+    compare_layer = t.Unicode("", help="a second layer shown side by side, '' for none").tag(sync=True)
+    target = t.Int(-1, help="class explained, -1 for each image's predicted class").tag(sync=True)
+    method = t.Unicode("gradcam").tag(sync=True)
+
+    opacity = t.Float(0.5).tag(sync=True)
+    sign = t.Enum(SIGNS, default_value="both").tag(sync=True)
+    colormap = t.Unicode("RdBu_r").tag(sync=True)
+    colormaps = t.List(t.Unicode()).tag(sync=True)
+    luts = Array(help="(M, 256, 4) uint8 lookup tables, one per name in colormaps")
+    threshold = t.Float(0.0).tag(sync=True)
+    normalization = t.Enum(NORMALIZATIONS, default_value="image").tag(sync=True)
+    sort_by = t.Enum(SORTS, default_value="index").tag(sync=True)
+    size = t.Int(320, help="side of the large view in CSS px").tag(sync=True)
+
+    image_png = t.Bytes(b"").tag(sync=True)
+    heatmap = Array(help="(H, W) int16 raw map of the shown image; value = q * heatmap_scale")
+    heatmap_scale = t.Float(0.0).tag(sync=True)
+    heatmap2 = Array(help="(H, W) int16 map of compare_layer, or None")
+    heatmap2_scale = t.Float(0.0).tag(sync=True)
+    batch_peak = t.Float(0.0, help="largest |value| over the batch's maps at this layer").tag(sync=True)
+    shown_target = t.Int(-1, help="the class the shown map explains").tag(sync=True)
+    top_classes = t.List(t.Dict()).tag(sync=True)
+
+    grid_png = t.Bytes(b"").tag(sync=True)
+    grid_columns = t.Int(1).tag(sync=True)
+    grid_cell = t.Int(GRID_CELL).tag(sync=True)
+    predictions = Array(help="(N,) int32 predicted class")
+    confidences = Array(help="(N,) float32 probability of the predicted class")
+    label_codes = Array(help="(N,) int32 true class, -1 where unknown")
+    class_names = t.List(t.Unicode()).tag(sync=True)
+
+    show_confusion = t.Bool(False).tag(sync=True)
+    confusion_maps = Array(help="(2, 2, H, W) int16 for the shown image (rows pred/true, cols pos/neg)")
+    confusion_scale = t.Float(0.0).tag(sync=True)
+    confusion_info = t.Dict().tag(sync=True)
+
+    computations = t.Int(0, help="kernel calls so far (display changes never add one)").tag(sync=True)
+
+    def __init__(self, model: nn.Module, images: Any, labels: Any = None, layer: Any = "layer4", *,
+                 classes: Sequence[str] | None = None, method: str = "gradcam", precision: str = "fp32",
+                 proc_x: Callable | None = None, unproc_x: Callable | None = None, topk: int = 5,
+                 colormap: str = "RdBu_r", opacity: float = 0.5, sign: str = "both", threshold: float = 0.0,
+                 normalization: str = "image", reshape: Callable | None = None, batch_size: int = 64,
+                 size: int = 320, **kwargs: Any) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        attr._check_choice(method, "method", attr.METHODS)
+        attr._check_choice(precision, "precision", attr.PRECISIONS)
+        if isinstance(topk, bool) or not isinstance(topk, (int, np.integer)) or topk < 1:
+            raise ValueError(f"topk must be a positive int, got {topk!r}")
+        self._model, self._method, self._precision = model, method, precision
+        self._proc_x, self._unproc_x, self._reshape = proc_x, unproc_x, reshape
+        self._batch_size, self._topk = int(batch_size), int(topk)
+        self._classes_arg, self._labels_arg = classes, labels
+        self._quiet = False
+        self._batches: OrderedDict[tuple, attr.Attribution] = OrderedDict()
+        self._singles: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        luts = np.stack([colormap_lut(name) for name in dict.fromkeys((colormap, *COLORMAPS))])
+        super().__init__(colormaps=list(dict.fromkeys((colormap, *COLORMAPS))), luts=luts, colormap=colormap,
+                         opacity=float(opacity), sign=sign, threshold=float(threshold),
+                         normalization=normalization, method=method, size=int(size), **kwargs)
+        self._layer_arg = layer
+        self.set_images(images, labels)
+
+    # -- input -------------------------------------------------------------------------------------------
+    def set_images(self, images: Any, labels: Any = None) -> GradCamViewer:
+        """Show another batch (the sketchpad calls this as you draw); returns the widget."""
+        x, ds_labels = _as_batch(images)
+        labels = labels if labels is not None else ds_labels
+        self._x = x
+        self._images = _display_images(x, self._unproc_x)
+        spatial = attr.spatial_layers(self._model, x, self._proc_x) if self._method in attr.LAYER_METHODS else {}
+        path = self._layer_path(self._layer_arg if not self.layer else self.layer, x) \
+            if self._method in attr.LAYER_METHODS else ""
+        self._batches.clear()
+        self._singles.clear()
+        first = self._batch(path)
+        names = self._class_names(self._classes_arg, first.logits.shape[1])
+        codes = self._label_codes(labels, len(x), names)
+        png, columns = image_kernels.atlas(list(self._images), GRID_CELL)
+        self._quiet = True  # one refresh at the end, not one per trait set here
+        try:
+            self._set_batch_traits(path, spatial, first, names, codes, png, columns)
+        finally:
+            self._quiet = False
+        with self.hold_sync():
+            self._refresh()
+        return self
+
+    def _set_batch_traits(self, path: str, spatial: dict, first: attr.Attribution, names: list[str],
+                          codes: np.ndarray, png: bytes, columns: int) -> None:
+        k = first.logits.shape[1]
+        with self.hold_sync():
+            self.class_names = names
+            self.layers = list(spatial)
+            self.layer = path
+            self.predictions = first.targets.numpy().astype(np.int32)
+            self.confidences = first.probabilities.max(1).values.numpy().astype(np.float32)
+            self.label_codes = codes
+            self.grid_png, self.grid_columns = png, columns
+            self.index = min(self.index, len(self._x) - 1)
+            self.target = self.target if self.target < k else -1
+
+    def _layer_path(self, layer: Any, x: torch.Tensor) -> str:
+        path, _, _ = attr._check_layer(self._model, layer, x, self._proc_x, self._reshape)
+        return path
+
+    @staticmethod
+    def _class_names(classes: Sequence[str] | None, k: int) -> list[str]:
+        if classes is None:
+            return [str(i) for i in range(k)]
+        names = [str(c) for c in classes]
+        if len(names) != k:
+            raise ValueError(f"classes has {len(names)} names but the model scores {k} classes")
+        return names
+
+    @staticmethod
+    def _label_codes(labels: Any, n: int, names: list[str]) -> np.ndarray:
+        if labels is None:
+            return np.full(n, -1, dtype=np.int32)
+        values = labels.cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels, dtype=object)
+        values = values.reshape(-1)
+        if len(values) != n:
+            raise ValueError(f"labels has {len(values)} entries but images has {n}")
+        codes = np.empty(n, dtype=np.int32)
+        for i, v in enumerate(values):
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                if not 0 <= int(v) < len(names):
+                    raise ValueError(f"labels[{i}] = {v} is not a class index in 0..{len(names) - 1}")
+                codes[i] = int(v)
+            elif str(v) in names:
+                codes[i] = names.index(str(v))
+            else:
+                raise ValueError(f"labels[{i}] = {v!r} is neither a class index nor one of classes {names[:10]}")
+        return codes
+
+    # -- kernels ------------------------------------------------------------------------------------------
+    def _attribute(self, x: torch.Tensor, layer: str, target: Any) -> attr.Attribution:
+        self.computations += 1
+        return attr.attribute(self._model, x, layer or None, target, method=self._method, signed=True,
+                              proc_x=self._proc_x, reshape=self._reshape, batch_size=self._batch_size,
+                              precision=self._precision)
+
+    def _batch(self, layer: str) -> attr.Attribution:
+        """Maps of the whole batch for each image's predicted class at ``layer`` (cached)."""
+        key = (layer, self._method)
+        if key not in self._batches:
+            self._batches[key] = self._attribute(self._x, layer, None)
+            while len(self._batches) > CACHE_LAYERS:
+                self._batches.popitem(last=False)
+        self._batches.move_to_end(key)
+        return self._batches[key]
+
+    def maps(self, i: int, layer: str | None = None, target: int | None = None) -> np.ndarray:
+        """The raw signed (H, W) map of image ``i`` at ``layer`` for class ``target`` (None: as shown)."""
+        layer = self.layer if layer is None else layer
+        target = self.target if target is None else target
+        batch = self._batch(layer)
+        if target < 0 or target == int(batch.targets[i]):
+            return batch.maps[i].numpy()
+        key = (layer, self._method, i, target)
+        if key not in self._singles:
+            self._singles[key] = self._attribute(self._x[i:i + 1], layer, target).maps[0].numpy()
+            while len(self._singles) > CACHE_SINGLE:
+                self._singles.popitem(last=False)
+        return self._singles[key]
+
+    # -- state --------------------------------------------------------------------------------------------
+    @t.validate("index")
+    def _check_index(self, proposal: dict) -> int:
+        n = len(self._x) if hasattr(self, "_x") else 1
+        if not 0 <= proposal["value"] < n:
+            raise t.TraitError(f"index must be an image index in 0..{n - 1}, got {proposal['value']}")
+        return proposal["value"]
+
+    @t.validate("target")
+    def _check_target(self, proposal: dict) -> int:
+        k = len(self.class_names)
+        if k and not -1 <= proposal["value"] < k:
+            raise t.TraitError(f"target must be -1 (the predicted class) or a class index in 0..{k - 1}, "
+                               f"got {proposal['value']}")
+        return proposal["value"]
+
+    @t.validate("layer", "compare_layer")
+    def _check_layer_trait(self, proposal: dict) -> str:
+        value = proposal["value"]
+        if not hasattr(self, "_x") or (proposal["trait"].name == "compare_layer" and value == ""):
+            return value
+        if self._method not in attr.LAYER_METHODS:
+            if value:
+                raise t.TraitError(f"method {self._method!r} attributes to the input; it takes no layer")
+            return value
+        try:
+            return self._layer_path(value, self._x)
+        except ValueError as exc:
+            raise t.TraitError(str(exc)) from None
+
+    @t.validate("colormap")
+    def _check_colormap(self, proposal: dict) -> str:
+        if self.colormaps and proposal["value"] not in self.colormaps:
+            raise t.TraitError(f"colormap must be one of {self.colormaps}, got {proposal['value']!r}")
+        return proposal["value"]
+
+    @t.validate("opacity", "threshold")
+    def _check_unit(self, proposal: dict) -> float:
+        if not 0.0 <= proposal["value"] <= 1.0:
+            raise t.TraitError(f"{proposal['trait'].name} must be in [0, 1], got {proposal['value']}")
+        return proposal["value"]
+
+    @t.observe("index", "layer", "compare_layer", "target", "show_confusion")
+    def _on_view(self, change: dict) -> None:
+        if hasattr(self, "_x") and not self._quiet:
+            with self.hold_sync():
+                self._refresh()
+
+    def _refresh(self) -> None:
+        i = self.index
+        batch = self._batch(self.layer)
+        probs = batch.probabilities[i].numpy()
+        order = np.argsort(-probs)[: self._topk]
+        q, scale = quantize(self.maps(i))
+        self.image_png = image_kernels.encode_png(self._images[i])
+        self.heatmap, self.heatmap_scale = q, scale
+        self.batch_peak = float(batch.maps.abs().max())
+        self.shown_target = int(batch.targets[i]) if self.target < 0 else self.target
+        self.top_classes = [{"index": int(c), "name": self.class_names[c], "probability": float(probs[c])}
+                            for c in order]
+        if self.compare_layer:
+            self.heatmap2, self.heatmap2_scale = quantize(self.maps(i, self.compare_layer))
+        else:
+            self.heatmap2, self.heatmap2_scale = None, 0.0
+        if self.show_confusion and self.label_codes[i] >= 0:
+            view = self._confusion_view(i)
+            q4, s4 = quantize(view.maps)
+            self.confusion_maps, self.confusion_scale = q4, s4
+            self.confusion_info = {"classes": [int(c) for c in view.classes], "names": view.names,
+                                   "probabilities": [float(p) for p in view.probabilities], "wrong": view.wrong}
+        else:
+            self.confusion_maps, self.confusion_scale, self.confusion_info = None, 0.0, {}
+
+    def _confusion_view(self, i: int) -> ConfusionView:
+        true = int(self.label_codes[i])
+        pred = int(self._batch(self.layer).targets[i])
+        signed = np.stack([self.maps(i, target=pred), self.maps(i, target=true)])
+        maps = np.stack([np.maximum(signed, 0), np.maximum(-signed, 0)], axis=1).astype(np.float32)
+        probs = self._batch(self.layer).probabilities[i].numpy()
+        classes = np.array([pred, true])
+        return ConfusionView(maps, classes, [self.class_names[c] for c in classes],
+                             probs[classes].astype(np.float32), self._images[i])
+
+    def confusion(self, i: int | None = None) -> ConfusionView:
+        """The 2 x 2 saliency confusion matrix of image ``i`` (default: the shown one), shown in the view too.
+
+        Rows: the predicted and the true class; columns: positive and negative evidence. Needs ``labels``.
+        """
+        i = self.index if i is None else i
+        if not isinstance(i, (int, np.integer)) or not 0 <= i < len(self._x):
+            raise ValueError(f"i must be an image index in 0..{len(self._x) - 1}, got {i!r}")
+        if self.label_codes[i] < 0:
+            raise ValueError("confusion needs the true class: pass labels= when making the viewer")
+        with self.hold_sync():
+            self.index = int(i)
+            self.show_confusion = True
+        return self._confusion_view(int(i))
+
+    # -- export ------------------------------------------------------------------------------------------
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The shown state as arrays: image, raw map, logits of the batch, predictions, labels."""
+        batch = self._batch(self.layer)
+        out = {"image": self._images[self.index], "map": self.maps(self.index), "logits": batch.logits.numpy(),
+               "predictions": batch.targets.numpy(), "labels": np.asarray(self.label_codes)}
+        if self.compare_layer:
+            out["map2"] = self.maps(self.index, self.compare_layer)
+        return out
+
+    def to_png(self, scale: int | None = None) -> bytes:
+        """The large view (and the compared layer beside it) as the browser draws it, as PNG bytes."""
+        image = self._images[self.index]
+        scale = scale or max(1, self.size // max(image.shape[:2]))
+        lut = np.asarray(self.luts)[self.colormaps.index(self.colormap)]
+        panels = []
+        for layer in [self.layer] + ([self.compare_layer] if self.compare_layer else []):
+            over = colorize(self.maps(self.index, layer), lut, sign=self.sign, threshold=self.threshold,
+                            opacity=self.opacity, normalization=self.normalization, batch_peak=self.batch_peak)
+            panels.append(_composite(image, over))
+        img = np.concatenate(panels, axis=1)
+        return to_png(np.repeat(np.repeat(img, scale, axis=0), scale, axis=1))
+
+    def _static_png(self) -> bytes | None:
+        return self.to_png()
+
+    # -- sketchpad ---------------------------------------------------------------------------------------
+    @classmethod
+    def sketchpad(cls, model: nn.Module, layer: Any, shape: tuple[int, int, int] = (1, 8, 8), *,
+                  ink: float = 1.0, brush: float = 0.8, scale: int = 24, **kwargs: Any) -> Sketchpad:
+        """Draw an input with the mouse and see the prediction and its Grad-CAM update as you draw.
+
+        Parameters
+        ----------
+        model, layer
+            As for the viewer.
+        shape
+            (C, H, W) of the model's input.
+        ink
+            Value of a fully inked pixel (16 for scikit-learn's digits, 1 for [0, 1] images).
+        brush
+            Brush radius in input pixels.
+        scale
+            CSS px per input pixel on the canvas.
+        **kwargs
+            Passed to the viewer (classes, proc_x, ...).
+        """
+        return Sketchpad(model, layer, shape, ink=ink, brush=brush, scale=scale, **kwargs)
+
+
+class Sketchpad:
+    """An ipycanvas drawing pad beside a one-image :class:`GradCamViewer` that follows what is drawn."""
+
+    def __init__(self, model: nn.Module, layer: Any, shape: tuple[int, int, int], *, ink: float, brush: float,
+                 scale: int, **kwargs: Any) -> None:
+        import ipywidgets as w
+        from ipycanvas import Canvas
+
+        if len(shape) != 3 or min(shape) < 1:
+            raise ValueError(f"shape must be (C, H, W) of the model's input, got {shape!r}")
+        self.shape, self.ink, self.brush, self.scale = tuple(int(s) for s in shape), float(ink), float(brush), scale
+        c, h, wd = self.shape
+        self.pixels = np.zeros((h, wd), dtype=np.float32)
+        self.canvas = Canvas(width=wd * scale, height=h * scale, layout=w.Layout(border="1px solid #888"))
+        self.viewer = GradCamViewer(model, self._batch(), layer=layer, **kwargs)
+        clear = w.Button(description="Clear")
+        clear.on_click(lambda _b: self.clear())
+        self._drawing = False
+        self.canvas.on_mouse_down(self._down)
+        self.canvas.on_mouse_move(self._move)
+        self.canvas.on_mouse_up(self._up)
+        self.canvas.on_mouse_out(self._up)
+        self.widget = w.HBox([w.VBox([self.canvas, clear]), self.viewer])
+        self._paint()
+
+    def _batch(self) -> torch.Tensor:
+        c, h, wd = self.shape
+        return torch.from_numpy(np.repeat(self.pixels[None, None], c, axis=1).copy())
+
+    def draw(self, x: float, y: float) -> None:
+        """Ink a disc at canvas position (x, y) in CSS px, then update the viewer."""
+        gy, gx = np.mgrid[: self.pixels.shape[0], : self.pixels.shape[1]]
+        d = np.hypot(gx + 0.5 - x / self.scale, gy + 0.5 - y / self.scale)
+        stroke = np.clip(1.5 - d / max(self.brush, 1e-3), 0, 1) * self.ink
+        self.pixels = np.maximum(self.pixels, stroke.astype(np.float32))
+        self._paint()
+        self.viewer.set_images(self._batch())
+
+    def clear(self) -> None:
+        self.pixels[:] = 0
+        self._paint()
+        self.viewer.set_images(self._batch())
+
+    def _paint(self) -> None:
+        level = np.round(255 - 255 * np.clip(self.pixels / self.ink, 0, 1)).astype(np.uint8)
+        rgb = np.repeat(np.repeat(np.repeat(level[..., None], 3, axis=2), self.scale, axis=0), self.scale, axis=1)
+        self.canvas.put_image_data(rgb, 0, 0)
+
+    def _down(self, x: float, y: float) -> None:
+        self._drawing = True
+        self.draw(x, y)
+
+    def _move(self, x: float, y: float) -> None:
+        if self._drawing:
+            self.draw(x, y)
+
+    def _up(self, _x: float, _y: float) -> None:
+        self._drawing = False
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

@@ -1,0 +1,108 @@
+"""ProbMapPlayer in a real browser (Voila + headless Chromium): slider, modes, interpolation, chart clicks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .harness import ready_root, wait_for_json, write_notebook
+
+PLAYER = """
+import json, pathlib, numpy as np, nbviz
+rng = np.random.default_rng(0)
+X = rng.normal(size=(80, 2))
+W = np.array([[2.0, -1.0, 0.2], [0.5, 1.5, -2.0]])
+y = (X @ W).argmax(1)
+calls = [0]
+def model_at(e):
+    def f(x):
+        calls[0] += 1
+        return (x @ W) * (0.2 + e) + np.array([0.0, 0.5, -0.5]) * e
+    return f
+rec = nbviz.ProbMapRecorder(X, y, resolution=48)
+for e in (0, 3, 9):
+    rec.record(model_at(e), e, loss=1 / (e + 1), acc=e / 10)
+p = nbviz.ProbMapPlayer(rec, interpolation=3, size=300, class_colormap="gray", classes=["a", "<b>b</b>", "c"])
+nbviz_probe(p, "epoch", "mode", "error")
+out = pathlib.Path(FOLDER)
+p.observe(lambda c: (out / "calls_at_mode.json").write_text(json.dumps([calls[0], len(rec)])), "mode")
+(out / "calls_before.json").write_text(json.dumps([calls[0], len(rec)]))
+p
+"""
+
+
+def open_player(page, voila, name: str):
+    probe = voila.root / f"{name}_probe"
+    write_notebook(voila.root / f"{name}.ipynb", [PLAYER.replace("FOLDER", repr(str(probe)))], probe_folder=probe)
+    page.goto(f"{voila.url}/voila/render/{name}.ipynb", timeout=120_000)
+    root = ready_root(page, ".nbviz-pm")
+    return probe, root
+
+
+def map_pixels(root) -> np.ndarray:
+    """The map canvas' own pixels (rows, cols, 4), exactly as drawn."""
+    data = root.evaluate(
+        "(el) => { const c = el.querySelector('.nbviz-pm-map');"
+        " return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }")
+    shape = root.evaluate("(el) => { const c = el.querySelector('.nbviz-pm-map'); return [c.height, c.width]; }")
+    return np.asarray(data, dtype=np.int16).reshape(shape[0], shape[1], 4)
+
+
+def test_slider_mode_interpolation_and_chart(page, voila):
+    probe, root = open_player(page, voila, "probmap")
+    assert wait_for_json(probe / "epoch.json") == 9
+    steps = root.evaluate("(el) => el.nbviz.steps.length")
+    assert steps == 9  # 3 recorded frames, 3 blended steps in each of the 2 gaps, none duplicated
+    last = map_pixels(root)
+
+    # Dragging the slider to the start shows epoch 0 in Python and other pixels.
+    slider = root.locator(".nbviz-pm-slider")
+    box = slider.bounding_box()
+    page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
+    assert wait_for_json(probe / "epoch.json", lambda v: v == 0) == 0
+    page.wait_for_timeout(100)
+    first = map_pixels(root)
+    assert np.abs(first - last).max() > 30
+    assert "epoch 0" in root.locator(".nbviz-pm-epoch").inner_text()
+
+    # Keyboard steps go through interpolated frames, labelled with interpolated true epochs.
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert root.locator(".nbviz-pm-epoch").inner_text() == "epoch 1.5"
+
+    # Switching mode changes colours in the browser, and the model is not called again.
+    region = map_pixels(root)
+    requests_before = root.evaluate("(el) => el.nbviz.requests")
+    root.locator(".nbviz-pm-mode").select_option("entropy")
+    assert wait_for_json(probe / "mode.json", lambda v: v == "entropy") == "entropy"
+    page.wait_for_timeout(100)
+    assert np.abs(map_pixels(root) - region).max() > 30
+    assert wait_for_json(probe / "calls_at_mode.json") == wait_for_json(probe / "calls_before.json")
+    assert root.evaluate("(el) => el.nbviz.requests") == requests_before
+
+    # "class" mode on a grey scale: an interpolated frame lies between its two recorded neighbours.
+    root.locator(".nbviz-pm-mode").select_option("class")
+    frames = []
+    for k in (0, 2, 4):  # epoch 0, the middle blend (f = 0.5), epoch 3
+        root.evaluate("(el, k) => el.nbviz.setStep(k)", k)
+        frames.append(map_pixels(root)[..., 0])
+    a, mid, b = frames
+    assert (mid >= np.minimum(a, b) - 1).all() and (mid <= np.maximum(a, b) + 1).all()
+    changed = np.abs(a - b) > 10
+    assert changed.any() and (np.abs(mid - (a + b) / 2)[changed] <= 2).all()
+
+    # Class names are text, never HTML.
+    assert "<b>b</b>" in root.locator(".nbviz-pm-legend").inner_text()
+    assert root.locator(".nbviz-pm-legend b").count() == 0
+
+    # Clicking the metrics chart over an epoch jumps there.
+    bars = page.locator(".bqplot .bar")
+    bars.first.wait_for(state="attached", timeout=30_000)
+    assert bars.count() == 3
+    bar = bars.nth(1).bounding_box()
+    page.mouse.click(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2)
+    assert wait_for_json(probe / "epoch.json", lambda v: v == 3) == 3
+    page.wait_for_timeout(200)
+    assert root.locator(".nbviz-pm-epoch").inner_text() == "epoch 3"
+    assert not page.page_errors
+    assert wait_for_json(probe / "error.json") == ""

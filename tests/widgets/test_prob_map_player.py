@@ -1,0 +1,173 @@
+"""ProbMapPlayer state, messages and exports without a browser."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+import traitlets
+from PIL import Image
+
+import nbviz
+from nbviz.kernels.probmap import interpolate, timeline
+from nbviz.widgets.arrays import array_from_json
+
+W = np.array([[1.5, -2.0, 0.5], [0.3, 1.0, -1.2]])
+
+
+def model_at(epoch):
+    """A 3-class logistic model that sharpens with the epoch, so frames differ."""
+    return lambda x: (x @ W) * (1 + epoch)
+
+
+@pytest.fixture
+def rec():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = (X @ W).argmax(1)
+    r = nbviz.ProbMapRecorder(X, y, resolution=24, X_test=rng.normal(size=(10, 2)), y_test=np.zeros(10, int))
+    for e in (0, 2, 7):
+        r.record(model_at(e), e, loss=1.0 / (e + 1), acc=e / 10)
+    return r
+
+
+def test_state_is_binary_and_colour_tables_come_from_python(rec):
+    p = nbviz.ProbMapPlayer(rec, classes=["a", "b", "<c>"])
+    state = p.get_state()
+    assert isinstance(state["region_luts"]["chunks"][0], memoryview)
+    assert array_from_json(state["region_luts"]).shape == (3, 256, 4)
+    assert array_from_json(state["class_lut"]).shape == (256, 4)
+    assert p.class_names == ["a", "b", "<c>"]
+    assert p.epochs == [0, 2, 7] and p.epoch == 7 and p.n_frames == 3 and p.grid_shape == [24, 24]
+    np.testing.assert_array_equal(array_from_json(state["points"]), rec.points.astype("float32"))
+    # Frames never sit in the trait state: they go as messages, C bytes per cell.
+    assert not any(k for k in state if "frame" in k and k != "n_frames")
+    content, buffers = p._frame_message(0, 3)
+    assert content == {"start": 0, "count": 3, "pred_dtype": "uint8"}
+    assert [len(b) for b in buffers[:3]] == [24 * 24 * 3, 40, 10]
+    np.testing.assert_array_equal(np.frombuffer(buffers[3], np.uint8).reshape(24, 24, 3), rec.frames[1])
+
+
+def test_frames_are_pushed_live_once_each(rec):
+    p = nbviz.ProbMapPlayer(rec)
+    sent = []
+    p.send = lambda content, buffers=None: sent.append((content, buffers))
+    rec.record(model_at(9), 9, loss=0.1, acc=0.9)
+    rec.record(model_at(10), 10, loss=0.05, acc=0.95)
+    assert [c["start"] for c, _ in sent] == [3, 4]
+    assert all(c["count"] == 1 and len(b) == 3 for c, b in sent)
+    assert p.n_frames == 5 and p.epochs[-2:] == [9, 10]
+    assert p.epoch == 10  # follows the newest frame while the newest was shown
+    p.epoch = 2
+    rec.record(model_at(11), 11)
+    assert p.epoch == 2  # the user looks at an older frame: it stays
+    # A view that opens late pulls what it missed, in replies under the size limit.
+    reply, buffers = p._reply_frames({"start": 4})
+    assert reply["start"] == 4 and reply["count"] == 2 and len(buffers) == 6
+    with pytest.raises(ValueError, match="start must be in 0..6"):
+        p._reply_frames({"start": 9})
+
+
+def test_empty_recorder_plays_live_and_exports_say_why_not(tmp_path):
+    r = nbviz.ProbMapRecorder(np.random.default_rng(1).normal(size=(20, 2)), resolution=8)
+    p = nbviz.ProbMapPlayer(r)
+    assert p.n_frames == 0 and p.n_classes == 0 and "waiting" in p.status
+    assert p._static_png()  # a placeholder, so a saved notebook still shows something
+    with pytest.raises(ValueError, match="the recorder has no frames yet"):
+        p.save(tmp_path / "x.gif")
+    r.record(model_at(0), 0)
+    assert p.n_frames == 1 and p.n_classes == 3 and p.region_luts.shape == (3, 256, 4) and p.status == ""
+
+
+def test_bad_arguments(rec):
+    with pytest.raises(TypeError, match="rec must be a nbviz.ProbMapRecorder"):
+        nbviz.ProbMapPlayer(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="mode must be one of"):
+        nbviz.ProbMapPlayer(rec, mode="regions")
+    with pytest.raises(ValueError, match="interpolation must be an int >= 0"):
+        nbviz.ProbMapPlayer(rec, interpolation=-2)
+    with pytest.raises(ValueError, match="interpolation_type must be one of"):
+        nbviz.ProbMapPlayer(rec, interpolation_type="cubic")
+    with pytest.raises(ValueError, match="classes must name the 3 classes"):
+        nbviz.ProbMapPlayer(rec, classes=["a"])
+    p = nbviz.ProbMapPlayer(rec)
+    with pytest.raises(traitlets.TraitError, match="epoch must be in 0..7"):
+        p.epoch = 8
+    with pytest.raises(traitlets.TraitError, match="target_class must be a class index in 0..2"):
+        p.target_class = 3
+    with pytest.raises(ValueError, match="path must end in one of"):
+        p.save("x.jpg")
+
+
+def test_chart_click_jumps_to_epoch_and_marker_follows(rec):
+    p = nbviz.ProbMapPlayer(rec)
+    fig = p.chart
+    assert fig is not None
+    lines = p._lines
+    assert list(lines.labels) == ["acc", "loss"]
+    np.testing.assert_allclose(lines.y[1], [1.0, 1 / 3, 1 / 8])
+    assert list(p._marker.x) == [7, 7]
+    p._hits.selected = [1]  # what a click on the chart's second epoch does
+    assert p.epoch == 2 and list(p._marker.x) == [2, 2] and p._hits.selected is None
+    # The output is the map with the chart under it; text and the static PNG are the player's.
+    data, _ = p._repr_mimebundle_()
+    assert data["text/plain"].startswith("<nbviz.") and "image/png" in data
+    box_id = data["application/vnd.jupyter.widget-view+json"]["model_id"]
+    assert box_id == p._box.model_id and p._box.children == (p, fig)
+
+
+def test_render_matches_kernel_functions(rec):
+    p = nbviz.ProbMapPlayer(rec, mode="entropy", interpolation_type="geometric")
+    img = p.render_rgba(0, 0.5)
+    from nbviz.kernels.probmap import colorize
+
+    expected = colorize(interpolate(rec.frames[0], rec.frames[1], 0.5, "geometric"), "entropy", p._luts())
+    np.testing.assert_array_equal(img, expected)
+    png = Image.open(io.BytesIO(p.to_png(240)))
+    assert png.size == (240, 240)
+
+
+def test_gif_has_every_step_once_with_true_delays(rec, tmp_path):
+    p = nbviz.ProbMapPlayer(rec, interpolation=3)
+    out = p.save(tmp_path / "train.gif", fps=20, title="moons")
+    gif = Image.open(out)
+    assert gif.n_frames == len(timeline([0, 2, 7], 3)) == 9
+    delays = []
+    for k in range(gif.n_frames):
+        gif.seek(k)
+        delays.append(gif.info["duration"])
+    assert delays == [50] * 9
+    # A fast fps never goes below 20 ms (browsers would slow such frames to 100 ms).
+    fast = Image.open(p.save(tmp_path / "fast.gif", fps=100))
+    assert fast.info["duration"] == 20
+
+
+def test_png_single_and_small_multiples(rec, tmp_path):
+    p = nbviz.ProbMapPlayer(rec)
+    one = Image.open(p.save(tmp_path / "one.png", dpi=50))
+    grid = Image.open(p.save(tmp_path / "grid.png", dpi=50, epochs=[0, 2, 7], dark=True))
+    assert one.size == (250, 250)
+    assert grid.size[0] > one.size[0]
+
+
+def test_mp4_needs_ffmpeg(rec, tmp_path, monkeypatch):
+    p = nbviz.ProbMapPlayer(rec)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="saving .mp4 needs ffmpeg"):
+        p.save(tmp_path / "x.mp4")
+
+
+def test_html_export_is_offline_and_holds_the_frames(rec, tmp_path):
+    p = nbviz.ProbMapPlayer(rec, classes=["a", "</script><b>x</b>", "__JS__"])
+    page = p.save(tmp_path / "x.html", title="<run 1>").read_text()
+    assert "http://" not in page and "https://" not in page
+    assert "&lt;run 1&gt;" in page and page.count("</script>") == 2
+    data = json.loads(re.search(r'id="nbviz-data">(.*?)</script>', page, re.S).group(1))
+    assert data["state"]["class_names"][1] == "</script><b>x</b>"
+    frames = base64.b64decode(data["frames"])
+    assert len(frames) == sum(data["sizes"]) and data["sizes"] == [24 * 24 * 3, 40, 10] * 3

@@ -102,8 +102,11 @@ BUNDLES = {
 }
 
 
-def bundle_bytes(lib: str) -> int:
-    return sum(p.stat().st_size for p in BUNDLES[lib]() if p.exists())
+def bundle_bytes(lib: str) -> int | None:
+    try:
+        return sum(p.stat().st_size for p in BUNDLES[lib]() if p.exists())
+    except ImportError:  # jupyter-scatter not installed: an nbviz-only run (--libs nbviz)
+        return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -395,8 +398,9 @@ def report(results: dict) -> str:
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}; "
         f"Chromium {m['chromium']} headless (`--disable-gpu`: software WebGL, renderer `{m['webgl_renderer']}`); "
         f"Python {m['python']}, Voila {m['voila']}, ipywidgets {m['ipywidgets']}, anywidget {m['anywidget']}; "
-        f"nbviz {m['nbviz']} ({m['nbviz_git']}, bundle {m['nbviz_bundle_bytes'] / 1e3:,.0f} kB), "
-        f"jupyter-scatter {m['jupyter_scatter']} (bundle {m['jscatter_bundle_bytes'] / 1e3:,.0f} kB).",
+        f"nbviz {m['nbviz']} ({m['nbviz_git']}, bundle {m['nbviz_bundle_bytes'] / 1e3:,.0f} kB)"
+        + (f", jupyter-scatter {m['jupyter_scatter']} (bundle {m['jscatter_bundle_bytes'] / 1e3:,.0f} kB)."
+           if m.get("jscatter_bundle_bytes") is not None else "; jupyter-scatter not installed (nbviz only)."),
         "",
         f"Medians of {results['repeats']} fresh pages each. Data: N random 2-D points in 10 Gaussian blobs "
         f"(seed 0), 10 categories. Canvas requested {WIDTH}x{HEIGHT} CSS px, viewport "

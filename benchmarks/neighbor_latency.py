@@ -151,12 +151,17 @@ def browser_latency(n: int, d: int, nside: int, clicks: int, timeout_s: float) -
                 floor = [page.evaluate("() => window.benchEcho()") for _ in range(clicks + 1)][1:]
                 results, before = [], None
                 for _ in range(clicks + 1):  # the first click is a warm-up (first request, first decode)
-                    fx, fy = rng.uniform(0.25, 0.75, 2)
-                    x, y = box["x"] + fx * box["width"], box["y"] + fy * box["height"]
+                    # On a point (a click on empty space clears the focus): a random item's place on screen.
+                    sx, sy = widget.evaluate("(el, i) => el.nbviz.screenPosition(i)", int(rng.integers(0, n)))
+                    x, y = box["x"] + sx, box["y"] + sy
                     watch = page.evaluate_handle(WATCH_JS, [widget.element_handle(), before])
                     # As a user does: the pointer rests on the point (hover, tooltip), then the button is pressed.
                     page.mouse.move(x, y, steps=4)
                     page.wait_for_timeout(400)
+                    # ... and the view is idle: hover redraws (one software-GL frame each) are done.
+                    page.wait_for_function("""el => { const c = el.nbviz.drawCount;
+                        return new Promise(r => setTimeout(() => r(el.nbviz.drawCount === c), 300)); }""",
+                                           arg=widget.element_handle(), timeout=timeout_s * 1000, polling=100)
                     page.mouse.click(x, y)
                     try:
                         got = page.evaluate(f"w => Promise.race([w.done, new Promise(r => setTimeout(() => r(null), "

@@ -24,6 +24,7 @@ from ..kernels.neighbors import NeighborIndex
 from ..kernels.projection import CACHE, aligned_umap, check_projection, content_key, pca, project
 from ..labelling import LabelStore, check_label, copy_file, write_new_file
 from .base import Array, ArrayList, NbvizWidget
+from .compare import compare
 
 METHODS = ("auto", "umap", "tsne", "pca", "aligned_umap", None)
 #: Pixel size of images sent for the neighbour grid and the tooltip (small images are upscaled crisply).
@@ -403,6 +404,23 @@ class EmbeddingExplorer(NbvizWidget):
         if len(idx) and (not np.issubdtype(idx.dtype, np.integer) or idx.min() < 0 or idx.max() >= n):
             raise t.TraitError(f"selection must hold point indices in 0..{n - 1} (or a boolean mask)")
         return np.unique(idx).astype(np.uint32)
+
+    @property
+    def shown_features(self) -> Features:
+        """The feature set shown now: the one at ``layout_index`` for aligned sets (a layer sweep)."""
+        return self._sets[self.layout_index if len(self._sets) > 1 else 0]
+
+    def components(self, n: int = 10, **kwargs: Any) -> Any:
+        """Principal-component probing of the shown features: a :class:`ComponentsProbe` (scree chart, the items
+        at both ends of each component, correlations), linked to this explorer. ``kwargs``: m, fit_on, steps,
+        solver, power_iterations, random_state."""
+        from .components_view import ComponentsProbe
+
+        return ComponentsProbe(self, n, **kwargs)
+
+    #: ``EmbeddingExplorer.compare({"a": f1, "b": f2}, ...)``: two feature sets side by side (same items) or two
+    #: dataset splits in one space fitted on ``fit_on`` (different items); see :func:`nbviz.widgets.compare.compare`.
+    compare = staticmethod(compare)
 
     def neighbors(self, i: int, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest items to item ``i`` in the N-D space of the shown feature set (``i`` excluded).

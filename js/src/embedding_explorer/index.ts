@@ -536,6 +536,17 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   const onReset = () => {
     void fitView();
   };
+  // regl-scatterplot redraws every point on every mousemove over a point, even when the pointer did not move
+  // (a click sends one): at a million points in software WebGL that is half a second in the way of the
+  // neighbour reply. A move to the same place over our canvas carries nothing, so it stops here.
+  let lastMove: [number, number] = [NaN, NaN];
+  const onSameMove = (e: MouseEvent) => {
+    if (e.target === canvas && e.buttons === 0 && e.clientX === lastMove[0] && e.clientY === lastMove[1]) {
+      e.stopPropagation();
+    }
+    lastMove = [e.clientX, e.clientY];
+  };
+  window.addEventListener('mousemove', onSameMove, true);
   plot.addEventListener('pointerdown', onPointerDown);
   plot.addEventListener('wheel', onWheel, { passive: true });
   plot.addEventListener('click', onClickCapture, true);
@@ -790,6 +801,7 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     plot.removeEventListener('click', onClick);
     plot.removeEventListener('keydown', onKeyDown);
     window.removeEventListener('pointerup', onPointerUp, true);
+    window.removeEventListener('mousemove', onSameMove, true);
     plot.removeEventListener('pointermove', onPointerMove);
     plot.removeEventListener('pointerleave', onLeave);
     resetButton.removeEventListener('click', onReset);

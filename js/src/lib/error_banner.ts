@@ -67,3 +67,17 @@ export function mountErrorBanner<T extends ErrorTraits>(model: AnyModel<T>, pare
     },
   };
 }
+
+/**
+ * A widget's root element in `host`: classes `nbviz-root <className>`, not ready yet (`data-nbviz-ready`, set
+ * to "true" by the view once its first frame is drawn), with the error banner mounted.
+ */
+export function mountWidgetRoot<T extends ErrorTraits>(
+  model: AnyModel<T>, host: HTMLElement, className: string,
+): { root: HTMLDivElement; banner: ErrorBanner } {
+  const root = document.createElement('div');
+  root.className = `nbviz-root ${className}`;
+  root.dataset.nbvizReady = 'false';
+  host.append(root);
+  return { root, banner: mountErrorBanner(model, root) };
+}

@@ -6,7 +6,7 @@ import type { AnyModel, RenderProps } from '@anywidget/types';
 import { decodeArray, type TypedArray } from '../lib/codecs';
 import { el } from '../lib/dom';
 import { cssColor, paletteRows } from '../lib/colors';
-import { mountErrorBanner } from '../lib/error_banner';
+import { mountWidgetRoot } from '../lib/error_banner';
 import { readTheme } from '../lib/theme';
 import { argmaxMap, colorize, flipMask, type Luts } from './colorize';
 import { buildControls, setClassOptions, SPEEDS } from './controls';
@@ -37,10 +37,7 @@ const bytesOf = (v: unknown): Uint8Array => {
 };
 
 function render({ model, el: host }: Pick<RenderProps<PlayerTraits>, 'model' | 'el'>): () => void {
-  const root = el('div', 'nbviz-root nbviz-pm');
-  root.dataset.nbvizReady = 'false';
-  host.append(root);
-  const banner = mountErrorBanner(model, root);
+  const { root, banner } = mountWidgetRoot(model, host, 'nbviz-pm');
   const stage = el('div', 'nbviz-pm-stage');
   const mapCanvas = el('canvas', 'nbviz-pm-map');
   const overlay = el('canvas', 'nbviz-pm-overlay');

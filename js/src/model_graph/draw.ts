@@ -1,0 +1,133 @@
+// Canvas drawing of a laid-out graph: frames of open groups, edges with shapes, node boxes. Text goes through
+// fillText (never HTML). Colours come from the JupyterLab theme (dark too).
+
+import type { Box, Layout } from './layout';
+import type { VisibleGraph, VisNode } from './visible';
+
+export interface View {
+  k: number;
+  tx: number;
+  ty: number;
+}
+
+export interface Palette {
+  fg: string;
+  muted: string;
+  bg: string;
+  node: string;
+  group: string;
+  frame: string;
+  border: string;
+  accent: string;
+  warn: string;
+}
+
+export interface DrawState {
+  selected: string;
+  highlight: Set<string> | null;
+  hits: Set<string>;
+  unusable: Record<string, string>;
+}
+
+export function fmtCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return String(n);
+}
+
+export function nodeTitle(n: VisNode): string {
+  return n.name ? `${n.name}: ${n.type}` : n.type;
+}
+
+/** Which drawn node (or open-group title bar, as 'frame:' + path) lies under a point in graph coordinates. */
+export function hitTest(layout: Layout, x: number, y: number, titleHeight: number): string | null {
+  let frame: string | null = null;
+  for (const [id, b] of layout.boxes) {
+    if (x < b.x || x > b.x + b.w || y < b.y || y > b.y + b.h) continue;
+    if (!id.startsWith('frame:')) return id;
+    if (y <= b.y + titleHeight) frame = id;
+  }
+  return frame;
+}
+
+function visibleBox(b: Box, view: View, w: number, h: number): boolean {
+  const x = b.x * view.k + view.tx;
+  const y = b.y * view.k + view.ty;
+  return x + b.w * view.k >= 0 && y + b.h * view.k >= 0 && x <= w && y <= h;
+}
+
+export function drawGraph(ctx: CanvasRenderingContext2D, vis: VisibleGraph, layout: Layout, view: View,
+  size: { w: number; h: number }, pal: Palette, st: DrawState, titleHeight: number): number {
+  ctx.save();
+  ctx.fillStyle = pal.bg;
+  ctx.fillRect(0, 0, size.w, size.h);
+  ctx.setTransform(ctx.getTransform().translate(view.tx, view.ty).scale(view.k));
+  ctx.font = '11px var(--jp-code-font-family, monospace)';
+  ctx.textBaseline = 'middle';
+  const showText = view.k > 0.35;
+  for (const f of vis.frames) {
+    const b = layout.boxes.get(`frame:${f}`);
+    if (!b || !visibleBox(b, view, size.w, size.h)) continue;
+    ctx.fillStyle = pal.frame;
+    ctx.strokeStyle = pal.border;
+    ctx.lineWidth = 1 / view.k;
+    ctx.fillRect(b.x, b.y, b.w, b.h);
+    ctx.strokeRect(b.x, b.y, b.w, b.h);
+    if (showText) {
+      ctx.fillStyle = pal.muted;
+      ctx.fillText(`\u25be ${f}`, b.x + 6, b.y + titleHeight / 2, b.w - 12);
+    }
+  }
+  let drawn = 0;
+  const dim = (id: string) => st.highlight !== null && !st.highlight.has(id);
+  ctx.lineWidth = 1 / Math.max(view.k, 0.5);
+  for (const e of vis.edges) {
+    const s = layout.boxes.get(e.source);
+    const t = layout.boxes.get(e.target);
+    if (!s || !t) continue;
+    const on = st.highlight !== null && st.highlight.has(e.source) && st.highlight.has(e.target);
+    ctx.strokeStyle = on ? pal.accent : pal.border;
+    ctx.globalAlpha = st.highlight !== null && !on ? 0.25 : 1;
+    const x1 = s.x + s.w / 2;
+    const y1 = s.y + s.h;
+    const x2 = t.x + t.w / 2;
+    const y2 = t.y;
+    ctx.beginPath();
+    ctx.moveTo(x1, y1);
+    ctx.bezierCurveTo(x1, (y1 + y2) / 2, x2, (y1 + y2) / 2, x2, y2);
+    ctx.stroke();
+    if (showText && view.k > 0.7 && e.shape && vis.edges.length < 3000) {
+      ctx.fillStyle = pal.muted;
+      ctx.fillText(e.shape, (x1 + x2) / 2 + 4, (y1 + y2) / 2);
+    }
+  }
+  ctx.globalAlpha = 1;
+  for (const n of vis.nodes) {
+    const b = layout.boxes.get(n.id);
+    if (!b || !visibleBox(b, view, size.w, size.h)) continue;
+    drawn++;
+    const closed = n.kind === 'group' || n.kind === 'fold';
+    ctx.globalAlpha = dim(n.id) ? 0.3 : 1;
+    ctx.fillStyle = closed ? pal.group : pal.node;
+    ctx.fillRect(b.x, b.y, b.w, b.h);
+    const bad = n.path !== '' && n.path in st.unusable;
+    ctx.strokeStyle = n.path === st.selected && st.selected !== '' ? pal.accent : st.hits.has(n.id) ? pal.warn
+      : pal.border;
+    ctx.lineWidth = (n.path === st.selected && st.selected !== '') || st.hits.has(n.id) ? 3 / view.k : 1 / view.k;
+    ctx.setLineDash(bad ? [4 / view.k, 3 / view.k] : closed ? [] : []);
+    ctx.strokeRect(b.x, b.y, b.w, b.h);
+    if (n.kind === 'fold') ctx.strokeRect(b.x + 3, b.y + 3, b.w, b.h);
+    ctx.setLineDash([]);
+    if (showText) {
+      ctx.fillStyle = bad ? pal.muted : pal.fg;
+      ctx.fillText((closed ? '\u25b8 ' : '') + nodeTitle(n), b.x + 6, b.y + b.h / 3, b.w - 12);
+      ctx.fillStyle = pal.muted;
+      const extra = n.params ? `${n.shape}  ${fmtCount(n.params)} params` : n.shape;
+      ctx.fillText(extra, b.x + 6, b.y + (2 * b.h) / 3, b.w - 12);
+    }
+  }
+  ctx.globalAlpha = 1;
+  ctx.restore();
+  return drawn;
+}

@@ -1,0 +1,302 @@
+// ModelGraph front end: the captured graph, drawn for the open groups, on a 2-D canvas with pan / zoom / fit,
+// expand (double-click a closed group) and collapse (click an open group's title), search, hover paths in and
+// out, and a details panel. Layout is elkjs's layered algorithm, one group at a time (layout.ts).
+
+import type { AnyModel, RenderProps } from '@anywidget/types';
+import ELK from 'elkjs/lib/elk.bundled.js';
+import { decodeArray } from '../lib/codecs';
+import { el } from '../lib/dom';
+import { mountErrorBanner } from '../lib/error_banner';
+import { createRequester } from '../lib/requests';
+import { resolveColor, watchTheme } from '../lib/theme';
+import { renderDetails, type Details } from './details';
+import { drawGraph, hitTest, type Palette, type View } from './draw';
+import { GroupLayouts, TITLE, type Layout, type Layouter } from './layout';
+import type { GraphData, ModelGraphTraits } from './protocol';
+import { pathsThrough, revealing, search, visibleGraph, type VisibleGraph } from './visible';
+import '../embedding_explorer/styles.css'; // the shared .nbviz-root base and error banner styles
+import './styles.css';
+
+type Model = AnyModel<ModelGraphTraits>;
+
+/** Test and benchmark hook on the root element. */
+export interface ModelGraphHook {
+  visibleCount(): number;
+  visibleIds(): string[];
+  /** Centre of a drawn node (or 'frame:' + path title bar) in page CSS px relative to the canvas. */
+  screenPosition(id: string): [number, number] | null;
+  /** Milliseconds of the last layout + draw, and how many groups it laid out. */
+  lastLayoutMs: number;
+  lastComputed: number;
+  paints: number;
+}
+
+function graphData(model: Model): GraphData {
+  const params = decodeArray(model.get('node_params'));
+  const edges = decodeArray(model.get('edge_index'));
+  return {
+    ids: model.get('node_ids') ?? [], paths: model.get('node_paths') ?? [], types: model.get('node_types') ?? [],
+    shapes: model.get('node_shapes') ?? [], kinds: model.get('node_kinds') ?? [],
+    labels: model.get('node_labels') ?? [], params: params?.data ?? [], edges: edges?.data ?? [],
+    groups: new Map((model.get('groups') ?? []).map((g) => [g.path, g])), folds: model.get('folds') ?? [],
+  };
+}
+
+function palette(host: Element): Palette {
+  const c = (v: string, fb: string) => resolveColor(host, `var(${v}, ${fb})`);
+  return {
+    fg: c('--jp-ui-font-color1', 'rgba(0,0,0,0.87)'), muted: c('--jp-ui-font-color2', 'rgba(0,0,0,0.54)'),
+    bg: c('--jp-layout-color0', '#ffffff'), node: c('--jp-layout-color1', '#ffffff'),
+    group: c('--jp-layout-color3', '#bdbdbd'), frame: c('--jp-layout-color2', '#eeeeee'),
+    border: c('--jp-border-color1', '#9e9e9e'), accent: c('--jp-brand-color1', '#1976d2'),
+    warn: c('--jp-warn-color1', '#f57c00'),
+  };
+}
+
+export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 'model' | 'el'>,
+  layouter: Layouter = new ELK()): () => void {
+  const root = el('div', 'nbviz-root nbviz-model-graph');
+  root.dataset.nbvizReady = 'false';
+  host.append(root);
+  const banner = mountErrorBanner(model, root);
+  const requester = createRequester(model);
+  const toolbar = el('div', 'nbviz-mg-toolbar');
+  const searchBox = el('input', 'nbviz-mg-search');
+  searchBox.type = 'search';
+  searchBox.placeholder = 'search name or type';
+  searchBox.setAttribute('aria-label', 'search modules by name or type');
+  const hitsLabel = el('span', 'nbviz-mg-hits');
+  const fitButton = el('button', 'nbviz-mg-fit', 'Fit');
+  const collapseButton = el('button', 'nbviz-mg-collapse', 'Collapse all');
+  fitButton.type = collapseButton.type = 'button';
+  const count = el('span', 'nbviz-mg-count');
+  toolbar.append(searchBox, hitsLabel, fitButton, collapseButton, count);
+  const notice = el('div', 'nbviz-mg-notice');
+  const main = el('div', 'nbviz-mg-main');
+  const stage = el('div', 'nbviz-mg-stage');
+  const canvas = el('canvas', 'nbviz-mg-canvas');
+  const tooltip = el('div', 'nbviz-mg-tooltip');
+  tooltip.hidden = true;
+  stage.append(canvas, tooltip);
+  const panel = el('aside', 'nbviz-mg-details');
+  main.append(stage, panel);
+  root.append(toolbar, notice, main);
+  renderDetails(panel, null);
+
+  const ctx = canvas.getContext('2d')!;
+  const layouts = new GroupLayouts(layouter);
+  let data = graphData(model);
+  let vis: VisibleGraph = visibleGraph(data, model.get('expanded') ?? []);
+  let layout: Layout | null = null;
+  let view: View = { k: 1, tx: 0, ty: 0 };
+  let pal = palette(root);
+  let hover: string | null = null;
+  let hits = new Set<string>();
+  let size = { w: 600, h: 400 };
+  let generation = 0;
+  let fitted = false;
+  const hook: ModelGraphHook = {
+    visibleCount: () => vis.nodes.length,
+    visibleIds: () => vis.nodes.map((n) => n.id),
+    screenPosition(id) {
+      const b = layout?.boxes.get(id);
+      if (!b) return null;
+      const y = id.startsWith('frame:') ? b.y + TITLE / 2 : b.y + b.h / 2;
+      return [(b.x + Math.min(b.w / 2, 40)) * view.k + view.tx, y * view.k + view.ty];
+    },
+    lastLayoutMs: 0,
+    lastComputed: 0,
+    paints: 0,
+  };
+  (root as HTMLElement & { nbviz?: ModelGraphHook }).nbviz = hook;
+
+  const paint = () => {
+    if (!layout) return;
+    const dpr = window.devicePixelRatio || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const highlight = hover ? pathsThrough(vis.edges, hover) : null;
+    drawGraph(ctx, vis, layout, view, size, pal,
+      { selected: model.get('selected') ?? '', highlight, hits, unusable: model.get('unusable') ?? {} }, TITLE);
+    hook.paints++;
+  };
+  const fit = () => {
+    if (!layout) return;
+    const k = Math.min(1.5, size.w / layout.width, size.h / layout.height);
+    view = { k, tx: (size.w - layout.width * k) / 2, ty: Math.max(0, (size.h - layout.height * k) / 2) };
+    paint();
+  };
+  const resize = () => {
+    const dpr = window.devicePixelRatio || 1;
+    size = { w: Math.max(200, stage.clientWidth || 600), h: Number(model.get('height')) || 480 };
+    canvas.width = Math.round(size.w * dpr);
+    canvas.height = Math.round(size.h * dpr);
+    canvas.style.width = `${size.w}px`;
+    canvas.style.height = `${size.h}px`;
+    paint();
+  };
+  const relayout = async () => {
+    const mine = ++generation;
+    const t0 = performance.now();
+    vis = visibleGraph(data, model.get('expanded') ?? []);
+    try {
+      const next = await layouts.layout(vis);
+      if (mine !== generation) return;
+      layout = next;
+    } catch (err) {
+      banner.setLocalError(`layout failed: ${String(err)}`);
+      return;
+    }
+    count.textContent = `${vis.nodes.length} shown of ${data.ids.length} nodes`;
+    if (!fitted) {
+      fitted = true;
+      fit();
+    } else paint();
+    hook.lastLayoutMs = performance.now() - t0;
+    hook.lastComputed = layout.computed;
+    root.dataset.nbvizReady = 'true';
+  };
+
+  const setExpanded = (next: string[]) => {
+    model.set('expanded', next);
+    model.save_changes();
+  };
+  const nodeAt = (ev: MouseEvent): string | null => {
+    if (!layout) return null;
+    const r = canvas.getBoundingClientRect();
+    return hitTest(layout, (ev.clientX - r.left - view.tx) / view.k, (ev.clientY - r.top - view.ty) / view.k, TITLE);
+  };
+  const showDetails = (path: string) => {
+    if (!path) {
+      renderDetails(panel, null);
+      return;
+    }
+    requester.request<Details>('details', { path })
+      .then((reply) => (model.get('selected') === path ? renderDetails(panel, reply.content) : undefined))
+      .catch((err: Error) => renderDetails(panel, null, err.message));
+  };
+
+  // -- pointer: drag pans, wheel zooms, click selects / collapses, double-click expands --------------------
+  let drag: { x: number; y: number; tx: number; ty: number; moved: boolean } | null = null;
+  canvas.addEventListener('pointerdown', (ev) => {
+    drag = { x: ev.clientX, y: ev.clientY, tx: view.tx, ty: view.ty, moved: false };
+  });
+  canvas.addEventListener('pointermove', (ev) => {
+    if (drag && (drag.moved || Math.hypot(ev.clientX - drag.x, ev.clientY - drag.y) > 4)) {
+      drag.moved = true;
+      view = { ...view, tx: drag.tx + ev.clientX - drag.x, ty: drag.ty + ev.clientY - drag.y };
+      paint();
+      return;
+    }
+    const id = nodeAt(ev);
+    const next = id && !id.startsWith('frame:') ? id : null;
+    const node = next ? vis.nodes.find((n) => n.id === next) : undefined;
+    tooltip.hidden = !node;
+    if (node) {
+      const why = (model.get('unusable') ?? {})[node.path];
+      tooltip.textContent = `${node.path || node.type}  ${node.shape}${why ? `\n${why}` : ''}`;
+      tooltip.style.left = `${ev.offsetX + 12}px`;
+      tooltip.style.top = `${ev.offsetY + 12}px`;
+    }
+    if (next !== hover) {
+      hover = next;
+      paint();
+    }
+  });
+  canvas.addEventListener('pointerleave', () => {
+    hover = null;
+    tooltip.hidden = true;
+    paint();
+  });
+  canvas.addEventListener('pointerup', (ev) => {
+    const wasDrag = drag?.moved;
+    drag = null;
+    if (wasDrag) return;
+    const id = nodeAt(ev);
+    if (!id) return;
+    if (id.startsWith('frame:')) {
+      const path = id.slice(6);
+      setExpanded((model.get('expanded') ?? []).filter((p) => p !== path && !p.startsWith(`${path}.`)));
+      return;
+    }
+    const node = vis.nodes.find((n) => n.id === id);
+    if (!node) return;
+    model.set('selected', node.path);
+    model.save_changes();
+  });
+  canvas.addEventListener('dblclick', (ev) => {
+    const id = nodeAt(ev);
+    const node = id ? vis.nodes.find((n) => n.id === id) : undefined;
+    if (node && (node.kind === 'group' || node.kind === 'fold')) setExpanded([...(model.get('expanded') ?? []), node.id]);
+  });
+  canvas.addEventListener('wheel', (ev) => {
+    ev.preventDefault();
+    const r = canvas.getBoundingClientRect();
+    const mx = ev.clientX - r.left;
+    const my = ev.clientY - r.top;
+    const k = Math.min(4, Math.max(0.02, view.k * Math.exp(-ev.deltaY * 0.0015)));
+    view = { k, tx: mx - ((mx - view.tx) * k) / view.k, ty: my - ((my - view.ty) * k) / view.k };
+    paint();
+  }, { passive: false });
+  fitButton.addEventListener('click', fit);
+  collapseButton.addEventListener('click', () => setExpanded([]));
+
+  // -- search: highlight matches; Enter opens the groups around the first and selects it -------------------
+  const runSearch = () => {
+    const found = search(data, searchBox.value);
+    hits = new Set(found.map((i) => vis.where[i]));
+    hitsLabel.textContent = searchBox.value.trim() ? `${found.length} found` : '';
+    paint();
+    return found;
+  };
+  searchBox.addEventListener('input', runSearch);
+  searchBox.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Enter') return;
+    const found = runSearch();
+    if (!found.length) return;
+    const i = found[0];
+    setExpanded(revealing(data, model.get('expanded') ?? [], i));
+    if (data.paths[i]) {
+      model.set('selected', data.paths[i]);
+      model.save_changes();
+    }
+  });
+
+  const onExpanded = () => void relayout().then(runSearch);
+  const onSelected = () => {
+    paint();
+    showDetails(model.get('selected') ?? '');
+  };
+  const onData = () => {
+    data = graphData(model);
+    void relayout();
+  };
+  const onNotice = () => {
+    notice.textContent = model.get('fallback') ?? '';
+    notice.hidden = !notice.textContent;
+  };
+  const listeners: Array<[string, () => void]> = [['change:expanded', onExpanded], ['change:selected', onSelected],
+    ['change:unusable', paint], ['change:height', resize], ['change:node_ids', onData], ['change:fallback', onNotice]];
+  for (const [name, fn] of listeners) model.on(name, fn);
+  const stopTheme = watchTheme(() => {
+    pal = palette(root);
+    paint();
+  });
+  const observer = new ResizeObserver(resize);
+  observer.observe(stage);
+  onNotice();
+  resize();
+  void relayout();
+  if (model.get('selected')) showDetails(model.get('selected'));
+
+  return () => {
+    generation++;
+    observer.disconnect();
+    stopTheme();
+    requester.dispose();
+    banner.destroy();
+    for (const [name, fn] of listeners) model.off(name, fn);
+    root.remove();
+  };
+}
+
+export default { render: (props: RenderProps<ModelGraphTraits>) => render(props) };

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import ELK from 'elkjs/lib/elk.bundled.js';
+import { chain, pathsThrough, revealing, search, visibleGraph } from '../src/model_graph/visible';
+import { GroupLayouts, LARGE, layeredPositions } from '../src/model_graph/layout';
+import { fmtCount, hitTest } from '../src/model_graph/draw';
+import type { GraphData } from '../src/model_graph/protocol';
+
+// The graph of tests/unit/test_graph.py's net(): conv, 4 blocks (the last 3 identical), pool, flatten, linear.
+function net(): GraphData {
+  const rows: Array<[string, string, string, string]> = [['in', '', 'input', 'input'], ['c0', '0', 'Conv2d', 'module']];
+  for (let b = 0; b < 4; b++) {
+    rows.push([`b${b}c`, `1.${b}.conv1`, 'Conv2d', 'module'], [`b${b}r`, `1.${b}.relu`, 'ReLU', 'module'],
+      [`b${b}a`, `1.${b}`, 'add', 'op']);
+  }
+  rows.push(['fc', '2', 'Linear', 'module'], ['out', '', 'output', 'output']);
+  const ids = rows.map((r) => r[0]);
+  const edges: number[] = [];
+  for (let i = 0; i + 1 < rows.length; i++) edges.push(i, i + 1);
+  const group = (path: string, depth: number) => ({ path, type: depth === 1 ? 'Sequential' : 'Block', params: 10, shape: '(1, 8)', depth });
+  return {
+    ids, paths: rows.map((r) => r[1]), types: rows.map((r) => r[2]), kinds: rows.map((r) => r[3]),
+    shapes: rows.map(() => '(1, 8)'), labels: rows.map(() => ''), params: rows.map(() => 1), edges,
+    groups: new Map(['1', '1.0', '1.1', '1.2', '1.3'].map((p) => [p, group(p, p.split('.').length)])),
+    folds: [{ id: '1.1..1.3', members: ['1.1', '1.2', '1.3'], label: 'Block x 3' }],
+  };
+}
+
+describe('visible graph mirrors nbviz.kernels.graph.visible', () => {
+  it('chains: a module node is not its own group, an op is inside its module', () => {
+    expect(chain('1.0.conv1', 'module')).toEqual(['1', '1.0']);
+    expect(chain('1.0', 'op')).toEqual(['1', '1.0']);
+    expect(chain('', 'input')).toEqual([]);
+  });
+  it('all closed: one node per top-level group', () => {
+    const v = visibleGraph(net(), []);
+    expect(v.nodes.map((n) => n.id)).toEqual(['in', 'c0', '1', 'fc', 'out']);
+    expect(v.edges.map((e) => `${e.source}>${e.target}`)).toEqual(['in>c0', 'c0>1', '1>fc', 'fc>out']);
+    expect(v.frames).toEqual([]);
+  });
+  it('opening a group shows its blocks, identical ones folded; unfolding and opening shows their insides', () => {
+    const v = visibleGraph(net(), ['1']);
+    expect(v.nodes.map((n) => `${n.id}:${n.kind}`)).toEqual(['in:input', 'c0:module', '1.0:group', '1.1..1.3:fold', 'fc:module', 'out:output']);
+    expect(v.nodes.find((n) => n.kind === 'fold')!.type).toBe('Block x 3');
+    expect(v.nodes.find((n) => n.id === '1.0')!.parent).toBe('1');
+    const w = visibleGraph(net(), ['1', '1.1..1.3', '1.2']);
+    expect(w.nodes.map((n) => n.id)).toContain('b2c');
+    expect(w.nodes.map((n) => n.id)).toContain('1.3');
+    expect(w.frames).toEqual(['1', '1.2']);
+    expect(w.nodes.find((n) => n.id === 'b2c')!.parent).toBe('1.2');
+    expect(w.edges).toContainEqual({ source: '1.1', target: 'b2c', shape: '(1, 8)' });
+  });
+  it('paths through a node go both ways and no further', () => {
+    const edges = [{ source: 'a', target: 'b', shape: '' }, { source: 'b', target: 'c', shape: '' }, { source: 'x', target: 'c', shape: '' }];
+    expect([...pathsThrough(edges, 'b')].sort()).toEqual(['a', 'b', 'c']);
+  });
+  it('search by name or type, and revealing a hit opens the groups and folds around it', () => {
+    const g = net();
+    expect(search(g, 'RELU').map((i) => g.ids[i])).toEqual(['b0r', 'b1r', 'b2r', 'b3r']);
+    expect(search(g, '  ')).toEqual([]);
+    const open = revealing(g, [], g.ids.indexOf('b2r'));
+    expect(new Set(open)).toEqual(new Set(['1', '1.2', '1.1..1.3']));
+    expect(visibleGraph(g, open).nodes.map((n) => n.id)).toContain('b2r');
+  });
+});
+
+describe('layout one group at a time', () => {
+  it('lays out with elkjs, nests frames, and re-uses unchanged groups', async () => {
+    const layouts = new GroupLayouts(new ELK());
+    const g = net();
+    const first = await layouts.layout(visibleGraph(g, ['1']));
+    expect(first.computed).toBe(2); // group '1' and the top level
+    const frame = first.boxes.get('frame:1')!;
+    const inner = first.boxes.get('1.0')!;
+    expect(inner.x).toBeGreaterThanOrEqual(frame.x);
+    expect(inner.y + inner.h).toBeLessThanOrEqual(frame.y + frame.h);
+    expect(first.boxes.get('c0')!.y).toBeLessThan(frame.y); // top to bottom in data order
+    const again = await layouts.layout(visibleGraph(g, ['1']));
+    expect(again.computed).toBe(0);
+    const opened = await layouts.layout(visibleGraph(g, ['1', '1.0']));
+    expect(opened.computed).toBe(3); // the opened group and the two around it, nothing else
+    expect(hitTest(opened, opened.boxes.get('b0c')!.x + 2, opened.boxes.get('b0c')!.y + 2, 22)).toBe('b0c');
+    const f = opened.boxes.get('frame:1.0')!;
+    expect(hitTest(opened, f.x + 2, f.y + 2, 22)).toBe('frame:1.0');
+  });
+  it('very large groups use longest-path layers (no elkjs call)', async () => {
+    const n = LARGE + 50;
+    const g: GraphData = {
+      ids: [...Array(n).keys()].map(String), paths: Array(n).fill(''), types: Array(n).fill('op'),
+      kinds: Array(n).fill('op'), shapes: Array(n).fill(''), labels: Array(n).fill(''), params: Array(n).fill(0),
+      edges: [...Array(n - 1).keys()].flatMap((i) => [i, i + 1]), groups: new Map(), folds: [],
+    };
+    const calls: number[] = [];
+    const stub = { layout: async () => { calls.push(1); return { id: 'g' }; } };
+    const out = await new GroupLayouts(stub).layout(visibleGraph(g, []));
+    expect(calls.length).toBe(0);
+    expect(out.boxes.get('10')!.y).toBeGreaterThan(out.boxes.get('9')!.y);
+  });
+  it('layeredPositions puts every edge downward', () => {
+    const at = layeredPositions(['a', 'b', 'c', 'd'], [['a', 'b'], ['a', 'c'], ['b', 'd'], ['c', 'd']]);
+    expect(at.get('a')![0]).toBe(0);
+    expect(at.get('d')![0]).toBe(2);
+    expect(new Set([at.get('b')![1], at.get('c')![1]])).toEqual(new Set([0, 1]));
+  });
+  it('formats counts', () => {
+    expect([fmtCount(12), fmtCount(1234), fmtCount(25_600_000)]).toEqual(['12', '1.2k', '25.6M']);
+  });
+});

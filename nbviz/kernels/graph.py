@@ -1,0 +1,517 @@
+"""A model's architecture as plain graph data: module dataflow (torch.fx, or forward hooks when tracing fails) or
+the autograd graph as torchviz builds it, with the module hierarchy, output shapes, folded repeated blocks, the
+graph as seen at a collapse depth, a layered layout and DOT / SVG export.
+
+Nodes are ``{"id", "path", "type", "params", "shape", "kind"}``; ``kind`` is "module" (the node is a module's call
+itself), "op" (a function inside the module ``path``; "" outside any), "input", "output", "tensor" (autograd: a
+parameter or an output tensor) or "grad_fn" (autograd: a backward function run in module ``path``). Edges are
+``{"source", "target", "shape"}``: data flows from source to target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from .activations import resolve_layer
+from .attribution import _forward_failed, handed_back, model_device
+
+MODES = ("modules", "autograd")
+
+
+@dataclass
+class Graph:
+    """A captured graph.
+
+    Attributes
+    ----------
+    nodes, edges
+        As in the module docstring.
+    groups
+        Module paths that hold nodes (collapsible), each ``{"path", "type", "params", "shape", "depth"}``.
+    folds
+        Runs of identical consecutive sibling groups, each ``{"id", "members", "label"}``; a fold is drawn as one
+        node until its id is expanded.
+    mode
+        "modules" or "autograd".
+    fallback
+        Why the capture fell back to forward hooks ("" when it did not).
+    """
+
+    nodes: list[dict]
+    edges: list[dict]
+    groups: dict[str, dict]
+    folds: list[dict] = field(default_factory=list)
+    mode: str = "modules"
+    fallback: str = ""
+    #: Output shape of every module that ran, by path ("" is the model itself).
+    module_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def chain(self, node: dict) -> list[str]:
+        """The groups holding ``node``, outermost first (the model itself, "", is not one)."""
+        return node_chain(node)
+
+
+def node_chain(node: dict) -> list[str]:
+    path = node["path"]
+    if not path:
+        return []
+    parts = path.split(".")
+    chain = [".".join(parts[:i]) for i in range(1, len(parts))]
+    return chain if node["kind"] == "module" else [*chain, path]
+
+
+def _shape(value: Any) -> str:
+    t = value if isinstance(value, torch.Tensor) else next(
+        (v for v in (value if isinstance(value, (tuple, list)) else ()) if isinstance(v, torch.Tensor)), None)
+    return "" if t is None else "(" + ", ".join(str(int(s)) for s in t.shape) + ")"
+
+
+def _own_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+# -- input -----------------------------------------------------------------------------------------------------
+def prepare_input(model: nn.Module, example_input: Any) -> Any:
+    """``example_input`` (a tensor, or a tuple of them) moved to the model's device (and floating dtype)."""
+    device = model_device(model)
+    floats = [p.dtype for p in model.parameters() if p.is_floating_point()]
+
+    def move(x: Any) -> Any:
+        if isinstance(x, torch.Tensor):
+            x = x.detach().to(device)
+            return x.to(floats[0]) if floats and x.is_floating_point() else x
+        raise TypeError(f"example_input must be a tensor or a tuple of tensors, got {type(x).__name__}")
+
+    if isinstance(example_input, (tuple, list)):
+        if not example_input:
+            raise ValueError("example_input must hold at least one tensor, got an empty sequence")
+        return tuple(move(x) for x in example_input)
+    return move(example_input)
+
+
+def _as_args(x: Any) -> tuple:
+    return x if isinstance(x, tuple) else (x,)
+
+
+# -- the real forward, with hooks ------------------------------------------------------------------------------
+@dataclass
+class _Trace:
+    """What forward hooks saw: module calls in order, their output shapes, and tensor producers."""
+
+    shapes: dict[str, str] = field(default_factory=dict)
+    sizes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    calls: list[tuple[str, list[int], list[int]]] = field(default_factory=list)  # (path, input ids, output ids)
+    spans: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
+    output: Any = None
+
+
+def _tensor_ids(value: Any) -> list[int]:
+    if isinstance(value, torch.Tensor):
+        return [id(value)]
+    if isinstance(value, (tuple, list)):
+        return [i for v in value for i in _tensor_ids(v)]
+    if isinstance(value, dict):
+        return [i for v in value.values() for i in _tensor_ids(v)]
+    return []
+
+
+@contextlib.contextmanager
+def _hooked(model: nn.Module, trace: _Trace, seq: Any = None) -> Iterator[None]:
+    """Hooks that fill ``trace``; ``seq()`` (autograd mode) marks where each module's call starts and ends."""
+    names = {id(m): p for p, m in model.named_modules()}
+    leaves = {id(m) for m in model.modules() if not any(True for _ in m.children())}
+    starts: dict[int, list[int]] = defaultdict(list)
+
+    def pre(module: nn.Module, args: Any) -> None:
+        if seq is not None:
+            starts[id(module)].append(seq())
+        if id(module) in leaves:
+            trace.calls.append((names[id(module)], _tensor_ids(args), []))
+
+    def post(module: nn.Module, _args: Any, out: Any) -> None:
+        path = names[id(module)]
+        if path not in trace.shapes:
+            trace.shapes[path] = _shape(out)
+            trace.sizes[path] = tuple(int(v) for v in trace.shapes[path].strip("()").split(", ") if v)
+        if seq is not None:
+            trace.spans[path].append((starts[id(module)].pop(), seq()))
+        if id(module) in leaves:
+            for i in range(len(trace.calls) - 1, -1, -1):
+                if trace.calls[i][0] == path and not trace.calls[i][2]:
+                    trace.calls[i][2].extend(_tensor_ids(out) or [-1])
+                    break
+
+    handles = [h for m in model.modules() for h in (m.register_forward_pre_hook(pre), m.register_forward_hook(post))]
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _run(model: nn.Module, x: Any, trace: _Trace, seq: Any = None) -> Any:
+    try:
+        with _hooked(model, trace, seq):
+            out = model(*_as_args(x))
+    except Exception as exc:
+        raise _forward_failed(exc, model, _as_args(x)[0]) from exc
+    trace.output = out
+    return out
+
+
+# -- modules mode ----------------------------------------------------------------------------------------------
+def _fx_graph(model: nn.Module, x: Any, modules: dict[str, nn.Module]) -> tuple[list[dict], list[dict]]:
+    """Nodes and edges from torch.fx's symbolic trace, shapes from running the traced graph."""
+    import torch.fx
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    tracer = torch.fx.Tracer()
+    fx_graph = tracer.trace(model)
+    gm = torch.fx.GraphModule(tracer.root, fx_graph)
+    with torch.no_grad():
+        ShapeProp(gm).propagate(*_as_args(x))
+    nodes: list[dict] = []
+    ids: dict[Any, str] = {}
+    for n in fx_graph.nodes:
+        meta = n.meta.get("tensor_meta")
+        shape = "(" + ", ".join(str(int(s)) for s in meta.shape) + ")" if hasattr(meta, "shape") else ""
+        if n.op == "get_attr":
+            continue
+        if n.op == "call_module":
+            path = str(n.target)
+            node = {"id": n.name, "path": path, "type": type(modules[path]).__name__,
+                    "params": _own_params(modules[path]), "kind": "module"}
+        elif n.op in ("call_function", "call_method"):
+            stack = list((n.meta.get("nn_module_stack") or {}).values())
+            path = str(stack[-1][0]) if stack else ""
+            name = n.target if isinstance(n.target, str) else getattr(n.target, "__name__", str(n.target))
+            node = {"id": n.name, "path": path if path in modules else "", "type": name, "params": 0, "kind": "op"}
+        else:
+            kind = "input" if n.op == "placeholder" else "output"
+            node = {"id": n.name, "path": "", "type": kind, "params": 0, "kind": kind}
+        node["shape"] = shape
+        ids[n] = n.name
+        nodes.append(node)
+    by_id = {nd["id"]: nd for nd in nodes}
+    edges = [{"source": ids[src], "target": ids[n], "shape": by_id[ids[src]]["shape"]}
+             for n in fx_graph.nodes if n in ids for src in n.all_input_nodes if src in ids]
+    return nodes, edges
+
+
+def _hook_graph(trace: _Trace, x: Any, modules: dict[str, nn.Module]) -> tuple[list[dict], list[dict]]:
+    """Module calls as nodes, joined where one call's output tensor is another's input (ops between modules are
+    not seen: a call whose input came from such an op is joined to the call before it)."""
+    nodes = [{"id": "input", "path": "", "type": "input", "params": 0, "kind": "input", "shape": _shape(x)}]
+    producer = {i: "input" for i in _tensor_ids(x)}
+    edges: list[dict] = []
+    count: dict[str, int] = defaultdict(int)
+    prev = "input"
+    for path, ins, outs in trace.calls:
+        count[path] += 1
+        nid = path if count[path] == 1 else f"{path}#{count[path]}"
+        nodes.append({"id": nid, "path": path, "type": type(modules[path]).__name__,
+                      "params": _own_params(modules[path]) if count[path] == 1 else 0, "kind": "module",
+                      "shape": trace.shapes.get(path, "")})
+        sources = list(dict.fromkeys(producer[i] for i in ins if i in producer)) or [prev]
+        edges += [{"source": s, "target": nid, "shape": ""} for s in sources]
+        producer.update({i: nid for i in outs})
+        prev = nid
+    sources = list(dict.fromkeys(producer[i] for i in _tensor_ids(trace.output) if i in producer)) or [prev]
+    nodes.append({"id": "output", "path": "", "type": "output", "params": 0, "kind": "output",
+                  "shape": _shape(trace.output)})
+    edges += [{"source": s, "target": "output", "shape": ""} for s in sources]
+    shapes = {n["id"]: n["shape"] for n in nodes}
+    for e in edges:
+        e["shape"] = shapes[e["source"]]
+    return nodes, edges
+
+
+# -- autograd mode ---------------------------------------------------------------------------------------------
+_DOT_NODE = re.compile(r'^\t(\d+) \[label=(?:"((?:[^"\\]|\\.)*)"|([^\s\]]+))')
+_DOT_EDGE = re.compile(r"^\t(\d+) -> (\d+)")
+
+
+def _reachable(out: Any) -> dict[int, Any]:
+    """Every object torchviz names by ``id``: output tensors, their bases, grad_fns and their variables."""
+    found: dict[int, Any] = {}
+    stack = [v for v in (out if isinstance(out, tuple) else (out,))]
+    while stack:
+        obj = stack.pop()
+        if obj is None or id(obj) in found:
+            continue
+        found[id(obj)] = obj
+        if isinstance(obj, torch.Tensor):
+            stack += [obj.grad_fn] + ([obj._base] if obj._is_view() else [])
+        else:
+            if hasattr(obj, "variable"):
+                stack.append(obj.variable)
+            stack += [u for u, _ in getattr(obj, "next_functions", ())]
+            stack += list(getattr(obj, "saved_tensors", ()) or ())
+    return found
+
+
+def _autograd_graph(model: nn.Module, out: Any, trace: _Trace, modules: dict[str, nn.Module]) -> tuple[list, list]:
+    from torchviz import make_dot
+
+    tensors = out if isinstance(out, torch.Tensor) else tuple(v for v in _as_args(out) if isinstance(v, torch.Tensor))
+    if isinstance(tensors, tuple) and not tensors or (isinstance(tensors, torch.Tensor) and tensors.grad_fn is None):
+        raise ValueError("autograd mode needs an output that depends on a parameter needing gradients; the model "
+                         "has no parameters with requires_grad=True (use mode='modules')")
+    dot = make_dot(tensors, params=dict(model.named_parameters()))
+    objects = _reachable(tensors)
+    owner = {id(p): path for path, m in modules.items() for p in m.parameters(recurse=False)}
+    # The deepest module whose call span holds a grad_fn's sequence number ran it.
+    spans = sorted(((s, e, p) for p, lst in trace.spans.items() if p for s, e in lst), key=lambda v: (v[0], -v[1]))
+    nodes: list[dict] = []
+    edges: list[dict] = []
+    seen: set[str] = set()
+    for line in dot.body:
+        m = _DOT_EDGE.match(line)
+        if m:
+            edges.append({"source": m.group(1), "target": m.group(2), "shape": ""})
+            continue
+        m = _DOT_NODE.match(line)
+        if not m or m.group(1) in seen:
+            continue
+        seen.add(m.group(1))
+        obj = objects.get(int(m.group(1)))
+        label = (m.group(2) if m.group(2) is not None else m.group(3)).replace("\\n", "\n")
+        if isinstance(obj, torch.Tensor):
+            name = label.split("\n")[0].strip()
+            path = owner.get(id(obj), "")
+            node = {"type": "parameter" if name else "tensor", "params": obj.numel() if name else 0,
+                    "shape": _shape(obj), "kind": "tensor", "path": path, "label": name}
+        else:
+            path = ""
+            seq = obj._sequence_nr() if obj is not None and hasattr(obj, "_sequence_nr") else -1
+            var = getattr(obj, "variable", None)
+            if var is not None:
+                path = owner.get(id(var), "")
+            else:
+                for s, e, p in spans:
+                    if s < seq < e and len(p) >= len(path):
+                        path = p
+            meta = getattr(obj, "_input_metadata", ())
+            shape = "(" + ", ".join(str(int(v)) for v in meta[0].shape) + ")" if meta else ""
+            node = {"type": label.split("\n")[0], "params": 0, "shape": shape, "kind": "grad_fn", "path": path}
+        nodes.append({"id": m.group(1), **node})
+    shapes = {n["id"]: n["shape"] for n in nodes}
+    for e in edges:
+        e["shape"] = shapes.get(e["source"], "")
+    return nodes, edges
+
+
+def _sequence_counter() -> Any:
+    """A function giving the current autograd sequence number (it makes a tiny autograd node to read it)."""
+    probe = torch.zeros((), requires_grad=True)
+
+    def seq() -> int:
+        with torch.enable_grad():
+            return (probe * 1).grad_fn._sequence_nr()  # type: ignore[union-attr]
+
+    return seq
+
+
+# -- hierarchy -------------------------------------------------------------------------------------------------
+def _signature(module: nn.Module) -> tuple:
+    """Equal for blocks that are identical in structure and parameter shapes."""
+    return (tuple((n, type(m).__name__) for n, m in module.named_modules()),
+            tuple((n, tuple(p.shape)) for n, p in module.named_parameters()))
+
+
+def _groups_and_folds(nodes: list[dict], modules: dict[str, nn.Module], shapes: dict[str, str]) -> tuple[dict, list]:
+    paths = {p for n in nodes for p in node_chain(n)}
+    groups = {p: {"path": p, "type": type(modules[p]).__name__ if p in modules else "?",
+                  "params": _own_params(modules[p]) if p in modules else 0, "shape": shapes.get(p, ""),
+                  "depth": p.count(".") + 1} for p in sorted(paths, key=lambda p: (p.count("."), p))}
+    folds = []
+    for parent, module in [("", modules[""])] + [(p, modules[p]) for p in groups if p in modules]:
+        run: list[str] = []
+        children = [(f"{parent}.{n}" if parent else n, m) for n, m in module.named_children()]
+        for path, child in children + [("", None)]:
+            same = run and child is not None and path in groups and _signature(child) == _signature(modules[run[0]])
+            if same:
+                run.append(path)
+                continue
+            if len(run) >= 2:
+                folds.append({"id": f"{run[0]}..{run[-1]}", "members": list(run),
+                              "label": f"{groups[run[0]]['type']} x {len(run)}"})
+            run = [path] if child is not None and path in groups else []
+    return groups, folds
+
+
+# -- capture ---------------------------------------------------------------------------------------------------
+def capture(model: nn.Module, example_input: Any, mode: str = "modules") -> Graph:
+    """Capture ``model``'s graph on ``example_input``.
+
+    Parameters
+    ----------
+    model
+        A ``torch.nn.Module``; handed back unchanged (mode, hooks, ``requires_grad``, gradients).
+    example_input
+        A tensor (or a tuple of tensors) the model takes, e.g. a batch of one; moved to the model's device.
+    mode
+        "modules": dataflow between modules (torch.fx; forward hooks when tracing fails, see ``Graph.fallback``);
+        "autograd": the backward graph as torchviz's ``make_dot`` builds it.
+
+    Raises
+    ------
+    RuntimeError
+        When the forward pass fails; the message names the module where it failed.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
+    x = prepare_input(model, example_input)
+    modules = dict(model.named_modules())
+    trace = _Trace()
+    fallback = ""
+    with handed_back(model):
+        if mode == "autograd":
+            for p in model.parameters():
+                p.requires_grad_(True)
+            with torch.enable_grad():
+                out = _run(model, x, trace, _sequence_counter())
+                nodes, edges = _autograd_graph(model, out, trace, modules)
+        else:
+            with torch.no_grad():
+                _run(model, x, trace)
+                try:
+                    nodes, edges = _fx_graph(model, x, modules)
+                except Exception as exc:  # noqa: BLE001 - any tracing failure falls back to hooks, and says why
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    fallback = (f"torch.fx could not trace the model ({type(exc).__name__}: {first[:300]}), e.g. "
+                                "data-dependent control flow; the graph comes from forward hooks: module calls only, "
+                                "ops between modules are not shown")
+                    nodes, edges = _hook_graph(trace, x, modules)
+    groups, folds = _groups_and_folds(nodes, modules, trace.shapes)
+    return Graph(nodes, edges, groups, folds, mode, fallback, trace.sizes)
+
+
+# -- the graph as seen -----------------------------------------------------------------------------------------
+def initial_expanded(graph: Graph, depth: int) -> list[str]:
+    """Groups open at ``depth``: those fewer than ``depth`` levels down (0: every group closed)."""
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+        raise ValueError(f"depth must be an int >= 0 (0: every module collapsed), got {depth!r}")
+    return [p for p, g in graph.groups.items() if g["depth"] < depth]
+
+
+def visible(graph: Graph, expanded: list[str] | set[str]) -> tuple[list[dict], list[dict]]:
+    """Nodes and edges drawn when the groups in ``expanded`` are open (mirrors js/src/model_graph/visible.ts).
+
+    A node inside a closed group is drawn as that group (``kind`` "group"); closed groups in a run of identical
+    siblings are drawn as one fold node (``kind`` "fold") unless the fold's id is expanded.
+    """
+    open_ = set(expanded)
+    fold_of = {m: f for f in graph.folds if f["id"] not in open_ for m in f["members"]}
+    shown: dict[str, dict] = {}
+    where: dict[str, str] = {}
+    for n in graph.nodes:
+        closed = next((p for p in node_chain(n) if p not in open_), None)
+        if closed is None:
+            where[n["id"]] = n["id"]
+            shown.setdefault(n["id"], n)
+        elif closed in fold_of and all(m not in open_ for m in fold_of[closed]["members"]):
+            f = fold_of[closed]
+            where[n["id"]] = f["id"]
+            shown.setdefault(f["id"], {"id": f["id"], "path": f["members"][0], "type": f["label"], "kind": "fold",
+                                       "params": sum(graph.groups[m]["params"] for m in f["members"]),
+                                       "shape": graph.groups[f["members"][-1]]["shape"]})
+        else:
+            g = graph.groups[closed]
+            where[n["id"]] = closed
+            shown.setdefault(closed, {"id": closed, "path": closed, "type": g["type"], "kind": "group",
+                                      "params": g["params"], "shape": g["shape"]})
+    edges: dict[tuple[str, str], dict] = {}
+    for e in graph.edges:
+        s, t = where.get(e["source"]), where.get(e["target"])
+        if s is not None and t is not None and s != t:
+            edges.setdefault((s, t), {"source": s, "target": t, "shape": e["shape"]})
+    return list(shown.values()), list(edges.values())
+
+
+def layered_layout(nodes: list[dict], edges: list[dict]) -> dict[str, tuple[int, int]]:
+    """(layer, position) of each node: longest-path layers, each layer ordered by its parents' mean position."""
+    ids = [n["id"] for n in nodes]
+    preds: dict[str, list[str]] = defaultdict(list)
+    for e in edges:
+        preds[e["target"]].append(e["source"])
+    layer: dict[str, int] = {}
+    for nid in ids:  # captured nodes come in execution order, so sources come first (cycles cannot occur)
+        layer[nid] = 1 + max((layer.get(p, -1) for p in preds[nid]), default=-1)
+    rows: dict[int, list[str]] = defaultdict(list)
+    pos: dict[str, float] = {}
+    for nid in sorted(ids, key=lambda i: layer[i]):
+        ps = [pos[p] for p in preds[nid] if p in pos]
+        rows[layer[nid]].append(nid)
+        pos[nid] = sum(ps) / len(ps) if ps else len(rows[layer[nid]])
+    out = {}
+    for k, row in rows.items():
+        for i, nid in enumerate(sorted(row, key=lambda n: pos[n])):
+            out[nid] = (k, i)
+    return out
+
+
+# -- export ----------------------------------------------------------------------------------------------------
+def _dot_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def node_label(n: dict) -> str:
+    name = n.get("label") or (n["path"].rsplit(".", 1)[-1] if n["kind"] in ("module", "group") else "")
+    head = f"{name}: {n['type']}" if name else n["type"]
+    return head + (f"\n{n['shape']}" if n.get("shape") else "")
+
+
+def to_dot(nodes: list[dict], edges: list[dict], name: str = "model") -> str:
+    """The graph in graphviz's DOT language (labels quoted, so any module name is safe)."""
+    lines = [f"digraph {_dot_quote(name)} {{", "  node [shape=box, fontname=monospace, fontsize=10];"]
+    lines += [f"  {_dot_quote(n['id'])} [label={_dot_quote(node_label(n))}];" for n in nodes]
+    lines += [f"  {_dot_quote(e['source'])} -> {_dot_quote(e['target'])}"
+              + (f" [label={_dot_quote(e['shape'])}];" if e["shape"] else ";") for e in edges]
+    return "\n".join(lines + ["}"]) + "\n"
+
+
+BOX_W, BOX_H, GAP_X, GAP_Y = 180, 36, 24, 40
+
+
+def to_svg(nodes: list[dict], edges: list[dict]) -> str:
+    """An SVG of the graph from :func:`layered_layout` (no graphviz needed); text is escaped."""
+    from xml.sax.saxutils import escape
+
+    at = layered_layout(nodes, edges)
+    xy = {k: (GAP_X + i * (BOX_W + GAP_X), GAP_Y + layer * (BOX_H + GAP_Y)) for k, (layer, i) in at.items()}
+    width = max((x for x, _ in xy.values()), default=0) + BOX_W + GAP_X
+    height = max((y for _, y in xy.values()), default=0) + BOX_H + GAP_Y
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="monospace" '
+           'font-size="10">', f'<rect width="{width}" height="{height}" fill="white"/>']
+    for e in edges:
+        (x1, y1), (x2, y2) = xy[e["source"]], xy[e["target"]]
+        out.append(f'<line x1="{x1 + BOX_W / 2}" y1="{y1 + BOX_H}" x2="{x2 + BOX_W / 2}" y2="{y2}" stroke="#888"/>')
+    for n in nodes:
+        x, y = xy[n["id"]]
+        fill = "#dde8f5" if n["kind"] in ("group", "fold") else "#f4f4f4"
+        out.append(f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="4" fill="{fill}" stroke="#666"/>')
+        for k, text in enumerate(node_label(n).split("\n")[:2]):
+            out.append(f'<text x="{x + 6}" y="{y + 14 + 13 * k}">{escape(text[:30])}</text>')
+    return "\n".join(out + ["</svg>"]) + "\n"
+
+
+def closest_paths(path: str, known: list[str]) -> list[str]:
+    """Up to 5 names in ``known`` closest to ``path``."""
+    return difflib.get_close_matches(path, known, n=5, cutoff=0.4)
+
+
+def module_at(model: nn.Module, path: str) -> nn.Module:
+    """The module at ``path`` (errors list the closest names, from :func:`resolve_layer`)."""
+    return resolve_layer(model, path)[1]

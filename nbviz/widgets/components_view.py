@@ -1,0 +1,321 @@
+"""Principal-component probing of an EmbeddingExplorer: scree chart, extremes per component, walk, correlations.
+
+``ex.components(n=10)`` returns a :class:`ComponentsProbe`. It holds the math results (plain numbers and index
+arrays, see :mod:`nbviz.kernels.components`) and, when displayed, a view: a bqplot scree chart beside a
+:class:`ComponentsView` (the ``components_view`` bundle) with one column per component, a slider walking along a
+component and a correlation heatmap. Clicks there write the explorer's public traits (``points``, ``focus``) and
+call its public ``color_by``; the explorer itself is not changed in any other way.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import traitlets as t
+
+from ..data import Features, as_numpy
+from ..kernels import images as image_kernels
+from ..kernels.components import Components, component_correlations, extremes, principal_components, walk
+from .base import Array, NbvizWidget
+
+#: Pixel size of the images shown in the columns and the walk.
+IMAGE_PX = 64
+
+
+def shown_features(source: Any) -> Features:
+    """The feature set an explorer shows now (the one at ``layout_index`` in a sweep), or ``source`` as Features."""
+    if isinstance(source, Features):
+        return source
+    features = getattr(source, "features", None)
+    if features is None:
+        return Features(as_numpy(source, "source"))
+    shown = source.shown_features
+    if shown is not features:
+        return Features(shown.embeddings, labels=features.labels, metadata=features.metadata) \
+            if shown.labels is None and features.labels is not None else shown
+    return features
+
+
+def item_text(features: Features, i: int) -> str:
+    """What stands for item ``i`` when there are no images: its label, else its metadata, else its index."""
+    if features.labels is not None:
+        return str(features.labels[i])
+    if features.metadata is not None:
+        return ", ".join(f"{k}={v}" for k, v in features.metadata.iloc[i].items())
+    return f"#{i}"
+
+
+class ComponentsView(NbvizWidget):
+    """Front end of a probe: columns of extremes, a walk along one component, a correlation heatmap.
+
+    Traits are set by :class:`ComponentsProbe`; ``active``, ``walk_component``, ``walk_step`` and ``corr_cell``
+    are set by either side (the browser writes them on clicks and slider moves).
+    """
+
+    _bundle = "components_view"
+
+    title = t.Unicode("").tag(sync=True)
+    #: One dict per component: index, title ("PC1 · 23.4%"), percent, low, high (indices), low_text, high_text.
+    columns = t.List(t.Dict()).tag(sync=True)
+    has_images = t.Bool(False).tag(sync=True)
+    image_size = t.Int(IMAGE_PX).tag(sync=True)
+    #: The two components shown as the explorer's axes, [i, j]; [] before any click.
+    active = t.List(t.Int()).tag(sync=True)
+    walk_component = t.Int(0).tag(sync=True)
+    walk_step = t.Int(0).tag(sync=True)
+    walk_steps = t.Int(9).tag(sync=True)
+    walk_positions = t.List(t.Float()).tag(sync=True)
+    #: Items nearest to the current walk position (nearest first) and their text.
+    walk_indices = t.List(t.Int()).tag(sync=True)
+    walk_text = t.List(t.Unicode()).tag(sync=True)
+    correlations = Array(help="(n_components, C) float32 correlations; NaN where undefined")
+    corr_columns = t.List(t.Unicode()).tag(sync=True)
+    corr_kinds = t.List(t.Unicode()).tag(sync=True)
+    #: The heatmap cell last clicked, [component, column]; [] for none.
+    corr_cell = t.List(t.Int()).tag(sync=True)
+    #: The item last clicked in a column, the walk or a table (the explorer focuses it); -1 for none.
+    picked = t.Int(-1).tag(sync=True)
+    #: Free-form rows of a summary table: [{"name": ..., "value": ...}] (faithfulness, shift per component).
+    summary = t.List(t.Dict()).tag(sync=True)
+
+    def __init__(self, features: Features, **kwargs: Any) -> None:
+        self._features = features
+        super().__init__(has_images=bool(features.n_images), **kwargs)
+
+    def _request_handlers(self) -> dict:
+        return {"images": self._reply_images}
+
+    def _reply_images(self, content: dict) -> tuple[dict, list]:
+        n = len(self._features)
+        indices = [int(i) for i in content["indices"]]
+        bad = [i for i in indices if not 0 <= i < n]
+        if bad:
+            raise ValueError(f"indices must be item indices in 0..{n - 1}, got {bad[:5]}")
+        size = int(content.get("size", self.image_size))
+        return {"indices": indices}, [image_kernels.encode_png(self._features.image(i), size) for i in indices]
+
+    def _static_png(self) -> bytes | None:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        from matplotlib.figure import Figure
+
+        if not self.columns:
+            return None
+        fig = Figure(figsize=(6, 2.4), dpi=80)
+        ax = fig.add_subplot()
+        pct = [c["percent"] for c in self.columns]
+        ax.bar(range(1, len(pct) + 1), pct, color="#4c78a8")
+        ax.plot(range(1, len(pct) + 1), np.cumsum(pct), color="#e45756", marker="o")
+        ax.set_xlabel("component")
+        ax.set_ylabel("% variance")
+        ax.set_title(self.title or "principal components")
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        return buf.getvalue()
+
+
+def scree_figure(percent: np.ndarray, on_click: Any) -> Any:
+    """A bqplot scree chart: bars of % variance per component and the cumulative % as a line.
+
+    ``on_click(i)`` is called with the component index when a bar is clicked (selected).
+    """
+    import bqplot as bq
+
+    x = np.arange(1, len(percent) + 1)
+    sx, sy = bq.OrdinalScale(), bq.LinearScale(min=0.0, max=100.0)
+    bars = bq.Bars(x=x, y=percent, scales={"x": sx, "y": sy}, colors=["#4c78a8"], padding=0.2,
+                   interactions={"click": "select"}, selected_style={"fill": "#e6007e"},
+                   tooltip=bq.Tooltip(fields=["x", "y"], labels=["PC", "% variance"], formats=["", ".1f"]))
+    line = bq.Lines(x=x, y=np.cumsum(percent), scales={"x": sx, "y": sy}, colors=["#e45756"], marker="circle",
+                    labels=["cumulative %"])
+    axes = [bq.Axis(scale=sx, label="component"), bq.Axis(scale=sy, side="left", label="% variance")]
+
+    def selected(change: dict) -> None:
+        sel = change["new"]
+        if sel is not None and len(sel):
+            on_click(int(sel[0]))
+
+    bars.observe(selected, names="selected")
+    fig = bq.Figure(marks=[bars, line], axes=axes, title="Explained variance", fig_margin={
+        "top": 40, "bottom": 40, "left": 50, "right": 10}, layout={"height": "260px", "width": "100%"})
+    fig.add_class("nbviz-scree")
+    return fig
+
+
+class ComponentsProbe:
+    """The first ``n`` principal components of what an EmbeddingExplorer shows, with a view to probe them.
+
+    Parameters
+    ----------
+    explorer
+        An :class:`~nbviz.EmbeddingExplorer` (its shown feature set is used), a :class:`~nbviz.Features` or an
+        (N, D) array (then there is no scatter to drive).
+    n
+        Number of components, ``1 <= n <= min(N, D)``.
+    m
+        Items shown at each end of a component.
+    fit_on
+        Features (or an (M, D) array) to fit the components on instead; the explorer's items are then
+        projected on them (fit on one dataset, apply to another).
+    steps
+        Positions of the walk along a component.
+    **kwargs
+        Passed to :func:`nbviz.kernels.components.principal_components` (solver, power_iterations, ...).
+
+    Attributes
+    ----------
+    pca : Components
+        Components, variances, mean and scores (of the explorer's items).
+    """
+
+    def __init__(self, explorer: Any, n: int = 10, *, m: int = 8, fit_on: Any = None, steps: int = 9,
+                 **kwargs: Any) -> None:
+        from .embedding_explorer import EmbeddingExplorer
+
+        self.explorer = explorer if isinstance(explorer, EmbeddingExplorer) else None
+        self.features = shown_features(explorer)
+        if fit_on is None:
+            self.pca: Components = principal_components(self.features.embeddings, n, **kwargs)
+            scores = self.pca.scores
+        else:
+            base = fit_on.embeddings if isinstance(fit_on, Features) else fit_on
+            self.pca = principal_components(base, n, **kwargs)
+            scores = self.pca.transform(self.features.embeddings, "the explorer's features")
+        self.scores = scores
+        if not isinstance(m, (int, np.integer)) or not 1 <= m <= len(scores):
+            raise ValueError(f"m must be an int from 1 to N = {len(scores)}, got {m!r}")
+        self.m = int(m)
+        self._steps = steps
+        self._walks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._view: ComponentsView | None = None
+        self._box: Any = None
+
+    # -- numbers ---------------------------------------------------------------------------------------------
+    @property
+    def explained_variance_ratio(self) -> list[float]:
+        """Share of the total variance along each component, as plain floats."""
+        return [float(v) for v in self.pca.explained_variance_ratio]
+
+    @property
+    def n(self) -> int:
+        return self.pca.n_components
+
+    def extremes(self, i: int, m: int = 8) -> tuple[np.ndarray, np.ndarray]:
+        """(low_indices, high_indices): the ``m`` items at each end of component ``i`` (lowest / highest first)."""
+        return extremes(self.scores, i, m)
+
+    def walk(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions along component ``i`` and the items nearest each (steps, m)."""
+        if i not in self._walks:
+            self._walks[i] = walk(self.scores[:, : self.n], i, steps=self._steps, m=min(self.m, len(self.scores)))
+        return self._walks[i]
+
+    def correlations(self) -> tuple[np.ndarray, list[str], list[str]]:
+        """Correlation of each component with each label (one-vs-rest) and numeric metadata column."""
+        return component_correlations(self.scores, self.features.labels, self.features.metadata)
+
+    # -- acting on the explorer ---------------------------------------------------------------------------
+    def show_axes(self, i: int, j: int | None = None) -> None:
+        """Draw the explorer's points at (PC i, PC j) (j defaults to the next component, or the previous)."""
+        n = self.n
+        if not isinstance(i, (int, np.integer)) or not 0 <= i < n:
+            raise ValueError(f"i must be a component index in 0..{n - 1}, got {i!r}")
+        if j is None:
+            j = i + 1 if i + 1 < n else max(i - 1, 0)
+        if not isinstance(j, (int, np.integer)) or not 0 <= j < n:
+            raise ValueError(f"j must be a component index in 0..{n - 1}, got {j!r}")
+        if self._view is not None and self._view.active != [int(i), int(j)]:
+            self._view.active = [int(i), int(j)]
+        if self.explorer is not None:
+            self.explorer.points = np.ascontiguousarray(self.scores[:, [i, j]], dtype=np.float32)
+
+    def color_by_cell(self, i: int, column: int) -> None:
+        """Colour the explorer by the label or metadata column of heatmap column ``column``."""
+        _, names, kinds = self.correlations()
+        if not 0 <= column < len(names):
+            raise ValueError(f"column must be in 0..{len(names) - 1}, got {column}")
+        if self.explorer is not None:
+            self.explorer.color_by("label" if kinds[column] == "label" else names[column])
+            if kinds[column] == "label":
+                # Show the class against the rest: hide nothing else, but pick the class's points.
+                codes = self.explorer.features.labels.astype(str) == names[column]
+                self.explorer.selection = np.flatnonzero(codes)
+        self.show_axes(i)
+
+    # -- view ------------------------------------------------------------------------------------------------
+    def _columns(self) -> list[dict]:
+        cols = []
+        for i, ratio in enumerate(self.explained_variance_ratio):
+            low, high = self.extremes(i, self.m)
+            cols.append({"index": i, "title": f"PC{i + 1} · {100 * ratio:.1f}%", "percent": 100 * ratio,
+                         "low": low.tolist(), "high": high.tolist(),
+                         "low_text": [item_text(self.features, int(k)) for k in low],
+                         "high_text": [item_text(self.features, int(k)) for k in high]})
+        return cols
+
+    def view(self) -> Any:
+        """The scree chart above the components view (an ipywidgets VBox)."""
+        import ipywidgets as w
+
+        if self._box is not None:
+            return self._box
+        view = ComponentsView(self.features, title=f"{self.n} principal components", columns=self._columns(),
+                              walk_steps=int(self._steps))
+        try:
+            matrix, names, kinds = self.correlations()
+        except ValueError:
+            matrix, names, kinds = None, [], []
+        with view.hold_sync():
+            view.correlations = None if matrix is None else matrix.astype(np.float32)
+            view.corr_columns, view.corr_kinds = names, kinds
+        self._view = view
+        view.observe(lambda c: self._on_active(c["new"]), names="active")
+        view.observe(lambda c: self._on_walk(), names=["walk_component", "walk_step"])
+        view.observe(lambda c: self._on_cell(c["new"]), names="corr_cell")
+        view.observe(lambda c: self._on_picked(c["new"]), names="picked")
+        self._on_walk(focus=False)
+        self.scree = scree_figure(100 * np.asarray(self.explained_variance_ratio), self.show_axes)
+        self._box = w.VBox([self.scree, view])
+        self._box.add_class("nbviz-components-probe")
+        return self._box
+
+    def _on_active(self, value: list[int]) -> None:
+        if len(value) == 2:
+            with self._view.reporting_errors():  # type: ignore[union-attr]
+                self.show_axes(*value)
+
+    def _on_walk(self, focus: bool = True) -> None:
+        view = self._view
+        assert view is not None
+        with view.reporting_errors():
+            i = view.walk_component
+            positions, idx = self.walk(i)
+            step = int(np.clip(view.walk_step, 0, len(positions) - 1))
+            items = [int(k) for k in idx[step]]
+            with view.hold_sync():
+                view.walk_positions = [float(p) for p in positions]
+                view.walk_indices = items
+                view.walk_text = [item_text(self.features, k) for k in items]
+            if self.explorer is not None and focus:
+                self.explorer.focus = items[0]
+
+    def _on_picked(self, i: int) -> None:
+        if self.explorer is not None and i >= 0:
+            with self._view.reporting_errors():  # type: ignore[union-attr]
+                self.explorer.focus = int(i)
+
+    def _on_cell(self, value: list[int]) -> None:
+        if len(value) == 2:
+            with self._view.reporting_errors():  # type: ignore[union-attr]
+                self.color_by_cell(*value)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.view()._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        pct = ", ".join(f"{100 * r:.1f}%" for r in self.explained_variance_ratio[:5])
+        return f"ComponentsProbe(n={self.n}, N={len(self.scores)}, variance=[{pct}{', ...' if self.n > 5 else ''}])"

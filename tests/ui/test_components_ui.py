@@ -1,0 +1,118 @@
+"""Components probe and compare mode in Voila + Chromium: clicks drive the explorer; images are the right ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from .harness import ready_root, wait_for_json
+from .test_embedding_explorer_ui import open_voila
+
+PROBE = """
+import numpy as np, nbviz, ipywidgets as w
+from sklearn.datasets import load_digits
+from nbviz.widgets.components_view import ComponentsProbe
+d = load_digits()
+ex = nbviz.EmbeddingExplorer(d.data, labels=d.target, images=d.images / 16.0, method="pca", height=300, nside=1)
+probe = ComponentsProbe(ex, 5, m=4)
+box = probe.view()
+view = box.children[1]
+nbviz_probe(view, "active", "error")
+nbviz_probe(ex, "focus", "error")
+w.VBox([ex, box])
+"""
+
+COMPARE = """
+import numpy as np, nbviz, ipywidgets as w
+from sklearn.datasets import load_digits
+from nbviz.widgets.compare import compare
+d = load_digits()
+cmp = compare({"pixels": d.data, "half": d.data[:, ::2]}, images=d.images / 16.0, labels=d.target, k=5,
+              height=300, nside=1, point_size=5)
+a, b = cmp.explorers
+nbviz_probe(b, "selection", "error")
+cmp
+"""
+
+
+@pytest.fixture(scope="module")
+def pcs():
+    """Digits PC scores by a direct SVD, signs as the kernel fixes them (largest coefficient positive)."""
+    x = load_digits().data.astype(np.float64)
+    xc = x - x.mean(axis=0)
+    _, _, vt = np.linalg.svd(xc, full_matrices=False)
+    vt = vt[:5] * np.sign(vt[:5][np.arange(5), np.abs(vt[:5]).argmax(axis=1)])[:, None]
+    return xc @ vt.T
+
+
+
+
+def test_scree_bar_and_component_click_set_the_axes(page, voila, pcs):
+    probe = open_voila(page, voila, "components_axes", [PROBE])
+    root = ready_root(page, ".nbviz-components")
+    # The third scree bar (bqplot SVG) -> axes (PC3, PC4).
+    bars = page.locator(".nbviz-scree rect.bar")
+    bars.first.wait_for(timeout=60_000)
+    assert bars.count() == 5
+    bars.nth(2).click()
+    assert wait_for_json(probe / "active.json", lambda v: v == [2, 3]) == [2, 3]
+    # The explorer's points are now (PC3, PC4): read them back from the page's model through the hook.
+    page.wait_for_function("el => el.querySelector('.nbviz-cv-column[data-component=\"2\"].nbviz-cv-active')",
+                           arg=root.element_handle(), timeout=20_000)
+    # A click on the PC5 column title pairs it with PC3 (the other axis kept).
+    root.locator('.nbviz-cv-column[data-component="4"] .nbviz-cv-col-title').click()
+    assert wait_for_json(probe / "active.json", lambda v: v == [4, 2]) == [4, 2]
+    assert wait_for_json(probe / "error.json") == ""
+
+
+def test_extremes_columns_show_the_right_images(page, voila, pcs):
+    d = load_digits()
+    probe = open_voila(page, voila, "components_images", [PROBE])
+    root = ready_root(page, ".nbviz-components")
+    for i in (0, 3):
+        col = root.locator(f'.nbviz-cv-column[data-component="{i}"]')
+        order = np.lexsort((np.arange(len(pcs)), pcs[:, i]))
+        high = np.lexsort((np.arange(len(pcs)), -pcs[:, i]))[:4].tolist()
+        for end, expected in (("high", high), ("low", order[:4].tolist())):
+            tiles = col.locator(f".nbviz-cv-{end} .nbviz-cv-item")
+            assert [int(t.get_attribute("data-index")) for t in tiles.all()] == expected
+            img = tiles.first.locator("img")
+            page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img.element_handle(), timeout=20_000)
+            # The pixels: the 64 px PNG is the 8x8 digit upscaled; sample the centre of each 8 px block.
+            grey = img.evaluate("""i => { const c = document.createElement('canvas'); c.width = c.height = 64;
+                const g = c.getContext('2d'); g.drawImage(i, 0, 0); const px = g.getImageData(0, 0, 64, 64).data;
+                const out = []; for (let y = 4; y < 64; y += 8) for (let x = 4; x < 64; x += 8)
+                out.push(px[(y * 64 + x) * 4]); return out; }""")
+            want = np.round(d.images[expected[0]] / 16.0 * 255).reshape(-1)
+            assert np.abs(np.array(grey) - want).max() <= 2
+    # A click on an image focuses that item in the explorer.
+    first = root.locator('.nbviz-cv-column[data-component="0"] .nbviz-cv-high .nbviz-cv-item').first
+    target = int(first.get_attribute("data-index"))
+    assert wait_for_json(probe / "focus.json") == -1  # nothing focused before the click
+    first.click()
+    assert wait_for_json(probe / "focus.json", lambda v: v == target) == target
+
+
+def test_compare_links_the_selection(page, voila):
+    probe = open_voila(page, voila, "components_compare", [COMPARE])
+    roots = page.locator('.nbviz-embedding[data-nbviz-ready="true"]')
+    roots.nth(1).wait_for(timeout=120_000)
+    left = roots.nth(0)
+    left.scroll_into_view_if_needed()
+    box = left.locator("canvas").first.bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3
+    x1, y1 = box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.7
+    page.keyboard.down("Shift")
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for x, y in ((x1, y0), (x1, y1), (x0, y1), (x0, y0)):
+        page.mouse.move(x, y, steps=10)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    selection = wait_for_json(probe / "selection.json", lambda v: len(v) > 0)
+    # The right explorer (linked in Python) shows the same selection as its view.
+    page.wait_for_function("([el, n]) => el.nbviz.selectedCount === n",
+                           arg=[roots.nth(1).element_handle(), len(selection)], timeout=20_000)
+    assert page.locator(".nbviz-cv-table .nbviz-cv-row").count() == 50
+    assert wait_for_json(probe / "error.json") == ""

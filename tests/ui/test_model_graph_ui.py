@@ -1,0 +1,89 @@
+"""ModelGraph in a real browser (Voila + Chromium): expanding and collapsing with the mouse changes the drawn
+nodes, a click sets `selected` and shows the details, a linked GradCamViewer's `layer` follows, search finds
+modules inside closed groups."""
+
+from __future__ import annotations
+
+from .harness import ready_root, wait_for_json, write_notebook
+
+GRAPH = """
+import torch, torch.nn as nn, nbviz
+torch.manual_seed(0)
+block = lambda: nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())
+model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.Sequential(block(), block(), block()),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+x = torch.rand(6, 1, 8, 8)
+viewer = nbviz.GradCamViewer(model, x, layer="0", size=120)
+g = nbviz.ModelGraph(model, x[:1], depth=1, height=420)
+g.link(viewer)
+nbviz_probe(g, "selected", "expanded", "error")
+nbviz_probe(viewer, "layer")
+g
+"""
+
+
+def click_node(page, root, node_id: str, double: bool = False) -> None:
+    pos = root.evaluate("(el, id) => el.nbviz.screenPosition(id)", node_id)
+    assert pos is not None, f"{node_id} is not drawn; drawn: {root.evaluate('el => el.nbviz.visibleIds()')}"
+    box = root.locator("canvas").bounding_box()
+    if double:
+        page.mouse.dblclick(box["x"] + pos[0], box["y"] + pos[1])
+    else:
+        page.mouse.click(box["x"] + pos[0], box["y"] + pos[1])
+
+
+def wait_count(page, root, predicate: str) -> int:
+    page.wait_for_function(
+        f"() => {{ const n = document.querySelector('.nbviz-model-graph').nbviz.visibleCount(); return {predicate}; }}",
+        timeout=15_000)
+    return root.evaluate("el => el.nbviz.visibleCount()")
+
+
+def test_expand_collapse_select_link_and_search(page, voila):
+    probe = voila.root / "graph_probe"
+    write_notebook(voila.root / "graph.ipynb", [GRAPH], probe_folder=probe)
+    page.goto(f"{voila.url}/voila/render/graph.ipynb", timeout=180_000)
+    root = ready_root(page, ".nbviz-model-graph", timeout=180_000)
+    closed = root.evaluate("el => el.nbviz.visibleCount()")
+    assert closed == 7  # input, conv, the closed Sequential, pool, flatten, linear, output
+
+    # Double-click the closed group: its blocks appear (the three identical ones folded).
+    click_node(page, root, "1", double=True)
+    wait_for_json(probe / "expanded.json", lambda v: v == ["1"])
+    # The group is replaced by one fold "Sequential x 3" drawn inside its frame.
+    page.wait_for_function("() => document.querySelector('.nbviz-model-graph').nbviz.visibleIds().includes('1.0..1.2')")
+    assert "1" not in root.evaluate("el => el.nbviz.visibleIds()")
+    assert root.evaluate("el => el.nbviz.visibleCount()") == closed
+    click_node(page, root, "1.0..1.2", double=True)
+    unfolded = wait_count(page, root, f"n === {closed - 1 + 3}")
+    assert unfolded == closed + 2
+
+    # A click on the open group's title collapses it again.
+    click_node(page, root, "frame:1")
+    wait_for_json(probe / "expanded.json", lambda v: v == [])
+    assert wait_count(page, root, f"n === {closed}") == closed
+
+    # Clicking a node sets `selected`, shows its parameters, and the linked viewer follows.
+    click_node(page, root, "_0")
+    wait_for_json(probe / "selected.json", lambda v: v == "0")
+    wait_for_json(probe / "layer.json", lambda v: v == "0")
+    root.locator(".nbviz-mg-dtotal").wait_for(timeout=15_000)
+    assert root.locator(".nbviz-mg-dtype").text_content() == "Conv2d"
+    assert root.locator(".nbviz-mg-pname").all_text_contents() == ["weight", "bias"]
+    assert root.locator(".nbviz-mg-repr").text_content().startswith("Conv2d(1, 8")
+
+    # A layer with no spatial output is refused for Grad-CAM: the viewer keeps its layer, the banner says why.
+    click_node(page, root, "_4")
+    wait_for_json(probe / "selected.json", lambda v: v == "4")
+    assert "not usable for Grad-CAM" in wait_for_json(probe / "error.json", lambda v: bool(v))
+    assert wait_for_json(probe / "layer.json") == "0"
+
+    # Search finds a module inside a closed group; Enter opens the groups around it and selects it.
+    search = root.locator(".nbviz-mg-search")
+    search.fill("1.2.0")
+    assert root.locator(".nbviz-mg-hits").text_content() == "1 found"
+    search.press("Enter")
+    wait_for_json(probe / "selected.json", lambda v: v == "1.2.0")
+    wait_for_json(probe / "layer.json", lambda v: v == "1.2.0")
+    page.wait_for_function("() => document.querySelector('.nbviz-model-graph').nbviz.visibleIds().includes('_1_2_0')")
+    assert not page.page_errors

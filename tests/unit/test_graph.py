@@ -1,0 +1,174 @@
+"""Graph capture against independent references: torchviz's own graph (autograd mode) and the modules that run
+(modules mode, seen by forward hooks written here); folding, depth collapse, export and bad input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+from torch import nn
+
+from nbviz.kernels import graph as G
+
+
+class Block(nn.Module):
+    def __init__(self, c: int, down: bool = False) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1)
+        self.bn = nn.BatchNorm2d(c)
+        self.relu = nn.ReLU()
+        self.down = nn.Conv2d(c, c, 1) if down else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.relu(self.bn(self.conv1(x)))
+        return y + (self.down(x) if self.down is not None else x)
+
+
+class Dynamic(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Linear(4, 4), nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.a(x)) if x.sum() > 0 else self.a(x)
+
+
+def net() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.Sequential(Block(8, True), Block(8), Block(8), Block(8)),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10), nn.Dropout())
+
+
+X = torch.randn(1, 3, 16, 16)
+
+
+def ran_leaves(model: nn.Module, x: torch.Tensor) -> set[str]:
+    """Leaf modules that run, seen by our own hooks (the reference for modules mode)."""
+    seen: set[str] = set()
+    handles = [m.register_forward_hook(lambda mod, i, o, p=p: seen.add(p)) for p, m in model.named_modules()
+               if not list(m.children())]
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    return seen
+
+
+def test_modules_mode_has_every_leaf_that_runs_with_shapes():
+    model = net()
+    g = G.capture(model, X)
+    assert not g.fallback
+    module_nodes = {n["path"]: n for n in g.nodes if n["kind"] == "module"}
+    assert set(module_nodes) == ran_leaves(model, X)
+    assert "1.1.down" not in module_nodes  # None children never run
+    assert module_nodes["1.0.conv1"]["shape"] == "(1, 8, 14, 14)"
+    assert module_nodes["4"]["params"] == 8 * 10 + 10 and module_nodes["4"]["type"] == "Linear"
+    adds = [n for n in g.nodes if n["kind"] == "op" and n["type"] == "add"]
+    assert [n["path"] for n in adds] == ["1.0", "1.1", "1.2", "1.3"]  # ops belong to the block that ran them
+    ids = {n["id"] for n in g.nodes}
+    assert all(e["source"] in ids and e["target"] in ids for e in g.edges)
+    assert {"source": "_4", "target": "_5", "shape": "(1, 10)"} in g.edges
+
+
+def torchviz_counts(model: nn.Module, x: torch.Tensor) -> tuple[int, int]:
+    from torchviz import make_dot
+
+    dot = make_dot(model(x), params=dict(model.named_parameters()))
+    src = dot.source
+    nodes = set(re.findall(r"^\t(\d+) \[", src, flags=re.M))
+    edges = re.findall(r"^\t(\d+) -> (\d+)", src, flags=re.M)
+    return len(nodes), len(edges)
+
+
+@pytest.mark.parametrize("make", [net, lambda: nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2))])
+def test_autograd_mode_matches_torchviz_counts(make):
+    model = make()
+    x = X if isinstance(model[0], nn.Conv2d) else torch.randn(2, 3)
+    g = G.capture(model, x, mode="autograd")
+    assert (len(g.nodes), len(g.edges)) == torchviz_counts(model.eval(), x)
+    by_label = {n.get("label"): n for n in g.nodes if n["type"] == "parameter"}
+    assert set(by_label) == {name for name, _ in model.named_parameters()}
+    first = next(iter(by_label.values()))
+    assert first["path"] == first["label"].rsplit(".", 1)[0]
+    # grad_fns are placed in the module that ran them
+    assert any(n["kind"] == "grad_fn" and n["type"].startswith("Addmm") and n["path"] for n in g.nodes)
+
+
+def test_model_comes_back_unchanged_in_both_modes():
+    model = net().train()
+    model[0].weight.requires_grad_(False)
+    model[4].weight.grad = torch.ones_like(model[4].weight)
+    hook = model[4].register_forward_hook(lambda *a: None)
+    for mode in G.MODES:
+        G.capture(model, X, mode=mode)
+        assert model.training and model[1][0].training
+        assert not model[0].weight.requires_grad and model[4].bias.requires_grad
+        assert torch.equal(model[4].weight.grad, torch.ones_like(model[4].weight)) and model[4].bias.grad is None
+        assert list(model[4]._forward_hooks) == [hook.id] and not model[0]._forward_hooks
+
+
+def test_folding_and_depth():
+    g = G.capture(net(), X)
+    assert g.folds == [{"id": "1.1..1.3", "members": ["1.1", "1.2", "1.3"], "label": "Block x 3"}]
+    assert G.initial_expanded(g, 0) == []
+    assert G.initial_expanded(g, 1) == []  # top-level modules shown, closed
+    assert G.initial_expanded(g, 2) == ["1"]
+    nodes, edges = G.visible(g, [])
+    assert [n["id"] for n in nodes] == ["input_1", "_0", "1", "_2", "_3", "_4", "_5", "output"]
+    nodes, _ = G.visible(g, ["1"])
+    assert [n["id"] for n in nodes if n["kind"] in ("group", "fold")] == ["1.0", "1.1..1.3"]
+    assert next(n for n in nodes if n["kind"] == "fold")["type"] == "Block x 3"
+    nodes, edges = G.visible(g, ["1", "1.1..1.3", "1.2"])
+    ids = [n["id"] for n in nodes]
+    assert "1.1" in ids and "1.3" in ids and "_1_2_conv1" in ids and "1.2" not in ids
+    assert {"source": "1.1", "target": "_1_2_conv1", "shape": "(1, 8, 14, 14)"} in edges
+    assert G.visible(g, list(g.groups) + [f["id"] for f in g.folds])[0] == g.nodes
+    with pytest.raises(ValueError, match="depth must be an int >= 0"):
+        G.initial_expanded(g, -1)
+
+
+def test_dynamic_control_flow_falls_back_to_hooks_and_says_so():
+    g = G.capture(Dynamic(), torch.ones(1, 4))
+    assert "torch.fx could not trace" in g.fallback and "forward hooks" in g.fallback
+    assert [n["id"] for n in g.nodes] == ["input", "a", "b", "output"]
+    assert [(e["source"], e["target"]) for e in g.edges] == [("input", "a"), ("a", "b"), ("b", "output")]
+
+
+def test_wrong_input_names_the_failing_module():
+    with pytest.raises(RuntimeError, match=r"failed in module '0'.*3 channels"):
+        G.capture(net(), torch.randn(1, 1, 16, 16))
+    with pytest.raises(RuntimeError, match=r"failed in module '3'"):
+        G.capture(nn.Sequential(nn.Flatten(), nn.ReLU(), nn.Sequential(nn.Linear(4, 4)), nn.Linear(5, 2)),
+                  torch.randn(1, 4))
+    with pytest.raises(TypeError, match="example_input must be a tensor"):
+        G.capture(net(), [[1.0]])
+    with pytest.raises(ValueError, match="mode must be one of"):
+        G.capture(net(), X, mode="fx")
+
+
+def test_no_parameters():
+    model = nn.Sequential(nn.ReLU(), nn.Flatten())
+    g = G.capture(model, torch.randn(2, 3, 4))
+    assert [n["type"] for n in g.nodes if n["kind"] == "module"] == ["ReLU", "Flatten"]
+    assert all(n["params"] == 0 for n in g.nodes)
+    with pytest.raises(ValueError, match="no parameters with requires_grad"):
+        G.capture(model, torch.randn(2, 3, 4), mode="autograd")
+
+
+def test_input_goes_to_the_model_dtype():
+    model = nn.Sequential(nn.Linear(3, 2)).double()
+    g = G.capture(model, torch.randn(1, 3))
+    assert next(n for n in g.nodes if n["kind"] == "module")["shape"] == "(1, 2)"
+
+
+def test_dot_and_svg_are_escaped():
+    g = G.capture(net(), X)
+    nodes, edges = G.visible(g, ["1"])
+    dot = G.to_dot(nodes, edges, 'my "net"')
+    assert dot.startswith('digraph "my \\"net\\"" {') and dot.count(" -> ") == len(edges)
+    assert '"1.1..1.3" [label="1.1..1.3: Block x 3' not in dot and "Block x 3" in dot
+    svg = G.to_svg([{**nodes[1], "type": "<script>"}] + nodes[2:], edges[1:])
+    assert "&lt;script&gt;" in svg and "<script>" not in svg
+    at = G.layered_layout(nodes, edges)
+    assert all(at[e["source"]][0] < at[e["target"]][0] for e in edges)

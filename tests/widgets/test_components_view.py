@@ -1,0 +1,149 @@
+"""ComponentsProbe and compare(): state and wiring to the explorer, without a browser."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+
+import nbviz
+from nbviz.widgets.compare import compare
+from nbviz.widgets.components_view import ComponentsProbe
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+@pytest.fixture
+def explorer(digits):
+    return nbviz.EmbeddingExplorer(digits.data, labels=digits.target, images=digits.images / 16.0, method="pca",
+                                   metadata=pd.DataFrame({"ink": digits.data.sum(axis=1)}))
+
+
+def test_probe_numbers_match_sklearn(explorer, digits):
+    probe = ComponentsProbe(explorer, 6)
+    ref = PCA(6).fit(digits.data)
+    assert all(type(v) is float for v in probe.explained_variance_ratio)
+    np.testing.assert_allclose(probe.explained_variance_ratio, ref.explained_variance_ratio_, rtol=1e-4)
+    scores = ref.transform(digits.data)
+    for i in range(6):
+        low, high = probe.extremes(i, m=5)
+        col = scores[:, i] * np.sign(scores[:, i] @ probe.scores[:, i])
+        assert low.tolist() == np.argsort(col, kind="stable")[:5].tolist()
+        assert high.tolist() == np.argsort(-col, kind="stable")[:5].tolist()
+    assert "ComponentsProbe(n=6" in repr(probe)
+
+
+def test_view_columns_click_axes_walk_and_heatmap(explorer):
+    probe = ComponentsProbe(explorer, 4, m=3)
+    box = probe.view()
+    view = box.children[1]
+    assert [c["title"].split(" ")[0] for c in view.columns] == ["PC1", "PC2", "PC3", "PC4"]
+    assert view.columns[2]["high"] == probe.extremes(2, 3)[1].tolist()
+    assert view.columns[0]["low_text"] == [str(explorer.features.labels[i]) for i in view.columns[0]["low"]]
+    # A click on a component (front end writes `active`) draws the explorer at those PCs.
+    view.active = [2, 3]
+    np.testing.assert_array_equal(explorer.points, probe.scores[:, [2, 3]].astype(np.float32))
+    # A click on a scree bar does the same (bqplot writes `selected`).
+    probe.scree.marks[0].selected = [1]
+    np.testing.assert_array_equal(explorer.points, probe.scores[:, [1, 2]].astype(np.float32))
+    assert view.active == [1, 2]
+    # The walk: the slider's step picks the items nearest that position; the first is focused in the scatter.
+    view.walk_component, view.walk_step = 1, 8
+    positions, idx = probe.walk(1)
+    assert view.walk_indices == idx[8].tolist() and explorer.focus == idx[8][0]
+    assert view.walk_positions == pytest.approx(positions.tolist())
+    # Heatmap: 10 labels + 1 metadata column; a click on a metadata cell colours the scatter by it.
+    assert view.correlations.shape == (4, 11) and view.corr_columns[-1] == "ink"
+    view.corr_cell = [0, 10]
+    assert explorer.color_title == "ink"
+    view.corr_cell = [1, 3]
+    assert explorer.color_title == "label"
+    assert set(np.asarray(explorer.selection).tolist()) == set(np.flatnonzero(explorer.features.labels == 3))
+    view.picked = 17
+    assert explorer.focus == 17
+    assert view.error == ""
+
+
+def test_images_request_and_static_png(explorer):
+    probe = ComponentsProbe(explorer, 3)
+    view = probe.view().children[1]
+    reply, buffers = view._reply_images({"indices": [0, 5], "size": 16})
+    assert reply["indices"] == [0, 5] and all(b.startswith(b"\x89PNG") for b in buffers)
+    with pytest.raises(ValueError, match="indices must be item indices"):
+        view._reply_images({"indices": [5000]})
+    assert view._static_png().startswith(b"\x89PNG")
+
+
+def test_probe_fit_on_another_set_and_bad_input(digits, explorer):
+    probe = ComponentsProbe(explorer, 3, fit_on=digits.data[:500])
+    ref = PCA(3).fit(digits.data[:500])
+    got = probe.scores * np.sign((probe.scores * ref.transform(digits.data)).sum(axis=0))
+    np.testing.assert_allclose(got, ref.transform(digits.data), atol=1e-2)
+    with pytest.raises(ValueError, match=r"n must be an int from 1 to min\(N, D\) = 64"):
+        ComponentsProbe(explorer, 65)
+    with pytest.raises(ValueError, match="i must be a component index in 0..2"):
+        probe.show_axes(3)
+    # No labels, no metadata: text falls back to the index, and there is no heatmap.
+    bare = ComponentsProbe(nbviz.EmbeddingExplorer(digits.data, method="pca"), 2)
+    view = bare.view().children[1]
+    assert view.correlations is None and view.columns[0]["low_text"][0].startswith("#")
+
+
+def test_compare_same_items_links_and_agreement(digits):
+    from nbviz.kernels.components import neighborhood_agreement
+
+    a, b = digits.data, digits.data[:, ::2]
+    cmp = compare({"pixels": a, "half": b}, images=digits.images / 16.0, labels=digits.target, k=5)
+    assert cmp.mode == "items" and len(cmp.explorers) == 2
+    np.testing.assert_allclose(cmp.agreement, neighborhood_agreement(a, b, 5))
+    left, right = cmp.explorers
+    assert left.color_mode == "value" and left.color_title == "value"
+    left.selection = [3, 4, 5]
+    assert np.asarray(right.selection).tolist() == [3, 4, 5]
+    right.focus = 9
+    assert left.focus == 9
+    moved = cmp.moved_most(10)
+    assert moved["agreement"].is_monotonic_increasing and moved["agreement"].iloc[0] == cmp.agreement.min()
+    assert cmp.panel.columns[0]["kind"] == "table" and cmp.panel.columns[0]["low"][:10] == moved["index"].tolist()
+    names = [r["name"] for r in cmp.panel.summary]
+    assert "pixels: trustworthiness (k=5)" in names and "half: kNN recall (k=5)" in names
+    cmp.panel.picked = int(moved["index"].iloc[0])
+    assert left.focus == right.focus == moved["index"].iloc[0]
+
+
+def test_compare_datasets_shift_and_extremes(digits):
+    train, test = digits.data[:1000], digits.data[1000:] + 3.0 * (digits.data[1000:] > 8)
+    cmp = compare({"train": nbviz.Features(train, labels=digits.target[:1000]),
+                   "test": nbviz.Features(test, labels=digits.target[1000:])}, fit_on="train")
+    assert cmp.mode == "datasets" and len(cmp.explorers) == 1
+    ex = cmp.explorers[0]
+    assert len(ex.points) == len(digits.data) and ex.category_names == ["test", "train"]
+    worst = int(cmp.shift["ks"].idxmax())
+    assert cmp.panel.columns[0]["index"] == worst and f"PC{worst + 1}" in cmp.panel.title
+    assert any("trustworthiness" in r["name"] for r in cmp.panel.summary)
+    assert cmp.panel.columns[0]["low_text"][0].split(":")[0] in ("train", "test")
+
+
+def test_compare_bad_input(digits):
+    x = digits.data
+    with pytest.raises(ValueError, match="fit_on must be one of the keys of sets \\['a', 'b'\\], got 'c'"):
+        compare({"a": x, "b": x}, fit_on="c")
+    with pytest.raises(ValueError, match="at least two feature sets"):
+        compare({"a": x})
+    with pytest.raises(ValueError, match="same D"):
+        compare({"a": x, "b": x[:100, :10]})
+    with pytest.raises(ValueError, match="exactly two"):
+        compare({"a": x, "b": x, "c": x})
+
+
+def test_explorer_entry_points_are_the_probe_and_compare():
+    x = np.random.default_rng(0).normal(size=(60, 8)).astype("float32")
+    ex = nbviz.EmbeddingExplorer(x, method="pca")
+    probe = ex.components(n=3)
+    assert isinstance(probe, ComponentsProbe) and len(probe.explained_variance_ratio) == 3
+    assert nbviz.EmbeddingExplorer.compare is compare

@@ -1,0 +1,144 @@
+"""ModelGraph state without a browser: traits against the captured graph, links, details, export, bad input."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+import torch
+import traitlets as t
+from torch import nn
+
+from nbviz.kernels import graph as G
+from nbviz.widgets.gradcam_viewer import GradCamViewer
+from nbviz.widgets.model_graph import ModelGraph
+
+
+def cnn() -> nn.Module:
+    torch.manual_seed(0)
+    block = lambda: nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())  # noqa: E731
+    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.Sequential(block(), block(), block()),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+
+
+X = torch.rand(1, 1, 8, 8)
+
+
+@pytest.fixture
+def g() -> ModelGraph:
+    return ModelGraph(cnn(), X, depth=2)
+
+
+def test_traits_mirror_the_captured_graph(g):
+    assert g.node_ids == [n["id"] for n in g.nodes] and len(g.node_ids) == len(g.node_paths)
+    assert np.asarray(g.edge_index).shape == (len(g.edges), 2)
+    src, dst = np.asarray(g.edge_index).T
+    pairs = [(g.node_ids[s], g.node_ids[d]) for s, d in zip(src, dst, strict=True)]
+    assert pairs == [(e["source"], e["target"]) for e in g.edges]
+    assert np.asarray(g.node_params).dtype == np.uint32
+    assert int(np.asarray(g.node_params).sum()) == sum(p.numel() for p in g._model.parameters())
+    assert g.expanded == ["1"]
+    assert g.folds == [{"id": "1.0..1.2", "members": ["1.0", "1.1", "1.2"], "label": "Sequential x 3"}]
+    assert [n["type"] for n in g.visible()[0] if n["kind"] == "fold"] == ["Sequential x 3"]
+
+
+def test_selected_is_validated_with_closest_names(g):
+    g.selected = "1.1.0"
+    assert g.selected_module is g._model[1][1][0]
+    with pytest.raises(t.TraitError, match=r"selected: layer '1.1.9' is not in the model; closest valid names"):
+        g.selected = "1.1.9"
+    assert g.selected == "1.1.0"
+    g.selected = ""
+    assert g.selected_module is None
+    # From the browser, a bad value lands in the error banner instead.
+    g.set_state({"selected": "nope"})
+    assert "closest valid names" in g.error and g.selected == ""
+
+
+def test_expand_collapse_and_unknown_group(g):
+    g.expand("1.0..1.2", "1.1")
+    ids = [n["id"] for n in g.visible()[0]]
+    assert "1.0" in ids and "1.2" in ids and "1.1" not in ids
+    g.collapse("1")
+    assert g.expanded == []
+    with pytest.raises(t.TraitError, match=r"'1.7' is not one; closest: \[.*'1.1'"):
+        g.expanded = ["1.7"]
+
+
+def test_link_gradcam_viewer_follows_and_refuses_non_spatial_layers(g):
+    model = g._model
+    viewer = GradCamViewer(model, torch.rand(2, 1, 8, 8), layer="0")
+    g.link(viewer)
+    assert set(g.unusable) >= {"2", "3", "4"} and "1.1.0" not in g.unusable
+    assert "single pixel" in g.unusable["2"]
+    g.selected = "1.1.0"
+    assert viewer.layer == "1.1.0" and g.error == ""
+    g.selected = "4"
+    assert viewer.layer == "1.1.0" and "not usable for Grad-CAM" in g.error
+
+
+def test_link_callable_and_layer_object(g):
+    seen = []
+
+    class Builder:
+        layer = "0"
+
+    b = Builder()
+    g.link(seen.append).link(b)
+    g.selected = "1.2"
+    assert seen == ["1.2"] and b.layer == "1.2"
+    with pytest.raises(TypeError, match="link\\(\\) takes a GradCamViewer"):
+        g.link(3)
+
+
+def test_details_request(g):
+    d = g.details("4")
+    assert d["type"] == "Linear" and d["total"] == 36
+    assert d["params"] == [{"name": "weight", "shape": [4, 8], "count": 32, "trainable": True},
+                           {"name": "bias", "shape": [4], "count": 4, "trainable": True}]
+    assert d["repr"].startswith("Linear(in_features=8") and d["shape"] == [1, 4]
+    sent = []
+    g.send = lambda content, buffers=None: sent.append(content)
+    g._dispatch_request(g, {"type": "details", "id": 3, "path": "1.9"}, [])
+    assert sent[-1]["id"] == 3 and "closest valid names" in sent[-1]["error"]
+
+
+def test_exports(g, tmp_path):
+    dot = g.to_dot()
+    nodes, edges = g.visible()
+    assert dot.count(" -> ") == len(edges) and "Sequential x 3" in dot
+    assert g.to_dot(full=True).count(" -> ") == len(g.edges)
+    assert g.save(tmp_path / "m.svg").read_text().startswith("<svg")
+    png = g.save(tmp_path / "m.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "m.dot").exists() is False and g.save(tmp_path / "m.dot").read_text() == dot
+    with pytest.raises(ValueError, match="must end in .svg, .png or .dot"):
+        g.save(tmp_path / "m.pdf")
+    data, _ = g._repr_mimebundle_()
+    assert base64.b64decode(data["image/png"])[:4] == b"\x89PNG"
+
+
+def test_autograd_mode(g):
+    a = ModelGraph(cnn(), X, mode="autograd", depth=0)
+    assert a.mode == "autograd" and len(a.nodes) == len(G.capture(cnn(), X, "autograd").nodes)
+    assert a.expanded == [] and {n["kind"] for n in a.visible()[0]} <= {"group", "fold", "tensor", "grad_fn"}
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="depth must be an int >= 0"):
+        ModelGraph(cnn(), X, depth=-1)
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        ModelGraph("resnet", X)
+    with pytest.raises(RuntimeError, match="failed in module '0'"):
+        ModelGraph(cnn(), torch.rand(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="mode must be one of"):
+        ModelGraph(cnn(), X, mode="graphviz")
+    empty = ModelGraph(nn.Sequential(nn.ReLU()), torch.rand(2, 3))
+    assert empty.nodes[1]["params"] == 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_model_on_gpu_input_on_cpu():
+    m = cnn().cuda()
+    assert ModelGraph(m, X).nodes[1]["shape"] == "(1, 8, 8, 8)"

@@ -215,7 +215,8 @@ def main() -> int:
                 rows.append(row)
                 print(json.dumps(row))
         browser.close()
-    results = {"host": host(), "quiet": quiet, "torch": torch.__version__, "rows": rows}
+    results = {"host": host(), "quiet": quiet, "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+               "rows": rows}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "model_graph.json").write_text(json.dumps(results, indent=1))
     lines = ["| model | mode | captured nodes | drawn at depth 2 | python ms | browser ms | first paint ms | "

@@ -28,8 +28,11 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
-def _as_matrix(x: Any, name: str) -> Any:
-    """A torch float32 (N, D) tensor: CUDA tensors stay where they are; numpy input is shared, not copied."""
+def _as_matrix(x: Any, name: str, check_finite: bool = True) -> Any:
+    """A torch float32 (N, D) tensor: CUDA tensors stay where they are; numpy input is shared, not copied.
+
+    With ``check_finite=False`` the caller checks finiteness itself (:func:`_column_stats` does, in its pass).
+    """
     import torch
 
     if isinstance(x, torch.Tensor):
@@ -37,11 +40,55 @@ def _as_matrix(x: Any, name: str) -> Any:
             raise ValueError(f"{name} must be 2-D (N, D) with N >= 1 and D >= 1, got shape {tuple(x.shape)}")
         if x.is_floating_point() or x.dtype in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8):
             t = x.detach().to(torch.float32).contiguous()
-            if not bool(torch.isfinite(t).all()):
+            if check_finite and not bool(torch.isfinite(t).all()):
                 raise ValueError(f"{name} must be finite; it holds NaN or inf")
             return t
         raise TypeError(f"{name} must hold real numbers, got torch dtype {x.dtype}")
+    if not check_finite:
+        a = np.asarray(x)
+        if a.dtype.kind in "biuf" and a.ndim == 2 and a.shape[0] >= 1 and a.shape[1] >= 1:
+            return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
     return torch.from_numpy(_check_features(x, name))
+
+
+def _require_finite(t: Any, name: str) -> None:
+    """Raise when ``t`` holds NaN or inf, naming the first such row."""
+    import torch
+
+    bad = ~torch.isfinite(t).all(dim=1)
+    if bool(bad.any()):
+        raise ValueError(f"{name} must be finite; row {int(bad.nonzero()[0, 0])} holds NaN or inf")
+
+
+def _column_stats(t: Any, name: str = "x", block: int = 8192) -> tuple[Any, Any, int, float]:
+    """One blocked pass: float64 column means, column variances (ddof 1), how many columns vary, total variance.
+
+    Sums are taken of the data shifted by its first row, so a constant column is exactly 0 there (it varies iff
+    its sum of squares is > 0) and there is no cancellation when the mean is large; the column sums are BLAS
+    matrix-vector products (float32 within a block, float64 across blocks). Raises when ``t`` is not finite.
+    """
+    import torch
+
+    num, dim = t.shape
+    x0 = t[0].clone()
+    s = torch.zeros(dim, dtype=torch.float64, device=t.device)
+    q = torch.zeros(dim, dtype=torch.float64, device=t.device)
+    block = min(block, num)
+    buf = torch.empty(block, dim, dtype=torch.float32, device=t.device)
+    ones = torch.ones(block, dtype=torch.float32, device=t.device)
+    for start in range(0, num, block):
+        rows = t[start:start + block]
+        c, o = buf[:len(rows)], ones[:len(rows)]
+        torch.sub(rows, x0, out=c)
+        s += o @ c
+        c.mul_(c)
+        q += o @ c
+    if not bool(torch.isfinite(q).all()):
+        _require_finite(t, name)
+    mean64 = x0.to(torch.float64) + s / num
+    col_var = torch.clamp(q - s * s / num, min=0.0) / max(num - 1, 1)
+    varying = int((q > 0).sum())
+    return mean64, col_var, varying, float(col_var.sum())
 
 
 @dataclass(frozen=True)
@@ -123,7 +170,7 @@ def principal_components(x: Any, n: int = 10, *, solver: str = "auto", oversampl
     """
     import torch
 
-    t = _as_matrix(x, "x")
+    t = _as_matrix(x, "x", check_finite=False)
     num, dim = t.shape
     if not _is_int(n) or not 1 <= n <= min(num, dim):
         raise ValueError(f"n must be an int from 1 to min(N, D) = {min(num, dim)} (N = {num}, D = {dim}), got {n!r}")
@@ -132,22 +179,14 @@ def principal_components(x: Any, n: int = 10, *, solver: str = "auto", oversampl
     n = int(n)
     small = num * dim <= EXACT_MAX_ENTRIES
     if small:
+        _require_finite(t, "x")
         col_var, mean64 = torch.var_mean(t.to(torch.float64), dim=0, correction=1 if num > 1 else 0)
         scale = max(float(col_var.max()), 1e-300)
         varying = int((col_var > 1e-12 * scale).sum()) if float(col_var.max()) > 0 else 0
         total = float(col_var.sum())
     else:
-        # Per-column variance of a large x is slow on a CPU (an elementwise pass); the total variance is a sum of
-        # BLAS dot products over centred row blocks, and a feature varies when its min and max differ.
-        mean64 = t.mean(dim=0).to(torch.float64)
-        lo, hi = torch.aminmax(t, dim=0)
-        varying = int((hi > lo).sum())
-        m32 = mean64.to(torch.float32)
-        sq = 0.0
-        for start in range(0, num, 8192):
-            c = (t[start:start + 8192] - m32).reshape(-1)
-            sq += float(torch.dot(c, c))
-        total = sq / max(num - 1, 1)
+        # A single blocked pass (an elementwise pass per statistic over a large x is slow on a CPU).
+        mean64, _, varying, total = _column_stats(t, "x")
     if varying == 0:
         raise ValueError("x has zero variance: every feature is constant, so there are no principal components")
     if n > varying:
@@ -158,9 +197,9 @@ def principal_components(x: Any, n: int = 10, *, solver: str = "auto", oversampl
     if exact:
         centred = t.to(torch.float64) - mean64
         _, s, vt = torch.linalg.svd(centred, full_matrices=False)
-        s, vt = s[:n], vt[:n]
+        s, vt, scores = s[:n], vt[:n], None
     else:
-        s, vt = _randomized(t, mean, n, oversample, power_iterations, random_state)
+        s, vt, scores = _randomized(t, mean, n, oversample, power_iterations, random_state)
     vt = vt.to(torch.float64)
     # Sign: the largest-magnitude coefficient of each component is positive (deterministic, as scikit-learn).
     pivot = vt.abs().argmax(dim=1)
@@ -169,18 +208,29 @@ def principal_components(x: Any, n: int = 10, *, solver: str = "auto", oversampl
     comps = vt.to(torch.float32).cpu().numpy()
     mean_np = mean.cpu().numpy()
     variance = (s.to(torch.float64) ** 2 / max(num - 1, 1)).cpu().numpy()
+    if scores is None:
+        scores_np = _project(t, mean_np, comps)
+    else:
+        scores_np = (scores * signs.to(scores.dtype)[None]).to(torch.float32).cpu().numpy()
     return Components(components=comps, explained_variance=variance, explained_variance_ratio=variance / total,
-                      mean=mean_np, scores=_project(t, mean_np, comps))
+                      mean=mean_np, scores=scores_np)
 
 
-def _randomized(t: Any, mean: Any, n: int, oversample: int, q: int, seed: int) -> tuple[Any, Any]:
-    """Singular values and right vectors of (t - mean), without forming it: X_c @ M = t @ M - mean @ M."""
+def _randomized(t: Any, mean: Any, n: int, oversample: int, q: int, seed: int) -> tuple[Any, Any, Any]:
+    """Singular values, right vectors and scores of (t - mean), without forming it: X_c @ M = t @ M - mean @ M.
+
+    Subspace iteration on the right (D-sized) side: Q <- orth(X_c.T @ (X_c @ Q)), ``q + 1`` times (the subspace
+    of Halko et al.'s ``q`` power iterations and their final half step), orthonormalised
+    in float64 on the small (D, w) matrices only; then Rayleigh-Ritz from Y = X_c @ Q: Y = U S W.T gives the
+    singular values S, the right vectors Q @ W and the scores Y @ W = X_c @ (Q @ W) without one more pass.
+    Each pass over the data is one float32 matrix product.
+    """
     import torch
 
     num, dim = t.shape
     width = min(n + max(int(oversample), 0), num, dim)
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
-    omega = torch.randn(dim, width, generator=gen, dtype=torch.float32).to(t.device)
+    qm = _orthonormal(torch.randn(dim, width, generator=gen, dtype=torch.float64)).to(t.device, torch.float32)
 
     def right(m: Any) -> Any:  # X_c @ m, (N, w)
         return t @ m - mean @ m
@@ -188,12 +238,18 @@ def _randomized(t: Any, mean: Any, n: int, oversample: int, q: int, seed: int) -
     def left(m: Any) -> Any:  # X_c.T @ m, (D, w)
         return t.T @ m - torch.outer(mean, m.sum(dim=0))
 
-    qm = _orthonormal(right(omega))
-    for _ in range(int(q)):
-        qm = _orthonormal(right(_orthonormal(left(qm))))
-    b = left(qm).T.to(torch.float64)  # (w, D) = Q.T @ X_c
-    _, s, vt = torch.linalg.svd(b, full_matrices=False)
-    return s[:n], vt[:n]
+    for _ in range(int(q) + 1):
+        qm = _orthonormal(left(right(qm)).to(torch.float64)).to(torch.float32)
+    y = right(qm)  # (N, w)
+    # Thin SVD of Y through its (w, w) Gram matrix in float64: Y.T Y = W S^2 W.T.
+    gram = (y.T @ y).to(torch.float64) if y.is_cuda else y.to(torch.float64).T @ y.to(torch.float64)
+    evals, w = torch.linalg.eigh(gram)
+    order = torch.argsort(evals, descending=True)[:n]
+    s = torch.sqrt(torch.clamp(evals[order], min=0.0))
+    w = w[:, order]
+    vt = (qm.to(torch.float64) @ w).T  # (n, D)
+    scores = y.to(torch.float64) @ w  # (N, n)
+    return s, vt, scores
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -231,9 +287,18 @@ def extremes(scores: Any, i: int, m: int = 8) -> tuple[np.ndarray, np.ndarray]:
     if not _is_int(m) or not 1 <= m <= len(s):
         raise ValueError(f"m must be an int from 1 to N = {len(s)}, got {m!r}")
     col = s[:, i]
-    order = np.lexsort((np.arange(len(col)), col))
-    high = np.lexsort((np.arange(len(col)), -col))
-    return order[:m].astype(np.int64), high[:m].astype(np.int64)
+    return _ends(col, int(m)), _ends(-col, int(m))
+
+
+def _ends(col: np.ndarray, m: int) -> np.ndarray:
+    """Indices of the ``m`` smallest of ``col``, smallest first, ties by index (a partial sort, then a full one
+    of the few items at most as large as the m-th)."""
+    if m < len(col):
+        kth = col[np.argpartition(col, m - 1)[m - 1]]
+        cand = np.flatnonzero(col <= kth)
+    else:
+        cand = np.arange(len(col))
+    return cand[np.lexsort((cand, col[cand]))[:m]].astype(np.int64)
 
 
 def walk(scores: Any, i: int, steps: int = 9, m: int = 1, lo: float = 1.0, hi: float = 99.0

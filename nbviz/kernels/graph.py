@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import io
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -178,7 +179,8 @@ def _fx_graph(model: nn.Module, x: Any, modules: dict[str, nn.Module]) -> tuple[
     fx_graph = tracer.trace(model)
     gm = torch.fx.GraphModule(tracer.root, fx_graph)
     with torch.no_grad():
-        ShapeProp(gm).propagate(*_as_args(x))
+        if not _meta_shapes(gm, x):
+            ShapeProp(gm).propagate(*_as_args(x))
     nodes: list[dict] = []
     ids: dict[Any, str] = {}
     for n in fx_graph.nodes:
@@ -205,6 +207,46 @@ def _fx_graph(model: nn.Module, x: Any, modules: dict[str, nn.Module]) -> tuple[
     edges = [{"source": ids[src], "target": ids[n], "shape": by_id[ids[src]]["shape"]}
              for n in fx_graph.nodes if n in ids for src in n.all_input_nodes if src in ids]
     return nodes, edges
+
+
+class _Propagate(nn.Module):
+    """``ShapeProp(gm).propagate`` as a module's forward, so ``functional_call`` can swap ``gm``'s tensors."""
+
+    def __init__(self, gm: nn.Module) -> None:
+        super().__init__()
+        self.gm = gm
+
+    def forward(self, *args: Any) -> Any:
+        from torch.fx.passes.shape_prop import ShapeProp
+
+        return ShapeProp(self.gm).propagate(*args)
+
+
+def _meta_shapes(gm: nn.Module, x: Any) -> bool:
+    """Shape propagation through ``gm`` on meta tensors (no compute: the real forward already ran, with hooks).
+
+    Parameters and buffers are swapped for meta copies only for the call (the model is not touched); False, with
+    every shape cleared, when an op cannot run on meta tensors (no meta kernel, data-dependent shapes, a constant
+    on the model's device...): the caller then propagates on the real input.
+    """
+    from torch.func import functional_call
+
+    def meta(t: torch.Tensor) -> torch.Tensor:
+        return torch.empty_strided(t.shape, t.stride(), dtype=t.dtype, device="meta")
+
+    state = {k: meta(v) for k, v in [*gm.named_parameters(remove_duplicate=False),
+                                     *gm.named_buffers(remove_duplicate=False)]}
+    args = tuple(meta(a) for a in _as_args(x))
+    try:  # ShapeProp prints the traceback of a failing op before it raises: keep that out of the user's output
+        with contextlib.redirect_stderr(io.StringIO()):
+            functional_call(_Propagate(gm), {f"gm.{k}": v for k, v in state.items()}, args, strict=False,
+                            tie_weights=False)
+        return True
+    except Exception:  # noqa: BLE001 - any failure on meta tensors means: run the real input instead
+        for n in gm.graph.nodes:
+            n.meta.pop("tensor_meta", None)
+            n.meta.pop("type", None)
+        return False
 
 
 def _hook_graph(trace: _Trace, x: Any, modules: dict[str, nn.Module]) -> tuple[list[dict], list[dict]]:
@@ -271,6 +313,8 @@ def _autograd_graph(model: nn.Module, out: Any, trace: _Trace, modules: dict[str
     owner = {id(p): path for path, m in modules.items() for p in m.parameters(recurse=False)}
     # The deepest module whose call span holds a grad_fn's sequence number ran it.
     spans = sorted(((s, e, p) for p, lst in trace.spans.items() if p for s, e in lst), key=lambda v: (v[0], -v[1]))
+    ran_in = _innermost_spans(spans, [o._sequence_nr() for o in objects.values()
+                                      if not isinstance(o, torch.Tensor) and hasattr(o, "_sequence_nr")])
     nodes: list[dict] = []
     edges: list[dict] = []
     seen: set[str] = set()
@@ -297,9 +341,7 @@ def _autograd_graph(model: nn.Module, out: Any, trace: _Trace, modules: dict[str
             if var is not None:
                 path = owner.get(id(var), "")
             else:
-                for s, e, p in spans:
-                    if s < seq < e and len(p) >= len(path):
-                        path = p
+                path = ran_in.get(seq, "")
             meta = getattr(obj, "_input_metadata", ())
             shape = "(" + ", ".join(str(int(v)) for v in meta[0].shape) + ")" if meta else ""
             node = {"type": label.split("\n")[0], "params": 0, "shape": shape, "kind": "grad_fn", "path": path}
@@ -308,6 +350,28 @@ def _autograd_graph(model: nn.Module, out: Any, trace: _Trace, modules: dict[str
     for e in edges:
         e["shape"] = shapes.get(e["source"], "")
     return nodes, edges
+
+
+def _innermost_spans(spans: list[tuple[int, int, str]], seqs: list[int]) -> dict[int, str]:
+    """For each sequence number, the longest path among the spans ``(start, end, path)`` (sorted by start, then
+    longest first) holding it strictly inside, the last such span on a tie; "" when none does.
+
+    One sweep over both sorted lists: module calls nest, so the spans open at any point are few.
+    """
+    out: dict[int, str] = {}
+    active: list[tuple[int, int, str]] = []
+    i = 0
+    for seq in sorted(set(seqs)):
+        while i < len(spans) and spans[i][0] < seq:
+            active.append(spans[i])
+            i += 1
+        active = [sp for sp in active if sp[1] > seq]
+        path = ""
+        for _s, _e, p in active:
+            if len(p) >= len(path):
+                path = p
+        out[seq] = path
+    return out
 
 
 def _sequence_counter() -> Any:
@@ -334,11 +398,19 @@ def _groups_and_folds(nodes: list[dict], modules: dict[str, nn.Module], shapes: 
                   "params": _own_params(modules[p]) if p in modules else 0, "shape": shapes.get(p, ""),
                   "depth": p.count(".") + 1} for p in sorted(paths, key=lambda p: (p.count("."), p))}
     folds = []
+    signatures: dict[str, tuple] = {}
+
+    def signature(path: str, module: nn.Module) -> tuple:
+        if path not in signatures:
+            signatures[path] = _signature(module)
+        return signatures[path]
+
     for parent, module in [("", modules[""])] + [(p, modules[p]) for p in groups if p in modules]:
         run: list[str] = []
         children = [(f"{parent}.{n}" if parent else n, m) for n, m in module.named_children()]
         for path, child in children + [("", None)]:
-            same = run and child is not None and path in groups and _signature(child) == _signature(modules[run[0]])
+            same = (run and child is not None and path in groups
+                    and signature(path, child) == signature(run[0], modules[run[0]]))
             if same:
                 run.append(path)
                 continue

@@ -242,25 +242,34 @@ def knn_all(
         block = max(1, min(n, max_block_bytes // (4 * n)))
     elif isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
         raise ValueError(f"block must be a positive int, got {block!r}")
+    import torch
+
     cosine = metric == "cosine"
     tol = (d + 8) * _EPS32 * (2.0 if cosine else 2 * index._sq_max)
     m = min(n - 1, k + _SLACK)
     out_i = np.empty((n, k), dtype=np.int64)
     out_d = np.empty((n, k), dtype=np.float64)
+    xt = torch.from_numpy(index.x)
+    sq_t = torch.from_numpy(index.sq)
+    buf = torch.empty(min(block, n), n, dtype=torch.float32)
     for start in range(0, n, block):
         rows = index.x[start:start + block]
         b = len(rows)
-        dist = rows @ index.x.T
+        dist_t = buf[:b]
+        # Fast float32 distances in torch (both cores): 1 - x.q, or |x|^2 - 2 x.q + |q|^2.
         if cosine:
-            np.subtract(1.0, dist, out=dist)
+            torch.mm(xt[start:start + b], xt.T, out=dist_t)
+            dist_t.neg_().add_(1.0)
         else:
-            dist *= -2.0
-            dist += index.sq[start:start + b, None]
-            dist += index.sq[None]
-        r = np.arange(b)
-        dist[r, start + r] = np.inf
-        cand = np.argpartition(dist, m - 1, axis=1)[:, :m] if m < n - 1 else np.argsort(dist, axis=1)[:, : n - 1]
-        approx_max = np.take_along_axis(dist, cand, axis=1).max(axis=1)
+            torch.addmm(sq_t[None], xt[start:start + b], xt.T, alpha=-2.0, out=dist_t)
+            dist_t.add_(sq_t[start:start + b, None])
+        r = torch.arange(b)
+        dist_t[r, start + r] = float("inf")
+        # torch.topk (a partial selection, multi-threaded) instead of np.argpartition: the m smallest per row.
+        vals, cand_t = torch.topk(dist_t, m, dim=1, largest=False, sorted=False)
+        cand = cand_t.numpy()
+        approx_max = vals.max(dim=1).values.numpy()
+        dist = dist_t.numpy()
         # Exact float64 distances of the candidates, one candidate column at a time (memory ~ block x D).
         exact = np.empty(cand.shape, dtype=np.float64)
         q64 = rows.astype(np.float64)
@@ -276,7 +285,7 @@ def knn_all(
                 q = q64[row]
                 exact_fn = (lambda idx, q=q: 1.0 - index.x[idx].astype(np.float64) @ q) if cosine else \
                     (lambda idx, q=q: ((index.x[idx].astype(np.float64) - q) ** 2).sum(axis=1))
-                top_i[row], top_d[row] = _select(dist[row], k, tol, exact_fn, exclude=start + int(row))
+                top_i[row], top_d[row] = _select(dist[row].copy(), k, tol, exact_fn, exclude=start + int(row))
         out_i[start:start + b] = top_i
         out_d[start:start + b] = top_d
     out_d = np.clip(out_d, 0.0, 2.0) if cosine else np.sqrt(np.maximum(out_d, 0.0))

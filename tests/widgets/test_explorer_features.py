@@ -65,10 +65,14 @@ def test_background_projection_moves_points(digits):
     x, y, _ = digits
     ex = nbviz.EmbeddingExplorer(x[:300], method="tsne", method_kwargs={"perplexity": 10, "random_state": 2})
     pca_first = ex.embedding.copy()
+    # Chosen on the PCA picture, before t-SNE lands: both survive the re-projection.
+    ex.focus = 17
+    ex.selection = [3, 5, 8]
     ex.wait(120)
     assert not ex.error
     assert not np.allclose(ex.embedding, pca_first)
     assert ex.progress == -1
+    assert ex.focus == 17 and ex.selection.tolist() == [3, 5, 8]
 
 
 @pytest.mark.parametrize(

@@ -21,49 +21,11 @@ import torch
 from torch import nn
 
 from benchmarks.common import RESULTS, ROOT, host, median, wait_quiet
+from benchmarks.models import ResNet50Shaped as ResNet50
 from nbviz.widgets.model_graph import ModelGraph
 
 
 # -- models (defined here; no torchvision) ----------------------------------------------------------------------
-class Bottleneck(nn.Module):
-    def __init__(self, cin: int, width: int, stride: int = 1) -> None:
-        super().__init__()
-        cout = width * 4
-        self.conv1, self.bn1 = nn.Conv2d(cin, width, 1, bias=False), nn.BatchNorm2d(width)
-        self.conv2, self.bn2 = nn.Conv2d(width, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width)
-        self.conv3, self.bn3 = nn.Conv2d(width, cout, 1, bias=False), nn.BatchNorm2d(cout)
-        self.relu = nn.ReLU()
-        self.downsample = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-                           if stride != 1 or cin != cout else None)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        return self.relu(out + (self.downsample(x) if self.downsample is not None else x))
-
-
-class ResNet50(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv1, self.bn1, self.relu = nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU()
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
-        cin, stages = 64, []
-        for width, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
-            stage = []
-            for i in range(blocks):
-                stage.append(Bottleneck(cin, width, stride if i == 0 else 1))
-                cin = width * 4
-            stages.append(nn.Sequential(*stage))
-        self.layer1, self.layer2, self.layer3, self.layer4 = stages
-        self.avgpool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(2048, 1000)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
-
-
 class TBlock(nn.Module):
     def __init__(self, d: int) -> None:
         super().__init__()

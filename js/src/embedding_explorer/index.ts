@@ -7,7 +7,7 @@ import createScatterplot from 'regl-scatterplot';
 import { decodeArray, encodeArray, type TypedArray } from '../lib/codecs';
 import { el as element } from '../lib/dom';
 import { cssColor, paletteRows, toUnitRgba, type Rgba } from '../lib/colors';
-import { mountErrorBanner } from '../lib/error_banner';
+import { mountWidgetRoot } from '../lib/error_banner';
 import { parseRgb, readTheme, watchTheme, type Theme } from '../lib/theme';
 import { valueColors, valueColumn } from './color_mode';
 import { renderColorbar } from './colorbar';
@@ -57,10 +57,7 @@ const TRANSITION_MS = 600;
 const div = (className: string): HTMLDivElement => element('div', className);
 
 function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>): () => void {
-  const root = div('nbviz-root nbviz-embedding');
-  root.dataset.nbvizReady = 'false';
-  el.append(root);
-  const banner = mountErrorBanner(model, root);
+  const { root, banner } = mountWidgetRoot(model, el, 'nbviz-embedding');
 
   // Layout: toolbar above; below it the plot (grows) and the side panel (fixed width, hidden when empty).
   // Panels append their own DOM to `toolbar` and `side`.

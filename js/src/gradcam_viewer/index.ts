@@ -5,7 +5,7 @@
 import type { AnyModel, RenderProps } from '@anywidget/types';
 import { decodeArray } from '../lib/codecs';
 import { el } from '../lib/dom';
-import { mountErrorBanner } from '../lib/error_banner';
+import { mountWidgetRoot } from '../lib/error_banner';
 import { pngUrl } from '../lib/requests';
 import { select, slider, treeLabels } from './controls';
 import { drawOverlay, fitSize, type MapLayer } from './draw';
@@ -49,10 +49,7 @@ function loadImage(buf: DataView | null | undefined, onLoad: (img: HTMLImageElem
 }
 
 function render({ model, el: host }: Pick<RenderProps<GradCamTraits>, 'model' | 'el'>): () => void {
-  const root = el('div', 'nbviz-root nbviz-gradcam');
-  root.dataset.nbvizReady = 'false';
-  host.append(root);
-  const banner = mountErrorBanner(model, root);
+  const { root, banner } = mountWidgetRoot(model, host, 'nbviz-gradcam');
   const hook: GradCamHook = { draws: 0 };
   (root as HTMLElement & { nbviz?: GradCamHook }).nbviz = hook;
 

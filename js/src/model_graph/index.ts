@@ -6,7 +6,7 @@ import type { AnyModel, RenderProps } from '@anywidget/types';
 import ELK from 'elkjs/lib/elk.bundled.js';
 import { decodeArray } from '../lib/codecs';
 import { el } from '../lib/dom';
-import { mountErrorBanner } from '../lib/error_banner';
+import { mountWidgetRoot } from '../lib/error_banner';
 import { createRequester } from '../lib/requests';
 import { resolveColor, watchTheme } from '../lib/theme';
 import { renderDetails, type Details } from './details';
@@ -55,10 +55,7 @@ function palette(host: Element): Palette {
 
 export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 'model' | 'el'>,
   layouter: Layouter = new ELK()): () => void {
-  const root = el('div', 'nbviz-root nbviz-model-graph');
-  root.dataset.nbvizReady = 'false';
-  host.append(root);
-  const banner = mountErrorBanner(model, root);
+  const { root, banner } = mountWidgetRoot(model, host, 'nbviz-model-graph');
   const requester = createRequester(model);
   const toolbar = el('div', 'nbviz-mg-toolbar');
   const searchBox = el('input', 'nbviz-mg-search');

@@ -406,7 +406,8 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     syncSelection();
     drawOverlay();
     readyGeneration = gen;
-    if (!sameN) await fitView();
+    // A new layout has new extents: fit it unless the user has moved the camera since the last fit.
+    if (!sameN || autoFit) await fitView();
     else scatter.redraw();
   };
 

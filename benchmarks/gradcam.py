@@ -1,8 +1,9 @@
 """Grad-CAM throughput: nbviz's kernel against Captum's LayerGradCam called directly, pytorch-grad-cam's GradCAM
 (when it imports) and the floor, one plain forward pass of the model at the same batch.
 
-Models: a small digits CNN (1 x 8 x 8) and a ResNet-50-shaped model (Bottleneck blocks 3-4-6-3, 224 x 224, random
-weights; defined here, no torchvision), Grad-CAM at the last conv stage ("layer4" / "2"). Ways, alternating order:
+Models: the digits CNN of the viewer's tests (1 x 8 x 8, two convs), a typical small CNN (3 x 32 x 32, three conv
+blocks) and a ResNet-50-shaped model (Bottleneck blocks 3-4-6-3, 224 x 224, random weights; defined here, no
+torchvision), Grad-CAM at the last conv stage ("2" / "8" / "layer4"). Ways, alternating order:
 
 - **forward**: ``model(x)`` under ``torch.inference_mode()`` — the floor;
 - **nbviz**: ``nbviz.kernels.attribution.grad_cam(model, layer, x)`` (predicted class chosen inside, maps upsampled to
@@ -43,14 +44,52 @@ def digits_cnn() -> nn.Module:
                          nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
 
 
+def cifar_cnn() -> nn.Module:
+    """A typical small CNN (CIFAR-sized, 3 x 32 x 32): three conv blocks, Grad-CAM at the last conv ("8")."""
+    def block(cin: int, cout: int) -> list[nn.Module]:
+        return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+    return nn.Sequential(*block(3, 32), nn.MaxPool2d(2), *block(32, 64), nn.MaxPool2d(2),
+                         nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(inplace=True),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10))
+
+
+def _stub_torchvision() -> str:
+    """Stand-ins for the torchvision names pytorch-grad-cam imports at package level, when torchvision cannot be
+    imported (PyPI's torchvision does not load beside this machine's CPU torch build). Its GradCAM path (activations,
+    gradients, ``scale_cam_image`` with OpenCV) uses none of them: calling one raises."""
+    import types
+
+    try:
+        import torchvision  # noqa: F401
+        return ""
+    except Exception:  # noqa: BLE001 - any import failure: stub it
+        pass
+
+    def unavailable(*_args, **_kwargs):
+        raise RuntimeError("torchvision stub: not available on this machine")
+
+    tv = types.ModuleType("torchvision")
+    transforms = types.ModuleType("torchvision.transforms")
+    functional = types.ModuleType("torchvision.transforms.functional")
+    ops = types.ModuleType("torchvision.ops")
+    transforms.Compose = transforms.Normalize = transforms.ToTensor = unavailable
+    functional.resize = ops.box_iou = unavailable
+    transforms.functional, tv.transforms, tv.ops = functional, transforms, ops
+    sys.modules.update({"torchvision": tv, "torchvision.transforms": transforms,
+                        "torchvision.transforms.functional": functional, "torchvision.ops": ops})
+    return "imported beside a torchvision stub (torchvision cannot load here; GradCAM's path does not use it)"
+
+
 def pytorch_grad_cam() -> tuple[object | None, str]:
-    """pytorch-grad-cam's GradCAM class, or None and why it cannot be used here."""
+    """pytorch-grad-cam's GradCAM class, or None and why it cannot be used here; and a note on how it was loaded."""
+    stub = _stub_torchvision()
     try:
         from pytorch_grad_cam import GradCAM
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
     except Exception as exc:  # noqa: BLE001 - reported in the table
         return None, f"pytorch-grad-cam {version('grad-cam')} does not import: {type(exc).__name__}: {exc}"
-    return (GradCAM, ClassifierOutputTarget), ""
+    return (GradCAM, ClassifierOutputTarget), f"pytorch-grad-cam {version('grad-cam')} {stub}".strip()
 
 
 # -- timing ----------------------------------------------------------------------------------------------------
@@ -154,7 +193,7 @@ def table(rows: list[dict], note: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 32, 128])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--resnet-repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
@@ -165,7 +204,8 @@ def main() -> None:
     quiet = wait_quiet(60, 0.5)
     pgc, note = pytorch_grad_cam()
     torch.manual_seed(0)
-    cases = [("digits CNN 1x8x8", digits_cnn().eval(), "2", (1, 8, 8), args.repeats)]
+    cases = [("digits CNN 1x8x8", digits_cnn().eval(), "2", (1, 8, 8), args.repeats),
+             ("small CNN 3x32x32", cifar_cnn().eval(), "8", (3, 32, 32), args.repeats)]
     if not args.skip_resnet:
         cases.append(("ResNet-50-shaped 3x224x224", ResNet50Shaped().eval(), "layer4", (3, 224, 224),
                       args.resnet_repeats))

@@ -50,6 +50,8 @@ const model = new FakeModel<ExplorerTraits>({
   category_names: Array.from({ length: k }, (_, i) => (i === 1 ? '<b>not bold</b>' : `class ${i}`)),
   palette: palette(k),
   focus: -1,
+  view: [],
+  hovered: -1,
   point_size: Number(q.get('size') ?? 4),
   height: Number(q.get('height') ?? 400),
   error: q.get('error') ?? '',

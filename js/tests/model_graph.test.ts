@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import ELK from 'elkjs/lib/elk.bundled.js';
-import { chain, pathsThrough, revealing, search, visibleGraph } from '../src/model_graph/visible';
-import { GroupLayouts, LARGE, layeredPositions } from '../src/model_graph/layout';
+import { chain, pathsThrough, revealing, search, visibleGraph, type VisibleGraph, type VisNode } from '../src/model_graph/visible';
+import { GroupLayouts, LARGE, LAYOUT_OPTIONS, layeredPositions, nodeWidth, NODE_H, PAD, pathOrder, type Layouter } from '../src/model_graph/layout';
 import { fmtCount, hitTest } from '../src/model_graph/draw';
 import type { GraphData } from '../src/model_graph/protocol';
 
@@ -22,6 +22,29 @@ function net(): GraphData {
     shapes: rows.map(() => '(1, 8)'), labels: rows.map(() => ''), params: rows.map(() => 1), edges,
     groups: new Map(['1', '1.0', '1.1', '1.2', '1.3'].map((p) => [p, group(p, p.split('.').length)])),
     folds: [{ id: '1.1..1.3', members: ['1.1', '1.2', '1.3'], label: 'Block x 3' }],
+  };
+}
+
+// Two blocks with a fork each (conv1 and down from the block's input, joined by an add), between a conv and a linear.
+function branchy(): GraphData {
+  const rows: Array<[string, string, string, string]> = [['in', '', 'input', 'input'], ['c0', '0', 'Conv2d', 'module']];
+  const edges: Array<[string, string]> = [['in', 'c0']];
+  let last = 'c0';
+  for (let b = 0; b < 2; b++) {
+    rows.push([`b${b}c`, `1.${b}.conv1`, 'Conv2d', 'module'], [`b${b}d`, `1.${b}.down`, 'Conv2d', 'module'],
+      [`b${b}a`, `1.${b}`, 'add', 'op']);
+    edges.push([last, `b${b}c`], [last, `b${b}d`], [`b${b}c`, `b${b}a`], [`b${b}d`, `b${b}a`]);
+    last = `b${b}a`;
+  }
+  rows.push(['fc', '2', 'Linear', 'module'], ['out', '', 'output', 'output']);
+  edges.push([last, 'fc'], ['fc', 'out']);
+  const ids = rows.map((r) => r[0]);
+  const group = (path: string, depth: number) => ({ path, type: depth === 1 ? 'Sequential' : 'Block', params: 10, shape: '(1, 8)', depth });
+  return {
+    ids, paths: rows.map((r) => r[1]), types: rows.map((r) => r[2]), kinds: rows.map((r) => r[3]),
+    shapes: rows.map(() => '(1, 8)'), labels: rows.map(() => ''), params: rows.map(() => 1),
+    edges: edges.flatMap(([s, t]) => [ids.indexOf(s), ids.indexOf(t)]),
+    groups: new Map(['1', '1.0', '1.1'].map((p) => [p, group(p, p.split('.').length)])), folds: [],
   };
 }
 
@@ -87,13 +110,85 @@ describe('layout one group at a time', () => {
     const g: GraphData = {
       ids: [...Array(n).keys()].map(String), paths: Array(n).fill(''), types: Array(n).fill('op'),
       kinds: Array(n).fill('op'), shapes: Array(n).fill(''), labels: Array(n).fill(''), params: Array(n).fill(0),
-      edges: [...Array(n - 1).keys()].flatMap((i) => [i, i + 1]), groups: new Map(), folds: [],
+      // a chain with one skip edge (a chain would be stacked, not layered)
+      edges: [...[...Array(n - 1).keys()].flatMap((i) => [i, i + 1]), 0, 5], groups: new Map(), folds: [],
     };
     const calls: number[] = [];
     const stub = { layout: async () => { calls.push(1); return { id: 'g' }; } };
     const out = await new GroupLayouts(stub).layout(visibleGraph(g, []));
     expect(calls.length).toBe(0);
     expect(out.boxes.get('10')!.y).toBeGreaterThan(out.boxes.get('9')!.y);
+  });
+  it('a chain is stacked exactly where elkjs puts it, with no elkjs call', async () => {
+    const elk = new ELK();
+    let seed = 7;
+    const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (const n of [1, 2, 5, 9]) {
+      const nodes: VisNode[] = [...Array(n).keys()].map((i) => ({
+        id: `n${i}`, path: '', type: 'x'.repeat(1 + Math.floor(rand() * 30)), kind: 'op', params: 0,
+        shape: rand() < 0.5 ? '(1, 64, 56, 56)' : '', name: '', parent: '',
+      }));
+      const edges = nodes.slice(1).map((nd, i) => ({ source: nodes[i].id, target: nd.id, shape: '' }));
+      const shuffled = [...nodes].sort(() => rand() - 0.5); // children order is not the path's order
+      const vis: VisibleGraph = { nodes: shuffled, edges, where: [], frames: [] };
+      const calls: number[] = [];
+      const spy: Layouter = { layout: (graph) => { calls.push(1); return elk.layout(graph); } };
+      const ours = await new GroupLayouts(spy).layout(vis);
+      expect(calls.length).toBe(0);
+      const ref = await elk.layout({
+        id: 'g', layoutOptions: LAYOUT_OPTIONS,
+        children: shuffled.map((nd) => ({ id: nd.id, width: nodeWidth(nd), height: NODE_H })),
+        edges: edges.map((e, i) => ({ id: `e${i}`, sources: [e.source], targets: [e.target] })),
+      });
+      for (const c of ref.children!) {
+        const b = ours.boxes.get(c.id)!;
+        expect([b.x - PAD, b.y - PAD, b.w, b.h]).toEqual([c.x, c.y, c.width, c.height]);
+      }
+    }
+    expect(pathOrder(['a', 'b', 'c'], [['b', 'c'], ['a', 'b']])).toEqual(['a', 'b', 'c']);
+    expect(pathOrder(['a', 'b', 'c'], [['a', 'b'], ['a', 'c']])).toBeNull(); // a fork
+    expect(pathOrder(['a', 'b', 'c', 'd'], [['a', 'b'], ['c', 'd'], ['d', 'c']])).toBeNull(); // a cycle beside
+    expect(pathOrder(['a', 'b'], [])).toBeNull(); // two components
+  });
+  it('groups of one depth go to elkjs in one call, placed as one call per group places them', async () => {
+    const elk = new ELK();
+    const vis = visibleGraph(branchy(), ['1', '1.0', '1.1']);
+    const batched: string[] = [];
+    const spy: Layouter = { layout: (graph) => { batched.push(graph.id); return elk.layout(graph); } };
+    // The reference takes a batch apart and lays out each group alone.
+    const single: Layouter = {
+      async layout(graph) {
+        if (graph.id !== 'batch') return elk.layout(graph);
+        const children = await Promise.all((graph.children ?? []).map((c) => elk.layout(c)));
+        return { ...graph, children };
+      },
+    };
+    const ours = await new GroupLayouts(spy).layout(vis);
+    const ref = await new GroupLayouts(single).layout(vis);
+    expect(batched).toEqual(['batch']); // '1.0' and '1.1' together; '1' and the top level are chains
+    expect(ours.computed).toBe(4);
+    expect([...ours.boxes.entries()].sort()).toEqual([...ref.boxes.entries()].sort());
+    for (const b of [0, 1]) {
+      const frame = ours.boxes.get(`frame:1.${b}`)!;
+      for (const id of [`b${b}a`, `b${b}c`, `b${b}d`]) {
+        const n = ours.boxes.get(id)!;
+        expect(n.x >= frame.x && n.y >= frame.y && n.x + n.w <= frame.x + frame.w && n.y + n.h <= frame.y + frame.h).toBe(true);
+      }
+    }
+    const [add, conv, down] = ['b0a', 'b0c', 'b0d'].map((id) => ours.boxes.get(id)!);
+    expect(conv.y).toBe(down.y); // the fork side by side
+    expect(add.y).toBeGreaterThan(conv.y);
+  });
+  it('without elkjs (the stand-in while it starts) every node is placed, edges downward', async () => {
+    const vis = visibleGraph(branchy(), ['1', '1.0', '1.1']);
+    const out = await new GroupLayouts(null).layout(vis);
+    expect(vis.nodes.every((n) => out.boxes.has(n.id))).toBe(true);
+    const boxes = vis.nodes.map((n) => out.boxes.get(n.id)!);
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const [a, b] = [boxes[i], boxes[j]];
+      expect(a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y).toBe(true);
+    }
+    for (const e of vis.edges) expect(out.boxes.get(e.source)!.y).toBeLessThan(out.boxes.get(e.target)!.y);
   });
   it('layeredPositions puts every edge downward', () => {
     const at = layeredPositions(['a', 'b', 'c', 'd'], [['a', 'b'], ['a', 'c'], ['b', 'd'], ['c', 'd']]);

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { argmaxMap, colorize, flipMask, type Luts } from '../src/prob_map_player/colorize';
-import { decodeFrames } from '../src/prob_map_player/frames';
+import { decodeFrames, frameStore } from '../src/prob_map_player/frames';
 import { toScreen } from '../src/prob_map_player/overlay';
-import { blend, epochLabel, GEOMETRIC_EPS, stepForEpoch, timeline } from '../src/prob_map_player/playback';
+import { blend, epochLabel, frameAt, GEOMETRIC_EPS, stepForEpoch, timeline, unionEpochs } from '../src/prob_map_player/playback';
+import type { AnyModel } from '@anywidget/types';
+import type { PlayerTraits } from '../src/prob_map_player/protocol';
 
 const ramp = (fn: (i: number) => [number, number, number]): Uint8Array => {
   const out = new Uint8Array(256 * 4);
@@ -106,5 +108,49 @@ describe('frames and overlay geometry', () => {
     expect(toScreen(0, 2, [0, 2], [0, 2], 3, 3, 300, 300)).toEqual([50, 50]);
     expect(toScreen(2, 0, [0, 2], [0, 2], 3, 3, 300, 300)).toEqual([250, 250]);
     expect(toScreen(1, 1, [0, 2], [0, 2], 3, 3, 300, 300)).toEqual([150, 150]);
+  });
+});
+
+describe('compare mode', () => {
+  it('places each recorder on the shared slider: last frame at or before, blended towards the next', () => {
+    const union = unionEpochs([[0, 4, 8], [0, 2, 8]]);
+    expect(union).toEqual([0, 2, 4, 8]);
+    // The union slider's interpolated step at epoch 3 (between 2 and 4).
+    expect(frameAt([0, 4, 8], 3)).toEqual({ i: 0, f: 0.75 });
+    expect(frameAt([0, 2, 8], 3)).toEqual({ i: 1, f: 1 / 6 });
+    expect(frameAt([0, 4, 8], 4)).toEqual({ i: 1, f: 0 });
+    expect(frameAt([0, 4, 8], 100)).toEqual({ i: 2, f: 0 });
+    expect(frameAt([5, 9], 1)).toEqual({ i: 0, f: 0 }); // before a recorder's first frame: its first
+    // On its own timeline a recorder gets back the steps of single mode.
+    for (const s of timeline([0, 3, 9], 3)) expect(frameAt([0, 3, 9], s.epoch)).toEqual({ i: s.i, f: expect.closeTo(s.f, 12) });
+  });
+
+  it('keeps one frame store per recorder: pushes go to their run, pulls ask for it', async () => {
+    const handlers = new Map<string, Array<(...a: unknown[]) => void>>();
+    const sent: Array<Record<string, unknown>> = [];
+    const state: Record<string, unknown> = { run_epochs: [[0], [0, 1]], test_points: null };
+    const model = {
+      get: (k: string) => state[k],
+      on: (name: string, fn: (...a: unknown[]) => void) => handlers.set(name, [...(handlers.get(name) ?? []), fn]),
+      off: (name: string, fn: (...a: unknown[]) => void) => handlers.set(name, (handlers.get(name) ?? []).filter((g) => g !== fn)),
+      send: (msg: Record<string, unknown>) => sent.push(msg),
+    } as unknown as AnyModel<PlayerTraits>;
+    const a = frameStore(model, 0);
+    const b = frameStore(model, 1);
+    expect(frameStore(model, 1)).toBe(b);
+    // Each pulls what Python stored, through one requester: distinct ids, so replies cannot cross.
+    expect(sent.map((m) => [m.run, m.start, m.id])).toEqual([[0, 0, 1], [1, 0, 2]]);
+    const buf = (bytes: number[]) => new DataView(new Uint8Array(bytes).buffer);
+    const push = (run: number, start: number, map: number[], id?: number) => (handlers.get('msg:custom') ?? []).forEach(
+      (fn) => fn({ type: 'frames', run, start, count: 1, pred_dtype: 'uint8', id }, [buf(map), buf([0])]));
+    push(1, 0, [7, 8], 2); // the reply to run 1's request
+    await new Promise((r) => setTimeout(r, 0));
+    expect(a.frames).toHaveLength(0);
+    push(1, 1, [9, 9]);
+    push(0, 0, [1, 2]);
+    expect(a.frames.map((f) => Array.from(f.map))).toEqual([[1, 2]]);
+    expect(b.frames.map((f) => Array.from(f.map))).toEqual([[7, 8], [9, 9]]);
+    a.dispose();
+    b.dispose();
   });
 });

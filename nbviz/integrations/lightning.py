@@ -32,7 +32,8 @@ def _number(value: Any) -> float | None:
 
 def _make_class(base: type) -> type:
     class ProbMapCallback(base):  # type: ignore[misc, valid-type]
-        """Record ``rec`` from the LightningModule every ``every_n_epochs`` epochs, with the logged metrics.
+        """Record ``rec`` from the LightningModule every ``every_n_epochs`` epochs, with the logged metrics; at
+        the end of training, wait for the frames the recorder still evaluates in the background.
 
         Parameters
         ----------
@@ -63,6 +64,12 @@ def _make_class(base: type) -> type:
             # Only the global-zero process records: the map is the same on every rank.
             if getattr(trainer, "is_global_zero", True):
                 self.rec.record(pl_module, epoch, force=last, **metrics)
+
+        def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+            # Frames recorded in the background are all stored when fit() returns, and a failure of the
+            # recorder's worker is raised inside fit(), where it belongs.
+            if getattr(trainer, "is_global_zero", True):
+                self.rec.wait()
 
     return ProbMapCallback
 

@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.fx
 from torch import nn
+from torch.func import functional_call
+from torch.fx.passes.shape_prop import ShapeProp
 
 from .activations import resolve_layer
 from .attribution import _forward_failed, handed_back, model_device
@@ -70,10 +73,19 @@ def node_chain(node: dict) -> list[str]:
     return chain if node["kind"] == "module" else [*chain, path]
 
 
-def _shape(value: Any) -> str:
+def _size(value: Any) -> tuple[int, ...] | None:
+    """Shape of a tensor, or of the first tensor in a tuple / list; None when there is none."""
     t = value if isinstance(value, torch.Tensor) else next(
         (v for v in (value if isinstance(value, (tuple, list)) else ()) if isinstance(v, torch.Tensor)), None)
-    return "" if t is None else "(" + ", ".join(str(int(s)) for s in t.shape) + ")"
+    return None if t is None else tuple(int(s) for s in t.shape)
+
+
+def _shape_text(shape: tuple[int, ...] | None) -> str:
+    return "" if shape is None else "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def _shape(value: Any) -> str:
+    return _shape_text(_size(value))
 
 
 def _own_params(module: nn.Module) -> int:
@@ -108,7 +120,6 @@ def _as_args(x: Any) -> tuple:
 class _Trace:
     """What forward hooks saw: module calls in order, their output shapes, and tensor producers."""
 
-    shapes: dict[str, str] = field(default_factory=dict)
     sizes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     calls: list[tuple[str, list[int], list[int]]] = field(default_factory=list)  # (path, input ids, output ids)
     spans: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
@@ -140,9 +151,8 @@ def _hooked(model: nn.Module, trace: _Trace, seq: Any = None) -> Iterator[None]:
 
     def post(module: nn.Module, _args: Any, out: Any) -> None:
         path = names[id(module)]
-        if path not in trace.shapes:
-            trace.shapes[path] = _shape(out)
-            trace.sizes[path] = tuple(int(v) for v in trace.shapes[path].strip("()").split(", ") if v)
+        if path not in trace.sizes:
+            trace.sizes[path] = _size(out) or ()
         if seq is not None:
             trace.spans[path].append((starts[id(module)].pop(), seq()))
         if id(module) in leaves:
@@ -170,24 +180,56 @@ def _run(model: nn.Module, x: Any, trace: _Trace, seq: Any = None) -> Any:
 
 
 # -- modules mode ----------------------------------------------------------------------------------------------
-def _fx_graph(model: nn.Module, x: Any, modules: dict[str, nn.Module]) -> tuple[list[dict], list[dict]]:
-    """Nodes and edges from torch.fx's symbolic trace, shapes from running the traced graph."""
-    import torch.fx
-    from torch.fx.passes.shape_prop import ShapeProp
+class _Tracer(torch.fx.Tracer):
+    """torch.fx's tracer that also keeps what each module call returned (its first call), for module shapes."""
 
-    tracer = torch.fx.Tracer()
-    fx_graph = tracer.trace(model)
-    gm = torch.fx.GraphModule(tracer.root, fx_graph)
-    with torch.no_grad():
-        if not _meta_shapes(gm, x):
-            ShapeProp(gm).propagate(*_as_args(x))
+    def __init__(self) -> None:
+        super().__init__()
+        self.returned: dict[str, Any] = {}
+
+    def call_module(self, m: nn.Module, forward: Any, args: Any, kwargs: Any) -> Any:
+        out = super().call_module(m, forward, args, kwargs)
+        self.returned.setdefault(self.path_of_module(m), out)
+        return out
+
+
+def _fx_trace(model: nn.Module) -> tuple[Any, dict[str, Any]]:
+    """(GraphModule, module path -> the fx node its first call returned; "" -> the model's output)."""
+    tracer = _Tracer()
+    graph = tracer.trace(model)
+    gm = torch.fx.GraphModule(tracer.root, graph)
+    returned = {p: _first_fx_node(v) for p, v in tracer.returned.items()}
+    returned[""] = next((_first_fx_node(n.args) for n in graph.nodes if n.op == "output"), None)
+    return gm, {p: n for p, n in returned.items() if n is not None}
+
+
+def _first_fx_node(value: Any) -> Any:
+    """The first fx node in a module's return value (a Proxy, a node, or a tuple / list / dict of them)."""
+    if isinstance(value, torch.fx.Proxy):
+        return value.node
+    if isinstance(value, torch.fx.Node):
+        return value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (tuple, list)) else ()
+    return next((n for n in map(_first_fx_node, items) if n is not None), None)
+
+
+def _fx_shape(node: Any) -> tuple[int, ...] | None:
+    """Shape ShapeProp recorded for ``node`` (the first tensor's, when it returns several); None if none."""
+    meta = node.meta.get("tensor_meta")
+    if not hasattr(meta, "shape"):
+        meta = next((m for m in (meta if isinstance(meta, (tuple, list)) else ()) if hasattr(m, "shape")), None)
+    return None if meta is None else tuple(int(s) for s in meta.shape)
+
+
+def _fx_graph(gm: Any, modules: dict[str, nn.Module]) -> tuple[list[dict], list[dict]]:
+    """Nodes and edges of a traced model whose nodes carry ShapeProp's ``tensor_meta``."""
     nodes: list[dict] = []
     ids: dict[Any, str] = {}
-    for n in fx_graph.nodes:
-        meta = n.meta.get("tensor_meta")
-        shape = "(" + ", ".join(str(int(s)) for s in meta.shape) + ")" if hasattr(meta, "shape") else ""
+    for n in gm.graph.nodes:
         if n.op == "get_attr":
             continue
+        meta = n.meta.get("tensor_meta")
+        shape = _shape_text(tuple(int(s) for s in meta.shape)) if hasattr(meta, "shape") else ""
         if n.op == "call_module":
             path = str(n.target)
             node = {"id": n.name, "path": path, "type": type(modules[path]).__name__,
@@ -205,32 +247,61 @@ def _fx_graph(model: nn.Module, x: Any, modules: dict[str, nn.Module]) -> tuple[
         nodes.append(node)
     by_id = {nd["id"]: nd for nd in nodes}
     edges = [{"source": ids[src], "target": ids[n], "shape": by_id[ids[src]]["shape"]}
-             for n in fx_graph.nodes if n in ids for src in n.all_input_nodes if src in ids]
+             for n in gm.graph.nodes if n in ids for src in n.all_input_nodes if src in ids]
     return nodes, edges
 
 
+def _keeps_shape(m: nn.Module, x: Any) -> bool:
+    """Whether ``m`` is a stock normalisation layer (forward not overridden, no hooks) that takes the meta tensor
+    ``x``: its output then has ``x``'s shape by definition."""
+    if not (isinstance(x, torch.Tensor) and x.is_meta) or m._forward_hooks or m._forward_pre_hooks:
+        return False
+    forward = type(m).forward
+    if forward in (nn.modules.batchnorm._BatchNorm.forward, nn.modules.instancenorm._InstanceNorm.forward):
+        m._check_input_dim(x)  # type: ignore[operator]  # the error the layer itself would raise
+        return x.shape[1] == m.num_features
+    if forward is nn.GroupNorm.forward:
+        return x.dim() >= 2 and x.shape[1] == m.num_channels
+    if forward is nn.LayerNorm.forward:
+        return tuple(x.shape[x.dim() - len(m.normalized_shape):]) == tuple(m.normalized_shape)
+    return False
+
+
+class _ShapeProp(ShapeProp):
+    """torch.fx's ShapeProp, where normalisation layers that keep their input's shape (:func:`_keeps_shape`) answer
+    with an empty tensor of that shape: on meta tensors they run through Python decompositions, three quarters of a
+    ResNet's shape propagation and a third of a transformer's."""
+
+    def call_module(self, target: Any, args: Any, kwargs: Any) -> Any:
+        if len(args) == 1 and not kwargs and _keeps_shape(self.fetch_attr(target), args[0]):
+            return torch.empty_like(args[0])
+        return super().call_module(target, args, kwargs)
+
+
 class _Propagate(nn.Module):
-    """``ShapeProp(gm).propagate`` as a module's forward, so ``functional_call`` can swap ``gm``'s tensors."""
+    """Shape propagation as a module's forward, so ``functional_call`` can swap ``gm``'s tensors."""
 
     def __init__(self, gm: nn.Module) -> None:
         super().__init__()
         self.gm = gm
 
     def forward(self, *args: Any) -> Any:
-        from torch.fx.passes.shape_prop import ShapeProp
+        return _ShapeProp(self.gm).propagate(*args)
 
-        return ShapeProp(self.gm).propagate(*args)
+
+def _clear_shapes(gm: Any) -> None:
+    for n in gm.graph.nodes:
+        n.meta.pop("tensor_meta", None)
+        n.meta.pop("type", None)
 
 
 def _meta_shapes(gm: nn.Module, x: Any) -> bool:
-    """Shape propagation through ``gm`` on meta tensors (no compute: the real forward already ran, with hooks).
+    """Shape propagation through ``gm`` on meta tensors: no compute, and the model's own forward never runs.
 
     Parameters and buffers are swapped for meta copies only for the call (the model is not touched); False, with
     every shape cleared, when an op cannot run on meta tensors (no meta kernel, data-dependent shapes, a constant
     on the model's device...): the caller then propagates on the real input.
     """
-    from torch.func import functional_call
-
     def meta(t: torch.Tensor) -> torch.Tensor:
         return torch.empty_strided(t.shape, t.stride(), dtype=t.dtype, device="meta")
 
@@ -243,10 +314,49 @@ def _meta_shapes(gm: nn.Module, x: Any) -> bool:
                             tie_weights=False)
         return True
     except Exception:  # noqa: BLE001 - any failure on meta tensors means: run the real input instead
-        for n in gm.graph.nodes:
-            n.meta.pop("tensor_meta", None)
-            n.meta.pop("type", None)
+        _clear_shapes(gm)
         return False
+
+
+def _real_shapes(gm: nn.Module, x: Any) -> bool:
+    """Shape propagation through ``gm`` on the real input (when meta tensors could not do it); False if it fails."""
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            _ShapeProp(gm).propagate(*_as_args(x))
+        return True
+    except Exception:  # noqa: BLE001 - the caller runs the model itself, whose error names the module
+        _clear_shapes(gm)
+        return False
+
+
+_Capture = tuple[list[dict], list[dict], dict[str, tuple[int, ...]], str]  # nodes, edges, module shapes, fallback
+
+
+def _hook_fallback(model: nn.Module, x: Any, modules: dict[str, nn.Module], why: str) -> _Capture:
+    """The model's own forward with hooks: its error names the failing module; else the graph of module calls."""
+    trace = _Trace()
+    _run(model, x, trace)
+    return (*_hook_graph(trace, x, modules), trace.sizes,
+            f"{why}; the graph comes from forward hooks: module calls only, ops between modules are not shown")
+
+
+def _capture_modules(model: nn.Module, x: Any, modules: dict[str, nn.Module]) -> _Capture:
+    """Modules mode.
+
+    torch.fx traces the model and ShapeProp gives every shape on meta tensors, so a traceable model's forward never
+    runs for real; the real input goes through the traced graph only when an op cannot run on meta tensors. When
+    tracing fails (e.g. data-dependent control flow) or the traced graph cannot run the input, the model's own
+    forward runs with hooks: its error names the failing module, or its module calls make the graph.
+    """
+    try:
+        gm, returned = _fx_trace(model)
+    except Exception as exc:  # noqa: BLE001 - any tracing failure falls back to hooks, and says why
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return _hook_fallback(model, x, modules, f"torch.fx could not trace the model ({type(exc).__name__}: "
+                                                 f"{first[:300]}), e.g. data-dependent control flow")
+    if not (_meta_shapes(gm, x) or _real_shapes(gm, x)):
+        return _hook_fallback(model, x, modules, "torch.fx traced the model but its graph could not run example_input")
+    return (*_fx_graph(gm, modules), {p: _fx_shape(n) or () for p, n in returned.items()}, "")
 
 
 def _hook_graph(trace: _Trace, x: Any, modules: dict[str, nn.Module]) -> tuple[list[dict], list[dict]]:
@@ -262,7 +372,7 @@ def _hook_graph(trace: _Trace, x: Any, modules: dict[str, nn.Module]) -> tuple[l
         nid = path if count[path] == 1 else f"{path}#{count[path]}"
         nodes.append({"id": nid, "path": path, "type": type(modules[path]).__name__,
                       "params": _own_params(modules[path]) if count[path] == 1 else 0, "kind": "module",
-                      "shape": trace.shapes.get(path, "")})
+                      "shape": _shape_text(trace.sizes.get(path))})
         sources = list(dict.fromkeys(producer[i] for i in ins if i in producer)) or [prev]
         edges += [{"source": s, "target": nid, "shape": ""} for s in sources]
         producer.update({i: nid for i in outs})
@@ -354,7 +464,7 @@ def _autograd_graph(model: nn.Module, out: Any, trace: _Trace, modules: dict[str
 
 def _innermost_spans(spans: list[tuple[int, int, str]], seqs: list[int]) -> dict[int, str]:
     """For each sequence number, the longest path among the spans ``(start, end, path)`` (sorted by start, then
-    longest first) holding it strictly inside, the last such span on a tie; "" when none does.
+    longest first) holding it (``start <= seq < end``), the last such span on a tie; "" when none does.
 
     One sweep over both sorted lists: module calls nest, so the spans open at any point are few.
     """
@@ -362,7 +472,7 @@ def _innermost_spans(spans: list[tuple[int, int, str]], seqs: list[int]) -> dict
     active: list[tuple[int, int, str]] = []
     i = 0
     for seq in sorted(set(seqs)):
-        while i < len(spans) and spans[i][0] < seq:
+        while i < len(spans) and spans[i][0] <= seq:
             active.append(spans[i])
             i += 1
         active = [sp for sp in active if sp[1] > seq]
@@ -375,12 +485,17 @@ def _innermost_spans(spans: list[tuple[int, int, str]], seqs: list[int]) -> dict
 
 
 def _sequence_counter() -> Any:
-    """A function giving the current autograd sequence number (it makes a tiny autograd node to read it)."""
+    """A function giving the sequence number the next autograd node will get (torch's own counter, read directly;
+    where torch lacks that, a tiny autograd node is made to read it: ten times the cost, a module call in every
+    module of the model)."""
+    peek = getattr(torch._C._autograd, "_get_sequence_nr", None)
+    if peek is not None:
+        return peek
     probe = torch.zeros((), requires_grad=True)
 
     def seq() -> int:
         with torch.enable_grad():
-            return (probe * 1).grad_fn._sequence_nr()  # type: ignore[union-attr]
+            return (probe * 1).grad_fn._sequence_nr() + 1  # type: ignore[union-attr]
 
     return seq
 
@@ -392,10 +507,12 @@ def _signature(module: nn.Module) -> tuple:
             tuple((n, tuple(p.shape)) for n, p in module.named_parameters()))
 
 
-def _groups_and_folds(nodes: list[dict], modules: dict[str, nn.Module], shapes: dict[str, str]) -> tuple[dict, list]:
+def _groups_and_folds(nodes: list[dict], modules: dict[str, nn.Module],
+                      shapes: dict[str, tuple[int, ...]]) -> tuple[dict, list]:
     paths = {p for n in nodes for p in node_chain(n)}
     groups = {p: {"path": p, "type": type(modules[p]).__name__ if p in modules else "?",
-                  "params": _own_params(modules[p]) if p in modules else 0, "shape": shapes.get(p, ""),
+                  "params": _own_params(modules[p]) if p in modules else 0,
+                  "shape": _shape_text(shapes[p]) if shapes.get(p) else "",
                   "depth": p.count(".") + 1} for p in sorted(paths, key=lambda p: (p.count("."), p))}
     folds = []
     signatures: dict[str, tuple] = {}
@@ -422,6 +539,11 @@ def _groups_and_folds(nodes: list[dict], modules: dict[str, nn.Module], shapes: 
 
 
 # -- capture ---------------------------------------------------------------------------------------------------
+def check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
+
+
 def capture(model: nn.Module, example_input: Any, mode: str = "modules") -> Graph:
     """Capture ``model``'s graph on ``example_input``.
 
@@ -442,32 +564,24 @@ def capture(model: nn.Module, example_input: Any, mode: str = "modules") -> Grap
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
+    check_mode(mode)
     x = prepare_input(model, example_input)
     modules = dict(model.named_modules())
-    trace = _Trace()
     fallback = ""
     with handed_back(model):
         if mode == "autograd":
             for p in model.parameters():
                 p.requires_grad_(True)
+            trace = _Trace()
             with torch.enable_grad():
                 out = _run(model, x, trace, _sequence_counter())
                 nodes, edges = _autograd_graph(model, out, trace, modules)
+            sizes = trace.sizes
         else:
             with torch.no_grad():
-                _run(model, x, trace)
-                try:
-                    nodes, edges = _fx_graph(model, x, modules)
-                except Exception as exc:  # noqa: BLE001 - any tracing failure falls back to hooks, and says why
-                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                    fallback = (f"torch.fx could not trace the model ({type(exc).__name__}: {first[:300]}), e.g. "
-                                "data-dependent control flow; the graph comes from forward hooks: module calls only, "
-                                "ops between modules are not shown")
-                    nodes, edges = _hook_graph(trace, x, modules)
-    groups, folds = _groups_and_folds(nodes, modules, trace.shapes)
-    return Graph(nodes, edges, groups, folds, mode, fallback, trace.sizes)
+                nodes, edges, sizes, fallback = _capture_modules(model, x, modules)
+    groups, folds = _groups_and_folds(nodes, modules, sizes)
+    return Graph(nodes, edges, groups, folds, mode, fallback, sizes)
 
 
 # -- the graph as seen -----------------------------------------------------------------------------------------

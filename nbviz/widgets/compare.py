@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
@@ -32,6 +33,7 @@ from .components_view import ComponentsView, item_text
 FAITHFULNESS_SAMPLE = 2000
 #: Traits kept equal between the two explorers of a same-items comparison.
 LINKED = ("selection", "focus", "hidden_categories")
+BROWSER_LINKED = ("view", "hovered")
 
 
 def _features(value: Any, name: str) -> Features:
@@ -72,6 +74,11 @@ class Comparison:
         The EmbeddingExplorer(s) drawn.
     agreement
         "items": float64 (N,) Jaccard per item; None otherwise.
+    agreement_exact
+        "items": True when the neighbours behind ``agreement`` are exact, False when an approximate index found
+        them (large N, see :func:`nbviz.kernels.neighbors.knn_graph`); None otherwise.
+    agreement_recall
+        "items": per set, the recall@k of its neighbours (1.0 when exact, else measured on a sample of items).
     shift
         "datasets": a DataFrame per component (mean_shift, ks, p_value); None otherwise.
     panel
@@ -82,6 +89,8 @@ class Comparison:
     def __init__(self, mode: str, explorers: list[Any], panel: ComponentsView, **numbers: Any) -> None:
         self.mode, self.explorers, self.panel = mode, explorers, panel
         self.agreement: np.ndarray | None = numbers.get("agreement")
+        self.agreement_exact: bool | None = numbers.get("agreement_exact")
+        self.agreement_recall: dict[str, float] = numbers.get("agreement_recall", {})
         self.shift: pd.DataFrame | None = numbers.get("shift")
         self.faithfulness: dict[str, dict[str, float]] = numbers.get("faithfulness", {})
         self.names: list[str] = numbers.get("names", [])
@@ -106,7 +115,7 @@ class Comparison:
 
 
 def compare(sets: Mapping[str, Any], images: Any = None, labels: Any = None, fit_on: str | None = None,
-            k: int = 10, **kwargs: Any) -> Comparison:
+            k: int = 10, exact_neighbors: bool | None = None, **kwargs: Any) -> Comparison:
     """Compare two feature sets: of the same items (two models, layers, checkpoints) or two datasets.
 
     Parameters
@@ -121,6 +130,10 @@ def compare(sets: Mapping[str, Any], images: Any = None, labels: Any = None, fit
         first set as reference.
     k
         Neighbours for agreement and faithfulness.
+    exact_neighbors
+        Same items: find the neighbours behind the agreement exactly (True), with an approximate index (False)
+        or by size (None: approximate from :data:`nbviz.kernels.neighbors.APPROX_MIN_ITEMS` items on; the
+        summary then says so, with the recall measured).
     **kwargs
         Passed to each :class:`~nbviz.EmbeddingExplorer` (``method`` defaults to "pca").
 
@@ -142,7 +155,7 @@ def compare(sets: Mapping[str, Any], images: Any = None, labels: Any = None, fit
         raise ValueError(f"fit_on must be one of the keys of sets {names}, got {fit_on!r}")
     sizes = {n: len(f) for n, f in feats.items()}
     if fit_on is None and len(set(sizes.values())) == 1:
-        return _compare_items(feats, names, images, labels, k, kwargs)
+        return _compare_items(feats, names, images, labels, k, exact_neighbors, kwargs)
     return _compare_datasets(feats, names, images, labels, fit_on or names[0], k, kwargs)
 
 
@@ -155,7 +168,7 @@ def _with(f: Features, images: Any, labels: Any) -> Features:
 
 
 def _compare_items(feats: dict[str, Features], names: list[str], images: Any, labels: Any, k: int,
-                   kwargs: dict) -> Comparison:
+                   exact_neighbors: bool | None, kwargs: dict) -> Comparison:
     from .embedding_explorer import EmbeddingExplorer
 
     if len(names) != 2:
@@ -163,19 +176,30 @@ def _compare_items(feats: dict[str, Features], names: list[str], images: Any, la
     imgs, labs = _per_set(images, names, "images"), _per_set(labels, names, "labels")
     full = {n: _with(feats[n], imgs[n], labs[n]) for n in names}
     a, b = names
-    agreement = neighborhood_agreement(full[a].embeddings, full[b].embeddings, k, names=(a, b))
+    agreement, graphs = neighborhood_agreement(full[a].embeddings, full[b].embeddings, k, names=(a, b),
+                                               exact=exact_neighbors, return_graphs=True)
+    exact = all(g.exact for g in graphs)
+    recall = {n: g.recall for n, g in zip(names, graphs, strict=True)}
     kwargs = {"method": "pca", "color_by": "value", **kwargs}
     explorers = [EmbeddingExplorer(full[n], colors=agreement, **kwargs) for n in names]
-    links = [_link(explorers[0], explorers[1], name) for name in LINKED]
-    panel = ComponentsView(full[a], title=f"{a} vs {b}: neighbourhood agreement (Jaccard, k={k})")
-    comparison = Comparison("items", explorers, panel, agreement=agreement, names=names, links=links)
+    links: list[Any] = [_link(explorers[0], explorers[1], name) for name in LINKED]
+    # Camera and hover are linked in the browser: following a pan needs no kernel round trip.
+    links += [widgets.jslink((explorers[0], name), (explorers[1], name)) for name in BROWSER_LINKED]
+    how = "" if exact else ", approximate neighbours"
+    panel = ComponentsView(full[a], title=f"{a} vs {b}: neighbourhood agreement (Jaccard, k={k}{how})")
+    comparison = Comparison("items", explorers, panel, agreement=agreement, names=names, links=links,
+                            agreement_exact=exact, agreement_recall=recall)
+    neighbours = {"name": "neighbours", "value": "exact"} if exact else {
+        "name": "neighbours: approximate (IVF index)",
+        "value": " · ".join(f"{n} recall@{k} {r:.3f}" for n, r in recall.items())
+        + f" (on {max(g.sample for g in graphs)} items)"}
     faith: dict[str, dict[str, float]] = {}
 
     def refresh(_change: Any = None) -> None:
         for n, ex in zip(names, explorers, strict=True):
             faith[n] = faithfulness(full[n].embeddings, np.asarray(ex.points), k)
         comparison.faithfulness = faith
-        rows = [{"name": "mean agreement", "value": f"{agreement.mean():.3f}"}]
+        rows = [{"name": "mean agreement", "value": f"{agreement.mean():.3f}"}, neighbours]
         for n in names:
             rows += _faithfulness_rows(n, faith[n])
         panel.summary = rows

@@ -100,6 +100,10 @@ class EmbeddingExplorer(NbvizWidget):
 
     focus = t.Int(-1, help="index of the focused point, -1 for none").tag(sync=True)
     selection = Array(help="(M,) uint32 selected indices")
+    view = t.List(t.Float(), help="camera [x, y, distance] in the plot's normalised space (points span [-1, 1]); "
+                  "[] fits the data. Set by panning and zooming; linked views share it").tag(sync=True)
+    hovered = t.Int(-1, help="point under the pointer, -1 for none (set by the browser; linked views ring it)"
+                    ).tag(sync=True)
 
     point_size = t.Float(3.0).tag(sync=True)
     height = t.Int(480).tag(sync=True)
@@ -392,6 +396,13 @@ class EmbeddingExplorer(NbvizWidget):
         n = len(self.features)
         if not -1 <= value < n:
             raise t.TraitError(f"focus must be -1 (none) or a point index in 0..{n - 1}, got {value}")
+        return value
+
+    @t.validate("view")
+    def _check_view(self, proposal: dict) -> list[float]:
+        value = list(proposal["value"])
+        if value and (len(value) != 3 or not all(np.isfinite(value)) or value[2] <= 0):
+            raise t.TraitError(f"view must be [] (fit the data) or [x, y, distance] with distance > 0, got {value}")
         return value
 
     @t.validate("selection")

@@ -68,20 +68,32 @@ class ModelGraph(NbvizWidget):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
             raise ValueError(f"depth must be an int >= 0 (levels of modules shown open), got {depth!r}")
+        G.check_mode(mode)
+        x = G.prepare_input(model, example_input)  # its errors before anything is sent
         self._model = model
-        self._graph = G.capture(model, example_input, mode)
         self._links: list[Any] = []
-        g = self._graph
+        # The comm opens before the capture: the browser loads the bundle and starts elkjs's worker meanwhile.
+        super().__init__(mode=mode, height=int(height), **kwargs)
+        try:
+            self._graph = g = G.capture(model, x, mode)
+        except BaseException:
+            self.close()
+            raise
         index = {n["id"]: i for i, n in enumerate(g.nodes)}
         edges = np.array([[index[e["source"]], index[e["target"]]] for e in g.edges], dtype=np.int32).reshape(-1, 2)
-        super().__init__(
-            mode=mode, fallback=g.fallback, node_ids=[n["id"] for n in g.nodes],
-            node_paths=[n["path"] for n in g.nodes], node_types=[n["type"] for n in g.nodes],
-            node_shapes=[n["shape"] for n in g.nodes], node_kinds=[n["kind"] for n in g.nodes],
-            node_labels=[n.get("label", "") for n in g.nodes],
-            node_params=np.array([min(n["params"], 2**32 - 1) for n in g.nodes], dtype=np.uint32),
-            edge_index=edges, groups=list(g.groups.values()), folds=g.folds,
-            expanded=G.initial_expanded(g, int(depth)), height=int(height), **kwargs)
+        with self.hold_sync():
+            self.fallback = g.fallback
+            self.node_ids = [n["id"] for n in g.nodes]
+            self.node_paths = [n["path"] for n in g.nodes]
+            self.node_types = [n["type"] for n in g.nodes]
+            self.node_shapes = [n["shape"] for n in g.nodes]
+            self.node_kinds = [n["kind"] for n in g.nodes]
+            self.node_labels = [n.get("label", "") for n in g.nodes]
+            self.node_params = np.array([min(n["params"], 2**32 - 1) for n in g.nodes], dtype=np.uint32)
+            self.edge_index = edges
+            self.groups = list(g.groups.values())
+            self.folds = g.folds
+            self.expanded = G.initial_expanded(g, int(depth))
 
     # -- the graph as data -----------------------------------------------------------------------------------
     @property

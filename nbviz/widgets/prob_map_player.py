@@ -1,10 +1,15 @@
-"""ProbMapPlayer: plays back the class-probability maps of a :class:`~nbviz.kernels.probmap.ProbMapRecorder`.
+"""ProbMapPlayer: plays back the class-probability maps of :class:`~nbviz.kernels.probmap.ProbMapRecorder` s.
 
-Frames travel once, as binary uint8, in custom messages (``{"type": "frames", "start", "count"}`` + one buffer per
-map and per prediction array): pushed as they are recorded, so a player shown before the training loop plays along,
-and pulled by a view that opens later (request ``frames``). Everything else (mode, interpolation, colour scales,
-overlays) is done in the browser from the traits below, so switching views never calls the model again.
-Traits follow ``js/src/prob_map_player/protocol.ts``; both sides change together.
+Frames travel once, as binary uint8, in custom messages (``{"type": "frames", "run", "start", "count"}`` + one
+buffer per map and per prediction array): pushed as they are stored, so a player shown before the training loop
+plays along, and pulled by a view that opens later (request ``frames``). ``run`` is the recorder's panel (always 0
+with one recorder; compare mode shows several recorders on one domain, side by side under one slider). Everything
+else (mode, interpolation, colour scales, overlays) is done in the browser from the traits below, so switching
+views never calls the model again. Traits follow ``js/src/prob_map_player/protocol.ts``; both sides change together.
+
+A recorder that evaluates in the background calls the player from its worker thread: a lock keeps each update
+whole, and ipykernel sends comm messages from any thread (it hands them to its IOPub thread), so frames reach the
+view while the training loop holds the kernel's main thread.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
 import re
 import shutil
+import threading
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,9 +36,11 @@ from ..kernels.probmap import (
     MODES,
     REGION_LOW,
     ProbMapRecorder,
+    Stored,
     class_luts,
     colorize,
     flip_mask,
+    frame_at,
     interpolate,
     timeline,
 )
@@ -42,19 +49,75 @@ from .base import Array, NbvizWidget, bundle_path
 #: Largest reply to a ``frames`` request; a view asks again for the rest.
 REPLY_BYTES = 8 * 2**20
 EXPORT_SUFFIXES = (".gif", ".mp4", ".png", ".html")
+#: Transparent pixels between the panels of a compare-mode PNG.
+PANEL_GAP = 8
 
 
-def _jsonable(values: Sequence[float]) -> list[float | None]:
-    return [None if not math.isfinite(v) else float(v) for v in values]
+def _runs(rec: Any) -> tuple[list[str], list[ProbMapRecorder]]:
+    """Panel names and recorders: one recorder (name ""), or a dict / list of them to compare."""
+    if isinstance(rec, ProbMapRecorder):
+        return [""], [rec]
+    if isinstance(rec, dict):
+        names, recs = [str(k) for k in rec], list(rec.values())
+    elif isinstance(rec, (list, tuple)):
+        names, recs = [f"run {k}" for k in range(len(rec))], list(rec)
+    else:
+        raise TypeError(f"rec must be a nbviz.ProbMapRecorder, or a dict / list of them to compare, "
+                        f"got {type(rec).__name__}")
+    if not recs:
+        raise ValueError("rec must hold at least one nbviz.ProbMapRecorder to compare, got an empty "
+                         f"{type(rec).__name__}")
+    for name, r in zip(names, recs, strict=True):
+        if not isinstance(r, ProbMapRecorder):
+            raise TypeError(f"rec[{name!r}] must be a nbviz.ProbMapRecorder, got {type(r).__name__}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"rec's keys must give distinct names, got {names}")
+    return names, recs
+
+
+def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    return (a is None) == (b is None) and (a is None or (a.shape == b.shape and np.array_equal(a, b)))
+
+
+def _check_domain(names: list[str], recs: list[ProbMapRecorder]) -> None:
+    """Compare mode: every recorder maps the grid of the first, over the same points and classes."""
+    ref = recs[0]
+    for name, r in zip(names[1:], recs[1:], strict=True):
+        diffs = []
+        if r.shape != ref.shape:
+            diffs.append(f"grid {r.shape[0]} x {r.shape[1]}, not {ref.shape[0]} x {ref.shape[1]}")
+        elif (r.xlim, r.ylim) != (ref.xlim, ref.ylim):
+            diffs.append(f"xlim {r.xlim} / ylim {r.ylim}, not {ref.xlim} / {ref.ylim}")
+        elif not np.array_equal(r.grid_inputs, ref.grid_inputs):
+            diffs.append("another plane through the input space")
+        for what, a, b in (("training points X", r.X, ref.X), ("labels y", r.y, ref.y),
+                           ("test points X_test", r.X_test, ref.X_test), ("test labels y_test", r.y_test, ref.y_test)):
+            if not _same(a, b):
+                diffs.append(f"other {what}")
+        if r.class_names and ref.class_names and r.class_names != ref.class_names:
+            diffs.append(f"class names {r.class_names}, not {ref.class_names}")
+        if diffs:
+            raise ValueError(f"rec[{name!r}] does not share the domain of rec[{names[0]!r}]: {'; '.join(diffs)}. "
+                             "Compare needs recorders made with the same X, y, plane, grid and limits")
+
+
+def _pad(values: Sequence[float], width: int) -> np.ndarray:
+    """Values padded to ``width`` by repeating the last (bqplot lines of one mark share a length)."""
+    v = np.asarray(values, dtype=np.float64)
+    return np.concatenate([v, np.full(width - len(v), v[-1])])
 
 
 class ProbMapPlayer(NbvizWidget):
-    """Play back class-probability maps recorded during training: scrub, play, switch views, export.
+    """Play back class-probability maps recorded during training: scrub, play, switch views, compare, export.
 
     Parameters
     ----------
     rec
-        The :class:`~nbviz.ProbMapRecorder`. It may still be empty: frames then appear as they are recorded.
+        The :class:`~nbviz.ProbMapRecorder`, or several to compare: a dict ``{name: recorder}`` or a list (panels
+        named "run 0", "run 1", ...), all made on the same domain (same X, y, plane, grid and limits) with the same
+        classes. Each recorder gets a map; one slider runs over the union of their epochs and each map shows its
+        last frame at or before the slider's epoch, blended towards its next. Recorders may still be empty:
+        frames then appear as they are recorded.
     mode
         "region" (one hue per class, brightness by its probability), "boundary" (dark where the top two classes
         are close, with a crisp boundary line), "class" (the probability of ``target_class``), "entropy".
@@ -67,9 +130,10 @@ class ProbMapPlayer(NbvizWidget):
     class_colormap, entropy_colormap
         matplotlib colormap names for the "class" and "entropy" modes.
     size
-        Width of the map in CSS pixels.
+        Width of each map in CSS pixels.
     chart
-        Show the bqplot metrics chart under the map (when the recorder has metrics).
+        Show the bqplot metrics chart under the maps (when the recorders have metrics), one line per recorder and
+        metric.
     """
 
     _bundle = "prob_map_player"
@@ -78,6 +142,8 @@ class ProbMapPlayer(NbvizWidget):
     grid_shape = t.List(t.Int(), default_value=[0, 0]).tag(sync=True)
     n_classes = t.Int(0).tag(sync=True)
     epochs = t.List(t.Int()).tag(sync=True)
+    run_names = t.List(t.Unicode(), default_value=[""]).tag(sync=True)
+    run_epochs = t.List(t.List(t.Int()), default_value=[[]]).tag(sync=True)
     epoch = t.Int(0).tag(sync=True)
     playing = t.Bool(False).tag(sync=True)
     fps = t.Float(10.0).tag(sync=True)
@@ -111,7 +177,7 @@ class ProbMapPlayer(NbvizWidget):
 
     def __init__(
         self,
-        rec: ProbMapRecorder,
+        rec: ProbMapRecorder | dict[Any, ProbMapRecorder] | Sequence[ProbMapRecorder],
         mode: str = "region",
         interpolation: int = 4,
         interpolation_type: str = "linear",
@@ -124,8 +190,7 @@ class ProbMapPlayer(NbvizWidget):
         chart: bool = True,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(rec, ProbMapRecorder):
-            raise TypeError(f"rec must be a nbviz.ProbMapRecorder, got {type(rec).__name__}")
+        names, recs = _runs(rec)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if interpolation_type not in INTERPOLATIONS:
@@ -133,20 +198,24 @@ class ProbMapPlayer(NbvizWidget):
         timeline([], interpolation)  # validates interpolation
         if not isinstance(size, (int, np.integer)) or size < 64:
             raise ValueError(f"size must be an int of at least 64 CSS pixels, got {size!r}")
-        self.rec = rec
+        _check_domain(names, recs)
+        self.recs, self.rec = recs, recs[0]  # rec: the shared domain (the only recorder outside compare mode)
         self._classes = None if classes is None else [str(c) for c in classes]
         self._cmaps = (colormap_lut(class_colormap), colormap_lut(entropy_colormap))
-        self._sent = 0
+        self._lock = threading.RLock()
+        self._sent = [0] * len(recs)
+        self._latest: int | None = None  # the newest epoch the view was moved to
         self._chart = None
+        rec0 = recs[0]
         super().__init__(
             mode=mode, interpolation=int(interpolation), interpolation_type=interpolation_type, size=int(size),
-            fps=float(fps), grid_shape=list(rec.shape), xlim=list(rec.xlim), ylim=list(rec.ylim),
-            points=rec.points.astype(np.float32), point_classes=self._codes(rec.y),
-            test_points=None if rec.test_points is None else rec.test_points.astype(np.float32),
-            test_classes=self._codes(rec.y_test), **kwargs,
+            fps=float(fps), grid_shape=list(rec0.shape), xlim=list(rec0.xlim), ylim=list(rec0.ylim),
+            points=rec0.points.astype(np.float32), point_classes=self._codes(rec0.y),
+            test_points=None if rec0.test_points is None else rec0.test_points.astype(np.float32),
+            test_classes=self._codes(rec0.y_test), run_names=names, run_epochs=[[] for _ in recs], **kwargs,
         )
-        self._sync_frames()
-        # A weak reference: a recorder kept by a training script must not keep closed players alive.
+        # A weak reference: a recorder kept by a training script must not keep closed players alive. Listening
+        # starts before the first sync, so no frame stored in between is missed.
         ref = weakref.ref(self)
 
         def on_record(_rec: ProbMapRecorder) -> None:
@@ -154,10 +223,13 @@ class ProbMapPlayer(NbvizWidget):
             if player is None:
                 _rec.remove_listener(on_record)
             else:
-                player._sync_frames()
+                with player.reporting_errors():  # a failing view must not stop the recording
+                    player._sync_frames()
 
         self._listener = on_record
-        rec.add_listener(on_record)
+        for r in recs:
+            r.add_listener(on_record)
+        self._sync_frames()
         if chart:
             self._chart = self._make_chart()
 
@@ -168,24 +240,44 @@ class ProbMapPlayer(NbvizWidget):
         return codes.astype(np.uint8 if codes.max(initial=0) < 256 else np.uint16)
 
     # -- frames -----------------------------------------------------------------------------------------
+    def _stored(self) -> list[Stored]:
+        return [r.stored() for r in self.recs]
+
     def _sync_frames(self) -> None:
-        """Bring traits up to date with the recorder and push the frames no view has been sent yet."""
-        rec = self.rec
-        if rec.n_classes and not self.n_classes:
-            self._set_colours(rec.n_classes)
-        with self.hold_sync():
-            self.epochs = list(rec.epochs)
-            self.n_frames = len(rec)
-            if len(rec) and (self._sent == 0 or self.epoch == rec.epochs[self._sent - 1]):
-                # Follow the newest frame while the user watches the latest one.
-                self.epoch = rec.epochs[-1]
-            self.status = "" if len(rec) else "waiting for the first recorded epoch"
-        if len(rec) > self._sent:
-            content, buffers = self._frame_message(self._sent, len(rec))
-            self.send({"type": "frames", **content}, buffers)
-            self._sent = len(rec)
-        if self._chart is not None:
-            self._update_chart()
+        """Bring traits up to date with what the recorders have stored and push the frames no view has been
+        sent yet. Frames still queued in a recorder's worker come later, through the listener."""
+        with self._lock:
+            stored = self._stored()
+            self._check_classes(stored)
+            union = sorted(set().union(*(st.epochs for st in stored)))
+            with self.hold_sync():
+                self.run_epochs = [list(st.epochs) for st in stored]
+                self.epochs = union
+                self.n_frames = sum(len(st.frames) for st in stored)
+                if union and (self._latest is None or self.epoch == self._latest):
+                    # Follow the newest frame while the user watches the latest one.
+                    self.epoch = self._latest = union[-1]
+                self.status = "" if union else "waiting for the first recorded epoch"
+                failed = [f"{name + ': ' if name else ''}recording failed: {st.error}"
+                          for name, st in zip(self.run_names, stored, strict=True) if st.error]
+                if failed:
+                    self.error = "; ".join(failed)
+            for run, st in enumerate(stored):
+                if len(st.frames) > self._sent[run]:
+                    content, buffers = self._frame_message(self._sent[run], len(st.frames), run, st)
+                    self.send({"type": "frames", **content}, buffers)
+                    self._sent[run] = len(st.frames)
+            if self._chart is not None:
+                self._update_chart(stored)
+
+    def _check_classes(self, stored: list[Stored]) -> None:
+        known = [(name, st.n_classes) for name, st in zip(self.run_names, stored, strict=True) if st.n_classes]
+        for name, c in known[1:]:
+            if c != known[0][1]:
+                raise ValueError(f"rec[{name!r}] outputs {c} classes and rec[{known[0][0]!r}] {known[0][1]}: "
+                                 "compared recorders need the same classes")
+        if known and not self.n_classes:
+            self._set_colours(known[0][1])
 
     def _set_colours(self, c: int) -> None:
         names = self._classes or self.rec.class_names or [str(i) for i in range(c)]
@@ -200,34 +292,43 @@ class ProbMapPlayer(NbvizWidget):
             self.class_lut, self.entropy_lut = self._cmaps
             self.n_classes = c
 
-    def _frame_message(self, start: int, stop: int) -> tuple[dict, list]:
-        rec = self.rec
+    def _frame_message(self, start: int, stop: int, run: int = 0, st: Stored | None = None) -> tuple[dict, list]:
+        st = st or self.recs[run].stored()
         buffers: list = []
         for i in range(start, stop):
-            buffers.append(memoryview(rec.frames[i].reshape(-1)))
-            buffers.append(memoryview(rec.point_preds[i]).cast("B"))
-            if rec.test_preds:
-                buffers.append(memoryview(rec.test_preds[i]).cast("B"))
-        pred_dtype = rec.point_preds[start].dtype.name if stop > start else "uint8"
-        return {"start": start, "count": stop - start, "pred_dtype": pred_dtype}, buffers
+            buffers.append(memoryview(st.frames[i].reshape(-1)))
+            buffers.append(memoryview(st.point_preds[i]).cast("B"))
+            if st.test_preds:
+                buffers.append(memoryview(st.test_preds[i]).cast("B"))
+        pred_dtype = st.point_preds[start].dtype.name if stop > start else "uint8"
+        return {"run": run, "start": start, "count": stop - start, "pred_dtype": pred_dtype}, buffers
 
     def _request_handlers(self) -> dict:
         return {"frames": self._reply_frames}
 
     def _reply_frames(self, content: dict) -> tuple[dict, list]:
+        run = int(content.get("run", 0))
+        if not 0 <= run < len(self.recs):
+            raise ValueError(f"frames request run must be in 0..{len(self.recs) - 1}, got {run}")
+        st = self.recs[run].stored()
         start = int(content.get("start", 0))
-        if not 0 <= start <= len(self.rec):
-            raise ValueError(f"frames request start must be in 0..{len(self.rec)}, got {start}")
-        per = max(self.rec.cells * (self.rec.n_classes or 1), 1)
-        stop = min(len(self.rec), start + max(1, REPLY_BYTES // per))
-        return self._frame_message(start, stop)
+        if not 0 <= start <= len(st.frames):
+            raise ValueError(f"frames request start must be in 0..{len(st.frames)}, got {start}")
+        per = max(self.rec.cells * (st.n_classes or 1), 1)
+        stop = min(len(st.frames), start + max(1, REPLY_BYTES // per))
+        return self._frame_message(start, stop, run, st)
 
     @t.validate("epoch")
     def _check_epoch(self, proposal: dict) -> int:
         e = int(proposal["value"])
-        if self.rec.epochs and not self.rec.epochs[0] <= e <= self.rec.epochs[-1]:
-            raise t.TraitError(f"epoch must be in {self.rec.epochs[0]}..{self.rec.epochs[-1]} (recorded), got {e}")
-        return e
+        if not self.epochs or self.epochs[0] <= e <= self.epochs[-1]:
+            return e
+        if any(r.pending for r in self.recs):  # the epoch may be queued in a worker: wait for it
+            for r in self.recs:
+                r.wait()
+            if self.epochs[0] <= e <= self.epochs[-1]:
+                return e
+        raise t.TraitError(f"epoch must be in {self.epochs[0]}..{self.epochs[-1]} (recorded), got {e}")
 
     @t.validate("target_class")
     def _check_target(self, proposal: dict) -> int:
@@ -269,22 +370,24 @@ class ProbMapPlayer(NbvizWidget):
         fig.layout.height = "180px"
         fig.layout.width = f"{max(self.size, 320)}px"
         self.observe(lambda _c: self._move_marker(), names="epoch")
-        self._update_chart()
+        self._update_chart(self._stored())
         return fig
 
-    def _update_chart(self) -> None:
-        rec = self.rec
-        names = sorted(rec.metrics)
-        with self._lines.hold_sync():
-            if names:
-                x = np.asarray(rec.metric_epochs, dtype=np.float64)
-                self._lines.x = x
-                self._lines.y = np.stack([np.asarray(rec.metrics[n], dtype=np.float64) for n in names])
-                self._lines.labels = names
-        if rec.epochs:
+    def _update_chart(self, stored: list[Stored]) -> None:
+        # One line per recorder and metric; in compare mode labelled "name: metric".
+        lines = [(f"{name}: {m}" if name else m, st.metric_epochs, st.metrics[m])
+                 for name, st in zip(self.run_names, stored, strict=True) for m in sorted(st.metrics)]
+        if lines:
+            # At least 2 points: bqplot squeezes arrays, and (L, 1) would read as one line of L points.
+            width = max(2, *(len(x) for _, x, _ in lines))
+            with self._lines.hold_sync():
+                self._lines.x = np.stack([_pad(x, width) for _, x, _ in lines])
+                self._lines.y = np.stack([_pad(y, width) for _, _, y in lines])
+                self._lines.labels = [label for label, _, _ in lines]
+        if self.epochs:
             with self._hits.hold_sync():
-                self._hits.x = np.asarray(rec.epochs, dtype=np.float64)
-                self._hits.y = np.ones(len(rec.epochs))
+                self._hits.x = np.asarray(self.epochs, dtype=np.float64)
+                self._hits.y = np.ones(len(self.epochs))
         self._move_marker()
 
     def _move_marker(self) -> None:
@@ -295,16 +398,16 @@ class ProbMapPlayer(NbvizWidget):
         if sel is None or len(sel) == 0:
             return
         i = int(sel[0])
-        if 0 <= i < len(self.rec.epochs):
+        if 0 <= i < len(self.epochs):
             with self.reporting_errors():
                 self.playing = False
-                self.epoch = self.rec.epochs[i]
+                self.epoch = self.epochs[i]
         self._hits.selected = None
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
         # The map and the chart under it show as one output; text and the static PNG stay the player's own.
         bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None or self._chart is None or not self.rec.metrics and not self.rec.metric_epochs:
+        if bundle is None or self._chart is None or not any(st.metric_epochs for st in self._stored()):
             return bundle
         import ipywidgets as w
 
@@ -323,55 +426,71 @@ class ProbMapPlayer(NbvizWidget):
         return {"region": self.region_luts, "boundary": self.boundary_luts, "class": self.class_lut,
                 "entropy": self.entropy_lut}
 
-    def _require_frames(self) -> None:
-        if not len(self.rec):
-            raise ValueError("the recorder has no frames yet: call rec.record(model, epoch) at least once")
+    def _require_frames(self) -> list[Stored]:
+        """Every recorder's frames, once those still queued in a background worker are stored (which raises the
+        worker's failure, if any); an error when a recorder has none."""
+        stored = [r.wait().stored() for r in self.recs]
+        for name, st in zip(self.run_names, stored, strict=True):
+            if not st.frames:
+                which = f"rec[{name!r}]" if name else "the recorder"
+                raise ValueError(f"{which} has no frames yet: call rec.record(model, epoch) at least once")
+        return stored
 
-    def frame_index(self, epoch: int | None = None) -> int:
-        """Index of the recorded frame nearest to ``epoch`` (default: the shown epoch)."""
-        self._require_frames()
+    def frame_index(self, epoch: int | None = None, run: int = 0) -> int:
+        """Index of the recorded frame nearest to ``epoch`` (default: the shown epoch) in recorder ``run``."""
+        epochs = self._require_frames()[run].epochs
         e = self.epoch if epoch is None else epoch
-        return int(np.abs(np.asarray(self.rec.epochs) - e).argmin())
+        return int(np.abs(np.asarray(epochs) - e).argmin())
 
-    def render_rgba(self, i: int, f: float = 0.0, mode: str | None = None) -> np.ndarray:
-        """The map between recorded frames ``i`` and ``i + 1`` at blend ``f`` as RGBA, as the browser draws it."""
-        self._require_frames()
-        rec = self.rec
-        if f > 0 and i + 1 < len(rec):
-            probs = interpolate(rec.frames[i], rec.frames[i + 1], f, self.interpolation_type)
+    def render_rgba(self, i: int, f: float = 0.0, mode: str | None = None, run: int = 0) -> np.ndarray:
+        """The map of recorder ``run`` between its frames ``i`` and ``i + 1`` at blend ``f`` as RGBA, as the
+        browser draws it."""
+        return self._render(self._require_frames()[run], i, f, mode)
+
+    def _render(self, st: Stored, i: int, f: float = 0.0, mode: str | None = None) -> np.ndarray:
+        frames = st.frames
+        if f > 0 and i + 1 < len(frames):
+            probs = interpolate(frames[i], frames[i + 1], f, self.interpolation_type)
         else:
-            probs = rec.frames[i].astype(np.float32) / 255.0
+            probs = frames[i].astype(np.float32) / 255.0
         img = colorize(probs, mode or self.mode, self._luts(), self.target_class, self.boundary_line)
         if self.show_flips and i > 0 and f == 0:
-            img[flip_mask(rec.frames[i].argmax(-1), rec.frames[i - 1].argmax(-1))] = (230, 0, 126, 255)
+            img[flip_mask(frames[i].argmax(-1), frames[i - 1].argmax(-1))] = (230, 0, 126, 255)
         return img
 
     def to_png(self, width: int = 420) -> bytes:
-        """PNG of the shown epoch with the training points (nearest-pixel upscale, no matplotlib)."""
-        if not len(self.rec):
-            img = np.full((width * 3 // 4, width, 4), 236, dtype=np.uint8)
-            img[..., 3] = 255
-            return to_png(img)
-        i = self.frame_index()
-        small = self.render_rgba(i)
-        rows, cols = small.shape[:2]
+        """PNG of the shown epoch with the training points, one map per recorder side by side (nearest-pixel
+        upscale, no matplotlib). Waits for frames still queued in a recorder."""
+        self._require_frames()
+        return self._png(width)
+
+    def _png(self, width: int) -> bytes:
+        rows, cols = self.rec.shape
         height = max(1, round(width * rows / cols))
         yi = np.minimum(np.arange(height) * rows // height, rows - 1)
         xi = np.minimum(np.arange(width) * cols // width, cols - 1)
-        img = small[yi][:, xi].copy()
-        if self.show_train and len(self.rec.points) <= 20000:
-            self._draw_points(img, i)
-        return to_png(img)
+        panels = []
+        for st in self._stored():
+            if not st.frames or not self.n_classes:
+                img = np.full((height, width, 4), 236, dtype=np.uint8)  # a placeholder until the first frame
+                img[..., 3] = 255
+            else:
+                i, f = frame_at(st.epochs, self.epoch)
+                img = self._render(st, i, f)[yi][:, xi].copy()
+                if self.show_train and len(self.rec.points) <= 20000:
+                    self._draw_points(img, st.point_preds[i + 1 if f >= 0.5 else i])
+            panels += [img, np.zeros((height, PANEL_GAP, 4), dtype=np.uint8)]
+        return to_png(np.concatenate(panels[:-1], axis=1))
 
-    def _draw_points(self, img: np.ndarray, i: int) -> None:
+    def _draw_points(self, img: np.ndarray, preds: np.ndarray) -> None:
         """Training points as discs in their class colour with a dark ring; misclassified ones hollow."""
         rec = self.rec
         h, w = img.shape[:2]
         px = np.rint((rec.points[:, 0] - rec.xlim[0]) / (rec.xlim[1] - rec.xlim[0]) * (w - 1)).astype(int)
         py = np.rint((rec.ylim[1] - rec.points[:, 1]) / (rec.ylim[1] - rec.ylim[0]) * (h - 1)).astype(int)
-        codes = rec.y if rec.y is not None else rec.point_preds[i].astype(np.int64)
+        codes = rec.y if rec.y is not None else preds.astype(np.int64)
         colours = self.palette[codes % len(self.palette)]
-        wrong = rec.point_preds[i] != codes
+        wrong = preds != codes
         for dy in range(-3, 4):
             for dx in range(-3, 4):
                 d2 = dx * dx + dy * dy
@@ -386,7 +505,8 @@ class ProbMapPlayer(NbvizWidget):
                     img[y[fill], x[fill]] = colours[fill]
 
     def _static_png(self) -> bytes | None:
-        return self.to_png(min(self.size, 480))
+        # What is stored now: a notebook output must not wait for a recorder's queue.
+        return self._png(min(self.size, 480))
 
     def save(
         self,
@@ -401,9 +521,11 @@ class ProbMapPlayer(NbvizWidget):
         margin: float = 0.08,
     ) -> Path:
         """Export to ``.gif`` / ``.mp4`` (every playback step, with interpolation), ``.png`` (the shown epoch,
-        or a small-multiples grid of ``epochs``) or ``.html`` (standalone, offline, the live player).
+        or a small-multiples grid of ``epochs``: one row per recorder in compare mode) or ``.html`` (standalone,
+        offline, the live player). In compare mode every frame shows the recorders side by side.
 
         GIF frame delays are ``1000 / fps`` ms rounded to the 10 ms GIF clock, at least 20 ms. MP4 needs ffmpeg.
+        Frames still queued in a recorder's background worker are waited for.
         """
         path = Path(path)
         suffix = path.suffix.lower()
@@ -429,15 +551,14 @@ class ProbMapPlayer(NbvizWidget):
 
     def to_html(self, title: str | None = None) -> str:
         """A standalone offline HTML page running the live player on the recorded frames (no kernel)."""
-        self._require_frames()
+        stored = self._require_frames()
         state = {k: v for k, v in self.get_state().items() if not k.startswith("_")}
-        content, buffers = self._frame_message(0, len(self.rec))
-        data = {
-            "state": state,
-            "message": {"type": "frames", **content},
-            "sizes": [len(b) for b in buffers],
-            "frames": base64.b64encode(b"".join(bytes(b) for b in buffers)).decode("ascii"),
-        }
+        runs = []
+        for run, st in enumerate(stored):
+            content, buffers = self._frame_message(0, len(st.frames), run, st)
+            runs.append({"message": {"type": "frames", **content}, "sizes": [len(b) for b in buffers],
+                         "frames": base64.b64encode(b"".join(bytes(b) for b in buffers)).decode("ascii")})
+        data = {"state": state, "runs": runs}
         # JSON in <script> blocks: "</" is escaped so no value can close the block early. One pass, so text
         # from users (class names) can never be taken for a placeholder.
         parts = {
@@ -450,14 +571,16 @@ class ProbMapPlayer(NbvizWidget):
         return page
 
     def close(self) -> None:
-        rec, listener = getattr(self, "rec", None), getattr(self, "_listener", None)
-        if rec is not None and listener is not None:
-            rec.remove_listener(listener)
+        listener = getattr(self, "_listener", None)
+        for rec in getattr(self, "recs", []):
+            if listener is not None:
+                rec.remove_listener(listener)
         super().close()
 
 
 class _Figure:
-    """One matplotlib figure (Agg, no pyplot) redrawn per exported frame: the map, the points, a title."""
+    """One matplotlib figure (Agg, no pyplot) redrawn per exported frame: a map per recorder, the points, a title.
+    Made after the recorders' queues are drained (``_require_frames``)."""
 
     def __init__(self, player: ProbMapPlayer, *, title: str | None, dpi: int, figsize: Any, dark: bool,
                  margin: float) -> None:
@@ -465,16 +588,24 @@ class _Figure:
         from matplotlib.figure import Figure
 
         self.p, self.rec, self.title, self.dark = player, player.rec, title, dark
+        self.stored, self.names = player._stored(), list(player.run_names)
+        n = len(self.stored)
         fg, bg = ("#e8e8e8", "#111111") if dark else ("#222222", "#ffffff")
         self.fg = fg
-        self.fig = Figure(figsize=figsize or (5.0, 5.0), dpi=dpi, facecolor=bg)
+        self.fig = Figure(figsize=figsize or (5.0 * n, 5.0), dpi=dpi, facecolor=bg)
         FigureCanvasAgg(self.fig)
-        self.fig.subplots_adjust(left=margin, right=1 - margin, bottom=margin, top=1 - margin * 1.2)
-        self.ax = self._axes(self.fig.add_subplot(1, 1, 1))
-        self.image = self.ax.imshow(player.render_rgba(0), extent=(*self.rec.xlim, *self.rec.ylim), aspect="auto",
-                                    interpolation="bilinear")
-        self.points = self._scatter(self.ax)
-        self.label = self.ax.set_title("", color=fg)
+        self.fig.subplots_adjust(left=margin / n, right=1 - margin / n, bottom=margin, top=1 - margin * 1.2,
+                                 wspace=0.15)
+        self.axes = [self._axes(self.fig.add_subplot(1, n, k + 1)) for k in range(n)]
+        self.images = [ax.imshow(player._render(st, 0), extent=(*self.rec.xlim, *self.rec.ylim), aspect="auto",
+                                 interpolation="bilinear") for ax, st in zip(self.axes, self.stored, strict=True)]
+        self.points = [self._scatter(ax) for ax in self.axes]
+        if n == 1:
+            self.label = self.axes[0].set_title("", color=fg)
+        else:  # panel titles name the recorders; the epoch goes above them all
+            for ax, name in zip(self.axes, self.names, strict=True):
+                ax.set_title(name, color=fg, fontsize=9)
+            self.label = self.fig.suptitle("", color=fg)
 
     def _axes(self, ax: Any) -> Any:
         ax.set_facecolor(self.fig.get_facecolor())
@@ -489,48 +620,56 @@ class _Figure:
         pts = self.rec.points
         return ax.scatter(pts[:, 0], pts[:, 1], s=14, linewidths=0.8, edgecolors="black")
 
-    def _style_points(self, scatter: Any, i: int) -> None:
+    def _style_points(self, scatter: Any, preds: np.ndarray) -> None:
         if scatter is None:
             return
         rec, palette = self.rec, self.p.palette / 255.0
-        codes = rec.y if rec.y is not None else rec.point_preds[i].astype(np.int64)
+        codes = rec.y if rec.y is not None else preds.astype(np.int64)
         face = palette[codes % len(palette)].copy()
-        face[rec.point_preds[i] != codes, 3] = 0.0  # misclassified: hollow
+        face[preds != codes, 3] = 0.0  # misclassified: hollow
         scatter.set_facecolors(face)
 
     def _caption(self, epoch: float) -> str:
         text = f"epoch {epoch:g}" if float(epoch).is_integer() else f"epoch {epoch:.1f}"
         return f"{self.title}, {text}" if self.title else text
 
-    def show(self, i: int, f: float, epoch: float) -> np.ndarray:
-        self.image.set_data(self.p.render_rgba(i, f))
-        self._style_points(self.points, i + 1 if f >= 0.5 and i + 1 < len(self.rec) else i)
+    def show(self, epoch: float) -> np.ndarray:
+        """Draw every recorder at ``epoch`` (between recorded epochs: blended, as the browser does)."""
+        for st, image, points in zip(self.stored, self.images, self.points, strict=True):
+            i, f = frame_at(st.epochs, epoch)
+            image.set_data(self.p._render(st, i, f))
+            self._style_points(points, st.point_preds[i + 1 if f >= 0.5 else i])
         self.label.set_text(self._caption(epoch))
         self.fig.canvas.draw()
         return np.asarray(self.fig.canvas.buffer_rgba())
 
-    def steps(self) -> list[tuple[int, float, float]]:
-        return timeline(self.rec.epochs, self.p.interpolation)
+    def steps(self) -> list[float]:
+        """The epoch of every playback step over the union of the recorders' epochs."""
+        return [e for _, _, e in timeline(self.p.epochs, self.p.interpolation)]
 
     def save_png(self, path: Path, epochs: Sequence[int] | None) -> None:
         if epochs is None:
-            i = self.p.frame_index()
-            self.show(i, 0.0, self.rec.epochs[i])
+            self.show(self.p.epoch)
             self.fig.savefig(path, facecolor=self.fig.get_facecolor())
             return
-        idx = [self.p.frame_index(e) for e in epochs]
-        if not idx:
+        if not len(epochs):
             raise ValueError("epochs must list at least one epoch for a small-multiples PNG")
-        cols = min(len(idx), 4)
-        rows = -(-len(idx) // cols)
+        # One recorder: up to 4 maps a row. Compare mode: a row per recorder, a column per epoch.
+        cells = [(run, e) for run in range(len(self.stored)) for e in epochs]
+        cols = min(len(epochs), 4) if len(self.stored) == 1 else len(epochs)
+        rows = -(-len(cells) // cols)
         w, h = self.fig.get_size_inches()
+        w /= len(self.stored)
         self.fig.clear()
         self.fig.set_size_inches(w * cols / 2, h * rows / 2)
-        for n, i in enumerate(idx):
+        for n, (run, e) in enumerate(cells):
+            st = self.stored[run]
+            i = int(np.abs(np.asarray(st.epochs) - e).argmin())  # the nearest recorded frame
             ax = self._axes(self.fig.add_subplot(rows, cols, n + 1))
-            ax.imshow(self.p.render_rgba(i), extent=(*self.rec.xlim, *self.rec.ylim), aspect="auto")
-            self._style_points(self._scatter(ax), i)
-            ax.set_title(f"epoch {self.rec.epochs[i]}", color=self.fg, fontsize=8)
+            ax.imshow(self.p._render(st, i), extent=(*self.rec.xlim, *self.rec.ylim), aspect="auto")
+            self._style_points(self._scatter(ax), st.point_preds[i])
+            name = f"{self.names[run]}, " if self.names[run] else ""
+            ax.set_title(f"{name}epoch {st.epochs[i]}", color=self.fg, fontsize=8)
         if self.title:
             self.fig.suptitle(self.title, color=self.fg)
         self.fig.savefig(path, facecolor=self.fig.get_facecolor())
@@ -540,7 +679,7 @@ class _Figure:
 
         # GIF delays count in 10 ms; below 20 ms browsers slow frames down to 100 ms.
         delay = max(20, int(round(100.0 / fps)) * 10)
-        frames = [Image.fromarray(self.show(i, f, e)).convert("RGB") for i, f, e in self.steps()]
+        frames = [Image.fromarray(self.show(e)).convert("RGB") for e in self.steps()]
         frames[0].save(path, save_all=True, append_images=frames[1:], duration=delay, loop=0, optimize=False)
 
     def save_mp4(self, path: Path, fps: float) -> None:
@@ -548,8 +687,8 @@ class _Figure:
 
         writer = FFMpegWriter(fps=fps)
         with writer.saving(self.fig, str(path), self.fig.dpi):
-            for i, f, e in self.steps():
-                self.show(i, f, e)
+            for e in self.steps():
+                self.show(e)
                 writer.grab_frame(facecolor=self.fig.get_facecolor())
 
 
@@ -568,13 +707,13 @@ const revive = (v) => v && typeof v === 'object' && !Array.isArray(v)
     : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, revive(x)])))
   : Array.isArray(v) ? v.map(revive) : v;
 const state = revive(data.state);
-const all = bytes(data.frames);
-const buffers = [];
-for (let at = 0, k = 0; at < all.length; k++) {
-  const n = data.sizes[k % data.sizes.length];
-  buffers.push(new DataView(all.buffer, at, n));
-  at += n;
-}
+// One frames reply per recorder (run): its buffers cut from one base64 block.
+const replies = data.runs.map((run) => {
+  const all = bytes(run.frames);
+  let at = 0;
+  const buffers = run.sizes.map((n) => { const b = new DataView(all.buffer, at, n); at += n; return b; });
+  return { message: run.message, buffers };
+});
 const handlers = new Map();
 const model = {
   get: (k) => state[k],
@@ -583,9 +722,10 @@ const model = {
   off: (name, f) => { if (name) handlers.set(name, (handlers.get(name) || []).filter((g) => g !== f)); },
   save_changes: () => {},
   send: (msg) => {
-    if (msg.type !== 'frames') return;
-    const reply = { ...data.message, id: msg.id };
-    setTimeout(() => (handlers.get('msg:custom') || []).forEach((f) => f(reply, buffers)), 0);
+    const run = replies[msg.run ?? 0];
+    if (msg.type !== 'frames' || !run) return;
+    const reply = { ...run.message, id: msg.id };
+    setTimeout(() => (handlers.get('msg:custom') || []).forEach((f) => f(reply, run.buffers)), 0);
   },
   widget_manager: {},
 };

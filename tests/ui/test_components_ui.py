@@ -31,7 +31,7 @@ d = load_digits()
 cmp = compare({"pixels": d.data, "half": d.data[:, ::2]}, images=d.images / 16.0, labels=d.target, k=5,
               height=300, nside=1, point_size=5)
 a, b = cmp.explorers
-nbviz_probe(b, "selection", "error")
+nbviz_probe(b, "selection", "error", "view", "hovered")
 cmp
 """
 
@@ -116,3 +116,54 @@ def test_compare_links_the_selection(page, voila):
                            arg=[roots.nth(1).element_handle(), len(selection)], timeout=20_000)
     assert page.locator(".nbviz-cv-table .nbviz-cv-row").count() == 50
     assert wait_for_json(probe / "error.json") == ""
+
+
+def test_compare_links_zoom_and_hover_in_the_browser(page, voila):
+    probe = open_voila(page, voila, "components_compare_view", [COMPARE])
+    roots = page.locator('.nbviz-embedding[data-nbviz-ready="true"]')
+    roots.nth(1).wait_for(timeout=120_000)
+    left, right = roots.nth(0).element_handle(), roots.nth(1).element_handle()
+    roots.nth(0).scroll_into_view_if_needed()
+    fitted = page.evaluate("el => el.nbviz.camera", right)
+    box = roots.nth(0).locator("canvas.nbviz-scatter").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.4)
+    for _ in range(2):
+        page.mouse.wheel(0, -100)
+        page.wait_for_timeout(80)
+    # The right view follows in the browser (jslink) to the left's camera, zoomed in from its own fit.
+    page.wait_for_function(
+        "([a, b]) => { const p = a.nbviz.camera, q = b.nbviz.camera;"
+        " return p && q && Math.abs(p[2] - q[2]) < 1e-6 && Math.hypot(p[0] - q[0], p[1] - q[1]) < 1e-6; }",
+        arg=[left, right], timeout=20_000)
+    zoomed = page.evaluate("el => el.nbviz.camera", right)
+    assert zoomed[2] < 0.8 * fitted[2]
+    view = wait_for_json(probe / "view.json", lambda v: len(v) == 3 and abs(v[2] - zoomed[2]) < 1e-6)
+    assert view[2] < fitted[2]
+
+    # Hovering a point on the left rings the same item on the right (overlay pixels) and sets `hovered`.
+    item = page.evaluate("""([a, b, w, h]) => {
+        const n = a.nbviz.pointCount, pa = [], pb = [];
+        for (let i = 0; i < n; i++) { pa.push(a.nbviz.screenPosition(i)); pb.push(b.nbviz.screenPosition(i)); }
+        // In view, and not under the colour bar (top right).
+        const inside = (p) => p && p[0] > 20 && p[1] > 40 && p[0] < 0.55 * w && p[1] < h - 20;
+        for (let i = 0; i < n; i++) {
+          if (!inside(pa[i]) || !inside(pb[i])) continue;
+          // Alone within 7 px on the left, so the hover can only be this item.
+          let alone = true;
+          for (let j = 0; j < n && alone; j++)
+            if (j !== i && pa[j] && Math.hypot(pa[j][0] - pa[i][0], pa[j][1] - pa[i][1]) < 7) alone = false;
+          if (alone) return i;
+        }
+        return -1; }""", [left, right, box["width"], box["height"]])
+    assert item >= 0
+    x, y = page.evaluate("([el, i]) => el.nbviz.screenPosition(i)", [left, item])
+    page.mouse.move(box["x"] + x + 15, box["y"] + y + 15)
+    page.mouse.move(box["x"] + x, box["y"] + y, steps=5)
+    wait_for_json(probe / "hovered.json", lambda v: v == item)
+    ring = page.wait_for_function("""([b, i]) => {
+        const c = b.querySelector('canvas.nbviz-overlay'), [x, y] = b.nbviz.screenPosition(i);
+        const d = window.devicePixelRatio || 1, r = 20;
+        const px = c.getContext('2d').getImageData((x - r) * d, (y - r) * d, 2 * r * d, 2 * r * d).data;
+        let opaque = 0; for (let k = 3; k < px.length; k += 4) if (px[k] > 100) opaque++;
+        return opaque > 20 && opaque; }""", arg=[right, item], timeout=10_000).json_value()
+    assert ring > 20  # the ring around the item hovered on the left, drawn on the right

@@ -1,8 +1,15 @@
 """ModelGraph in a real browser (Voila + Chromium): expanding and collapsing with the mouse changes the drawn
 nodes, a click sets `selected` and shows the details, a linked GradCamViewer's `layer` follows, search finds
-modules inside closed groups."""
+modules inside closed groups, elkjs runs in a web worker; in a bare page, the worker and its main-thread fallback
+place nodes alike."""
 
 from __future__ import annotations
+
+import torch
+from torch import nn
+
+from benchmarks.model_graph import KICKOFF_JS, RENDER_JS, STASH_JS, bundle, wire_state
+from nbviz.widgets.model_graph import ModelGraph
 
 from .harness import ready_root, wait_for_json, write_notebook
 
@@ -46,6 +53,9 @@ def test_expand_collapse_select_link_and_search(page, voila):
     root = ready_root(page, ".nbviz-model-graph", timeout=180_000)
     closed = root.evaluate("el => el.nbviz.visibleCount()")
     assert closed == 7  # input, conv, the closed Sequential, pool, flatten, linear, output
+    # elkjs started in a web worker from the bundle itself (no network: the page's guard would fail the test).
+    page.wait_for_function("() => document.querySelector('.nbviz-model-graph').nbviz.layoutEngine !== ''")
+    assert root.evaluate("el => el.nbviz.layoutEngine") == "worker"
 
     # Double-click the closed group: its blocks appear (the three identical ones folded).
     click_node(page, root, "1", double=True)
@@ -87,3 +97,65 @@ def test_expand_collapse_select_link_and_search(page, voila):
     wait_for_json(probe / "layer.json", lambda v: v == "1.2.0")
     page.wait_for_function("() => document.querySelector('.nbviz-model-graph').nbviz.visibleIds().includes('_1_2_0')")
     assert not page.page_errors
+
+
+class Fork(nn.Module):
+    """Two branches joined: a group elkjs lays out (a chain would be stacked without it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.down = nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv1(x) + self.down(x)
+
+
+def test_worker_and_main_thread_layouts_agree(browser):
+    """elkjs in its web worker, and on the main thread where a page cannot make workers, places every node alike."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.Sequential(Fork(), Fork(), Fork()), nn.Flatten(),
+                          nn.Linear(4 * 36, 3))
+    state = wire_state(ModelGraph(model, torch.rand(1, 1, 6, 6), depth=3))
+    placed, engines = {}, {}
+    for blocked in (False, True):
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        try:
+            page.goto("about:blank")
+            if blocked:  # as a Content-Security-Policy without blob: workers would
+                page.evaluate("() => { window.Worker = function () { throw new Error('no workers here'); }; }")
+            page.evaluate(STASH_JS, list(bundle()))
+            page.evaluate(KICKOFF_JS)
+            shown = page.evaluate(RENDER_JS, state)
+            engines[blocked] = shown["engine"]
+            placed[blocked] = page.evaluate(
+                "() => { const h = document.querySelector('.nbviz-model-graph').nbviz;"
+                " return Object.fromEntries(h.visibleIds().map((id) => [id, h.screenPosition(id)])); }")
+        finally:
+            page.close()
+        assert not errors
+    assert engines == {False: "worker", True: "main thread (no workers here)"}
+    forks = [k for k in placed[False] if k.endswith("conv1") or k.endswith("down")]
+    assert len(forks) == 6 and len(placed[False]) > 10
+    assert placed[False] == placed[True]
+
+
+def test_without_elkjs_the_stand_in_layout_stays(browser):
+    """Where elkjs cannot start at all, the graph is drawn from longest-path layers and the banner says why."""
+    state = wire_state(ModelGraph(nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), Fork(), nn.Flatten()),
+                                  torch.rand(1, 1, 6, 6), depth=2))
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    try:
+        page.goto("about:blank")
+        page.evaluate("() => { window.Worker = undefined; delete window.DecompressionStream; }")
+        page.evaluate(STASH_JS, list(bundle()))
+        page.evaluate(KICKOFF_JS)
+        shown = page.evaluate(RENDER_JS.replace("""await shown('[data-nbviz-ready="true"]')""", "0"), state)
+        assert shown["drawn"] == 7  # input, conv, the fork's conv1, down and add (elkjs's to lay out), flatten, output
+        root = "document.querySelector('.nbviz-model-graph')"
+        page.wait_for_function(f"() => {root}.textContent.includes('layout failed')")
+        hook = f"{root}.nbviz"
+        assert page.evaluate(f"() => {hook}.provisional") and page.evaluate(f"() => {hook}.layoutEngine") == ""
+    finally:
+        page.close()

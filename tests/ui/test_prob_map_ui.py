@@ -1,4 +1,5 @@
-"""ProbMapPlayer in a real browser (Voila + headless Chromium): slider, modes, interpolation, chart clicks."""
+"""ProbMapPlayer in a real browser (Voila + headless Chromium): slider, modes, interpolation, chart clicks, and
+compare mode fed by background recording."""
 
 from __future__ import annotations
 
@@ -30,20 +31,21 @@ p
 """
 
 
-def open_player(page, voila, name: str):
+def open_player(page, voila, name: str, cells: tuple[str, ...] = (PLAYER,)):
     probe = voila.root / f"{name}_probe"
-    write_notebook(voila.root / f"{name}.ipynb", [PLAYER.replace("FOLDER", repr(str(probe)))], probe_folder=probe)
+    write_notebook(voila.root / f"{name}.ipynb", [c.replace("FOLDER", repr(str(probe))) for c in cells],
+                   probe_folder=probe)
     page.goto(f"{voila.url}/voila/render/{name}.ipynb", timeout=120_000)
     root = ready_root(page, ".nbviz-pm")
     return probe, root
 
 
-def map_pixels(root) -> np.ndarray:
-    """The map canvas' own pixels (rows, cols, 4), exactly as drawn."""
-    data = root.evaluate(
-        "(el) => { const c = el.querySelector('.nbviz-pm-map');"
-        " return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }")
-    shape = root.evaluate("(el) => { const c = el.querySelector('.nbviz-pm-map'); return [c.height, c.width]; }")
+def map_pixels(root, panel: int = 0) -> np.ndarray:
+    """A map canvas' own pixels (rows, cols, 4), exactly as drawn; ``panel``: which map in compare mode."""
+    data, shape = root.evaluate(
+        "(el, k) => { const c = el.querySelectorAll('.nbviz-pm-map')[k];"
+        " return [Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data), [c.height, c.width]]; }",
+        panel)
     return np.asarray(data, dtype=np.int16).reshape(shape[0], shape[1], 4)
 
 
@@ -104,5 +106,75 @@ def test_slider_mode_interpolation_and_chart(page, voila):
     assert wait_for_json(probe / "epoch.json", lambda v: v == 3) == 3
     page.wait_for_timeout(200)
     assert root.locator(".nbviz-pm-epoch").inner_text() == "epoch 3"
+    assert not page.page_errors
+    assert wait_for_json(probe / "error.json") == ""
+
+
+COMPARE = """
+import numpy as np, torch, nbviz
+rng = np.random.default_rng(0)
+X = rng.normal(size=(80, 2)).astype("float32")
+W = np.array([[2.0, -1.0, 0.2], [0.5, 1.5, -2.0]], dtype="float32")
+y = (X @ W).argmax(1)
+recs = {name: nbviz.ProbMapRecorder(X, y, resolution=48) for name in ("seed 0", "seed 1")}
+p = nbviz.ProbMapPlayer(recs, interpolation=2, size=200, class_colormap="gray")
+nbviz_probe(p, "epoch", "mode", "error", "n_frames")
+p
+"""
+# Recorded after the player is shown, by torch modules: in the background, so frames reach the view from the
+# recorders' worker threads (or are pulled by a view that opens later).
+TRAIN = """
+for name, sign, epochs in (("seed 0", 1.0, (0, 3, 9)), ("seed 1", -1.0, (0, 6, 9))):
+    model = torch.nn.Linear(2, 3)
+    for e in epochs:
+        with torch.no_grad():
+            model.weight.copy_(torch.from_numpy(sign * W.T * (0.2 + 0.4 * e)))
+            model.bias.zero_()
+        recs[name].record(model, e, loss=1 / (e + 1))
+"""
+
+
+def test_compare_mode_panels_share_the_slider(page, voila):
+    probe, root = open_player(page, voila, "probmap_compare", (COMPARE, TRAIN))
+    assert wait_for_json(probe / "n_frames.json", lambda v: v == 6) == 6
+    page.wait_for_function("(el) => el.nbviz.panelFrames.join() === '3,3'", arg=root.element_handle(),
+                           timeout=30_000)
+    assert root.locator(".nbviz-pm-map").count() == 2
+    assert root.locator(".nbviz-pm-title").all_inner_texts() == ["seed 0", "seed 1"]
+    # One slider over the union of the epochs [0, 3, 6, 9], two blended steps in each gap.
+    assert root.evaluate("(el) => el.nbviz.steps.map((s) => s.epoch)") == list(range(10))
+    assert wait_for_json(probe / "epoch.json", lambda v: v == 9) == 9
+    a_end, b_end = map_pixels(root, 0), map_pixels(root, 1)
+    assert np.abs(a_end - b_end).max() > 100  # the second model predicts the opposite: other colours
+
+    # Dragging the slider to the start moves both maps, and Python's epoch.
+    slider = root.locator(".nbviz-pm-slider")
+    box = slider.bounding_box()
+    page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
+    assert wait_for_json(probe / "epoch.json", lambda v: v == 0) == 0
+    page.wait_for_timeout(100)
+    assert np.abs(map_pixels(root, 0) - a_end).max() > 30
+    assert np.abs(map_pixels(root, 1) - b_end).max() > 30
+    assert root.locator(".nbviz-pm-epoch").inner_text() == "epoch 0"
+
+    # Each map shows its last frame at or before the epoch, blended towards its next ("class" mode, grey scale):
+    # at epoch 3 the first recorder shows its frame of epoch 3, the second half-way between its epochs 0 and 6.
+    root.locator(".nbviz-pm-mode").select_option("class")
+    assert wait_for_json(probe / "mode.json", lambda v: v == "class") == "class"
+    shots = {}
+    for k in (0, 3, 6):
+        root.evaluate("(el, k) => el.nbviz.setStep(k)", k)
+        shots[k] = (map_pixels(root, 0)[..., 0], map_pixels(root, 1)[..., 0])
+    b0, b3, b6 = shots[0][1], shots[3][1], shots[6][1]
+    changed = np.abs(b0 - b6) > 10
+    assert changed.any() and (np.abs(b3 - (b0 + b6) / 2)[changed] <= 2).all()
+    assert np.abs(shots[3][0] - shots[0][0]).max() > 30  # the first recorder has a frame of its own at 3
+
+    # A mode switch recolours both maps.
+    root.locator(".nbviz-pm-mode").select_option("entropy")
+    assert wait_for_json(probe / "mode.json", lambda v: v == "entropy") == "entropy"
+    page.wait_for_timeout(100)
+    assert np.abs(map_pixels(root, 0)[..., 0] - shots[6][0]).max() > 30
+    assert np.abs(map_pixels(root, 1)[..., 0] - shots[6][1]).max() > 30
     assert not page.page_errors
     assert wait_for_json(probe / "error.json") == ""

@@ -104,6 +104,67 @@ def test_equals_captum_layer_gradcam_called_directly():
     assert float((ours - direct).abs().max()) <= 1e-5
 
 
+class _PairConv(nn.Module):
+    """A layer returning (maps, extra): the kernel hands such layers to Captum."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y, y.mean(dim=(2, 3))
+
+
+class _PairNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(3)
+        self.pair = _PairConv()
+        self.head = nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+
+    def forward(self, x):
+        y, extra = self.pair(x)
+        return self.head(y) + 0.0 * extra[:, :4]  # Captum needs every tuple member in the graph
+
+
+def test_a_layer_with_tuple_output_is_attributed_at_its_first_tensor():
+    model, x = _PairNet(), images(n=3)
+    ours = grad_cam(model, "pair", x, signed=True)
+    ref = reference_grad_cam(model, "pair.conv", x, None, signed=True)  # same tensor, taken at the inner conv
+    assert float(ref.abs().max()) > 1e-3
+    assert float((ours - ref).abs().max()) <= 1e-5
+
+
+def test_a_layer_run_twice_is_attributed_at_its_last_call():
+    torch.manual_seed(4)
+    conv = nn.Conv2d(3, 3, 3, padding=1)
+    model = nn.Sequential(conv, nn.ReLU(), conv, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 2))
+    x = images(n=2)
+    ours = grad_cam(model, "0", x, signed=True)
+    with torch.no_grad():
+        first = conv(x).relu()
+    tail = nn.Sequential(*list(model)[2:])  # the second call and the head, from the first call's output
+    ref = reference_grad_cam(tail, "0", first, model(x).argmax(1), signed=True)
+    assert float((ours - ref).abs().max()) <= 1e-5
+
+
+def test_a_layer_the_score_does_not_depend_on_gives_zero_maps():
+    class Dead(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(5)
+            self.side = nn.Conv2d(3, 4, 3, padding=1)
+            self.head = nn.Sequential(nn.Flatten(), nn.Linear(3 * 12 * 12, 3))
+
+        def forward(self, x):
+            self.side(x)  # runs, but nothing downstream uses it
+            return self.head(x)
+
+    maps = grad_cam(Dead(), "side", images(n=2), signed=True)
+    assert maps.shape == (2, 12, 12) and float(maps.abs().max()) == 0.0
+
+
 def test_batches_give_the_same_maps_and_logits():
     model, x = small_cnn(), images(n=7)
     whole = attribute(model, x, "4", batch_size=64)

@@ -128,9 +128,90 @@ def test_folding_and_depth():
         G.initial_expanded(g, -1)
 
 
+def real_calls(model: nn.Module) -> list[str]:
+    """Module calls on real (not meta) tensors, recorded by hooks the test leaves on the model."""
+    calls: list[str] = []
+
+    def hook(mod: nn.Module, args: tuple, _out: object, path: str) -> None:
+        if any(isinstance(a, torch.Tensor) and not a.is_meta for a in args):
+            calls.append(path)
+
+    for path, m in model.named_modules():
+        m.register_forward_hook(lambda mod, args, out, path=path: hook(mod, args, out, path))
+    return calls
+
+
+def test_modules_mode_does_not_run_a_traceable_model():
+    """fx tracing and shape propagation on meta tensors give every shape: the model's forward never runs for real."""
+    model = net()
+    calls = real_calls(model)
+    g = G.capture(model, X)
+    assert calls == [] and not g.fallback
+    assert g.module_shapes["1.0"] == g.module_shapes["1.0.conv1"] == (1, 8, 14, 14)  # groups and leaves
+    assert g.module_shapes[""] == (1, 10) and g.groups["1"]["shape"] == "(1, 8, 14, 14)"
+    model(X)  # the hooks do see a real forward
+    assert "1.0.conv1" in calls
+
+
+def test_shapes_where_meta_tensors_cannot_run_come_from_the_real_input():
+    class Masked(nn.Module):  # traceable, but the output's shape depends on the data: no meta kernel can know it
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.fc(x)
+            return y[y > 0]
+
+    model = Masked()
+    x = torch.randn(3, 4)
+    g = G.capture(model, x)
+    assert not g.fallback
+    assert next(n for n in g.nodes if n["kind"] == "output")["shape"] == f"({int((model.fc(x) > 0).sum())})"
+
+
+def output_shapes(model: nn.Module, x: torch.Tensor) -> dict[str, tuple]:
+    """Every module's output shape in a real forward, by path."""
+    seen: dict[str, tuple] = {}
+    handles = [m.register_forward_hook(lambda mod, i, o, p=p: seen.update({p: tuple(o.shape)}))
+               for p, m in model.named_modules()]
+    model(x)
+    for h in handles:
+        h.remove()
+    return seen
+
+
+def test_normalisation_layers_keep_shapes_unless_a_hook_changes_them():
+    """Stock normalisation layers are answered without running them on meta tensors (the output has the input's
+    shape), except where a forward hook may change the output; a layer given channels it does not have fails as it
+    would for real."""
+    halve = nn.BatchNorm2d(4)
+    halve.register_forward_hook(lambda mod, args, out: out[:, :2])
+    for model, x in [(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.GroupNorm(2, 4), nn.InstanceNorm2d(4),
+                                    nn.LayerNorm([14, 14]), halve, nn.Flatten()), torch.randn(2, 3, 16, 16)),
+                     (nn.Sequential(nn.Linear(3, 6), nn.BatchNorm1d(6)), torch.randn(2, 3))]:
+        seen = output_shapes(model.eval(), x)
+        real: list[str] = []  # a global hook: hooks on the layers themselves would turn the shortcut off
+        handle = torch.nn.modules.module.register_module_forward_hook(
+            lambda mod, args, out, real=real: real.append(type(mod).__name__) if not args[0].is_meta else None)
+        try:
+            g = G.capture(model, x)
+        finally:
+            handle.remove()
+        assert g.module_shapes == seen and real == []  # all on meta tensors
+    assert g.module_shapes["1"] == (2, 6)
+    small = G.capture(nn.Sequential(nn.Conv2d(3, 4, 3), halve), torch.randn(1, 3, 8, 8))
+    assert small.module_shapes == {"": (1, 2, 6, 6), "0": (1, 4, 6, 6), "1": (1, 2, 6, 6)}
+    with pytest.raises(RuntimeError, match=r"failed in module '1'"):
+        G.capture(nn.Sequential(nn.Conv2d(3, 5, 3), nn.BatchNorm2d(4)), torch.randn(2, 3, 16, 16))
+
+
 def test_dynamic_control_flow_falls_back_to_hooks_and_says_so():
-    g = G.capture(Dynamic(), torch.ones(1, 4))
+    model = Dynamic()
+    calls = real_calls(model)
+    g = G.capture(model, torch.ones(1, 4))
     assert "torch.fx could not trace" in g.fallback and "forward hooks" in g.fallback
+    assert calls == ["a", "b", ""]  # the real forward, with the hooks that make the graph
     assert [n["id"] for n in g.nodes] == ["input", "a", "b", "output"]
     assert [(e["source"], e["target"]) for e in g.edges] == [("input", "a"), ("a", "b"), ("b", "output")]
 

@@ -1,4 +1,5 @@
-"""Exact kNN against brute force (scipy cdist in float64, ties by index), both metrics, ties, duplicates, bounds."""
+"""kNN against brute force (scipy cdist in float64, ties by index), both metrics, ties, duplicates, bounds; the
+approximate index against the exact neighbours."""
 
 import time
 
@@ -8,7 +9,8 @@ import torch
 from scipy.spatial.distance import cdist
 from sklearn.datasets import load_digits
 
-from nbviz.kernels.neighbors import NeighborIndex, knn_all
+from nbviz.kernels import neighbors
+from nbviz.kernels.neighbors import NeighborIndex, knn_all, knn_graph
 
 
 def brute_force(x, q, k, metric, exclude=None):
@@ -147,6 +149,84 @@ def test_errors_name_the_parameter_and_bound(gauss):
         NeighborIndex(np.array([["a"]]))
     with pytest.raises(ValueError, match="block must be a positive int, got 0"):
         knn_all(gauss, 3, block=0)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_knn_all_long_rows_select_through_chunk_minima(metric):
+    # N past the length where the m smallest of a row are picked among its chunks of smallest minimum, N not a
+    # multiple of the chunk, and many exact ties (a coarse grid of integer points, with duplicates).
+    n = 16 * (10 + neighbors._SLACK) * neighbors._CHUNK + 7
+    x = np.random.default_rng(4).integers(-3, 4, size=(n, 5)).astype(np.float32)
+    ki, kd = knn_all(x, 10, metric)
+    for i in list(range(0, n, 997)) + [n - 1]:
+        ref_idx, ref_d = brute_force(x, x[i], 10, metric, exclude=i)
+        np.testing.assert_array_equal(ki[i], ref_idx)
+        np.testing.assert_allclose(kd[i], ref_d, rtol=1e-5, atol=1e-6)
+
+
+def clustered(n, d, seed, latent=6, classes=40):
+    """Items of a few dozen classes on a low-dimensional manifold: the structure real embeddings have."""
+    rng = np.random.default_rng(seed)
+    z = 3 * rng.normal(size=(classes, latent))[rng.integers(0, classes, n)] + rng.normal(size=(n, latent))
+    return (np.tanh(z @ rng.normal(size=(latent, d)) / 3) + 0.05 * rng.normal(size=(n, d))).astype(np.float32)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_knn_graph_index_finds_most_true_neighbours(metric):
+    x = clustered(10_000, 32, 0)
+    graph = knn_graph(x, 10, metric, exact=False, target_recall=0.95)
+    # One cell finds ~80 % of the neighbours here: more cells are searched to reach the target.
+    assert not graph.exact and graph.cells == 100 and 1 < graph.probes < graph.cells // 2
+    assert graph.indices.shape == graph.distances.shape == (10_000, 10)
+    # The recall it reports, and the recall on other items against brute force, are at least the bound.
+    assert graph.recall >= 0.95 and graph.sample == 1000
+    rows = np.random.default_rng(1).choice(len(x), 300, replace=False)
+    found = [len(set(graph.indices[i]) & set(brute_force(x, x[i], 10, metric, exclude=i)[0])) for i in rows]
+    assert np.mean(found) / 10 >= 0.93
+    # What it returns are true distances, nearest first, never the item itself.
+    assert (graph.indices != np.arange(len(x))[:, None]).all() and (np.diff(graph.distances, axis=1) >= 0).all()
+    d = cdist(x[rows[:20]].astype(np.float64), x.astype(np.float64), metric=metric)
+    np.testing.assert_allclose(graph.distances[rows[:20]], np.take_along_axis(d, graph.indices[rows[:20]], 1),
+                               rtol=1e-5, atol=1e-6)
+    # Deterministic for a seed; a lower target searches fewer cells.
+    again = knn_graph(x, 10, metric, exact=False, target_recall=0.95)
+    np.testing.assert_array_equal(again.indices, graph.indices)
+    assert knn_graph(x, 10, metric, exact=False, target_recall=0.5).probes < graph.probes
+
+
+def test_knn_graph_exact_by_size_and_on_noise(monkeypatch):
+    x = clustered(3000, 16, 2)
+    exact = knn_graph(x, 7)  # below APPROX_MIN_ITEMS: exact, the same as knn_all
+    assert exact.exact and exact.recall == 1.0 and exact.probes == 0
+    np.testing.assert_array_equal(exact.indices, knn_all(x, 7)[0])
+    assert knn_graph(x, 7, exact=True).exact
+    monkeypatch.setattr(neighbors, "APPROX_MIN_ITEMS", 3000)
+    assert not knn_graph(x, 7).exact
+    # Isotropic noise in 64-D has no structure for an index: it would search most cells, so the search is exact.
+    noise = np.random.default_rng(3).normal(size=(3000, 64)).astype(np.float32)
+    graph = knn_graph(noise, 7, exact=False)
+    assert graph.exact
+    np.testing.assert_array_equal(graph.indices, knn_all(noise, 7)[0])
+    with pytest.raises(ValueError, match="exact must be True, False or None"):
+        knn_graph(x, 3, exact="yes")
+    with pytest.raises(ValueError, match=r"target_recall must be a number in \(0, 1\], got 0"):
+        knn_graph(x, 3, target_recall=0)
+
+
+def test_worker_threads_leave_torch_settings_as_they_were(gauss):
+    # Blocked loops run on worker threads with one intra-op thread each; overlapping callers restore it once.
+    import threading
+
+    before = torch.get_num_threads()
+    results = []
+    callers = [threading.Thread(target=lambda: results.append(knn_all(gauss, 5, block=16)[0])) for _ in range(3)]
+    for c in callers:
+        c.start()
+    for c in callers:
+        c.join()
+    assert torch.get_num_threads() == before
+    np.testing.assert_array_equal(results[0], results[2])
+    np.testing.assert_array_equal(results[1], knn_all(gauss, 5)[0])
 
 
 def test_one_query_is_one_pass_over_the_data():

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 import torch
+from sklearn.linear_model import LogisticRegression
 
 from nbviz.kernels.probmap import (
     ProbMapRecorder,
     class_luts,
     colorize,
     flip_mask,
+    frame_at,
     interpolate,
     quantize,
     timeline,
@@ -313,7 +318,7 @@ def test_flip_mask():
     assert flip_mask(a).tolist() == [[True, True], [False, False]]
 
 
-def test_lightning_callback_with_a_duck_typed_trainer(data):
+def test_lightning_callback_with_a_duck_typed_trainer(data, gate):
     from types import SimpleNamespace
 
     from nbviz.integrations.lightning import ProbMapCallback
@@ -321,15 +326,237 @@ def test_lightning_callback_with_a_duck_typed_trainer(data):
     X, y = data
     rec = ProbMapRecorder(X, y, resolution=6)
     cb = ProbMapCallback(rec, every_n_epochs=3)
-    module = logistic_module()
+    module = Gated()
+    gate.clear()  # the background evaluations wait until after the last epoch
+    threading.Timer(0.3, gate.set).start()
     for epoch in range(8):
         trainer = SimpleNamespace(current_epoch=epoch, max_epochs=8, sanity_checking=False, is_global_zero=True,
                                   callback_metrics={"train_loss": torch.tensor(1.0 / (epoch + 1)), "name": "x"})
         cb.on_train_epoch_end(trainer, module)
-    assert rec.epochs == [0, 3, 6, 7]  # every third, and the last one
+    assert rec.pending == 4
+    cb.on_train_end(trainer, module)  # frames still evaluated in the background are stored when fit() returns
+    assert rec.pending == 0 and rec.stored().epochs == [0, 3, 6, 7]  # every third, and the last one
     np.testing.assert_allclose(rec.metrics["train_loss"], [1.0, 0.25, 1 / 7, 1 / 8])
     assert "name" not in rec.metrics
     with pytest.raises(ValueError, match="every_n_epochs must be an int >= 1"):
         ProbMapCallback(rec, every_n_epochs=0)
     with pytest.raises(TypeError, match="rec must be a nbviz.ProbMapRecorder"):
         ProbMapCallback("rec")
+
+
+# -- background recording --------------------------------------------------------------------------------------
+GATE = threading.Event()  # module level, so deep copies of a Gated module share them
+ENTERED = threading.Event()  # set when a forward starts waiting for GATE
+
+
+class Gated(torch.nn.Module):
+    """An MLP whose forward waits for GATE and notes the thread it ran on; a `poison` buffer makes it output NaN."""
+
+    threads: list[str] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+        self.register_buffer("poison", torch.zeros(()))
+
+    def forward(self, x):
+        ENTERED.set()
+        assert GATE.wait(10), "test gate never opened"
+        Gated.threads.append(threading.current_thread().name)
+        return self.net(x) + self.poison
+
+
+@pytest.fixture
+def gate():
+    GATE.set()
+    ENTERED.clear()
+    Gated.threads = []
+    yield GATE
+    GATE.set()
+
+
+def train_step(model, X, y):
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(model(torch.as_tensor(X, dtype=torch.float32)), torch.as_tensor(y)).backward()
+    opt.step()
+
+
+def test_background_frames_are_those_of_synchronous_recording(data, gate):
+    X, y = data
+    recs = {bg: ProbMapRecorder(X, y, resolution=20, background=bg, X_test=X[:7]) for bg in (True, False)}
+    for rec in recs.values():
+        model = Gated()
+        for e in range(6):
+            rec.record(model, e, loss=float(e))
+            train_step(model, X, y)  # changes the parameters right after record returned
+    for rec in recs.values():
+        rec.wait()
+    fast, slow = recs[True], recs[False]
+    assert len(fast) == len(slow) == 6 and fast.epochs == slow.epochs == list(range(6))
+    assert not np.array_equal(fast.frames[0], fast.frames[5])  # training moved the map
+    for a, b in zip(fast.frames + fast.point_preds + fast.test_preds, slow.frames + slow.point_preds + slow.test_preds,
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert fast.metrics == slow.metrics and fast.metric_epochs == slow.metric_epochs
+
+
+def test_background_record_returns_at_once_and_reads_wait(data, gate):
+    X, y = data
+    rec = ProbMapRecorder(X, y, resolution=12, every=2)
+    model = Gated()
+    seen = []
+    rec.add_listener(lambda r: seen.append((threading.current_thread().name, len(r.stored().frames))))
+    gate.clear()
+    assert rec.record(model, 0, loss=1.0) and rec.record(model, 2) and not rec.record(model, 3)
+    assert rec.pending == 2 and rec.stored().frames == [] and rec.stored().metric_epochs == []
+    assert ENTERED.wait(5)  # the worker is inside the first evaluation
+    with pytest.raises(TimeoutError, match="2 frames still queued after 0.05 s"):
+        rec.wait(0.05)
+    threading.Timer(0.2, gate.set).start()
+    assert len(rec) == 2  # blocks until both are stored
+    assert rec.pending == 0 and rec.metric_epochs == [0, 2, 3] and rec.epochs == [0, 2]
+    # The worker took the first; the waiting caller evaluated the rest itself, at its own priority, in order.
+    main = threading.current_thread().name
+    assert Gated.threads == ["nbviz-probmap", main] and seen == [("nbviz-probmap", 1), (main, 2)]
+    # An epoch still queued counts for the order of epochs.
+    gate.clear()
+    rec.record(model, 4)
+    with pytest.raises(ValueError, match="epoch 4 is not after the last recorded epoch 4"):
+        rec.record(model, 4)
+    gate.set()
+    assert rec.wait() is rec and rec.epochs == [0, 2, 4]
+
+
+def test_background_failure_is_raised_by_the_next_record_or_wait(data, gate):
+    X, y = data
+    rec = ProbMapRecorder(X, y, resolution=8)
+    model = Gated()
+    rec.record(model, 0, loss=1.0)
+    rec.record(model, 1, loss=0.5)
+    model.poison.fill_(float("nan"))
+    gate.clear()
+    rec.record(model, 2, loss=0.4)  # queued: the NaN is found later, on the worker
+    model.poison.fill_(0.0)
+    rec.record(model, 3, loss=0.3)
+    gate.set()
+    with pytest.raises(ValueError, match="model output at epoch 2 holds NaN") as info:
+        rec.wait()
+    assert "background recording of epoch 2" in " ".join(info.value.__notes__)
+    # Epoch 2 and what was queued after it are dropped, as a synchronous failure stops the loop there.
+    assert rec.epochs == [0, 1] and rec.metric_epochs == [0, 1] and rec.metrics["loss"] == [1.0, 0.5]
+    rec.wait()  # raised once
+    rec.record(model, 2)  # and recording goes on from the last stored epoch
+    # Raised by the next record() once the worker has failed.
+    model.poison.fill_(float("inf"))
+    rec.record(model, 5)
+    deadline = time.monotonic() + 10
+    while not rec.stored().error and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "epoch 5 holds NaN or infinite" in rec.stored().error
+    with pytest.raises(ValueError, match="epoch 5 holds NaN"):
+        rec.record(model, 6)
+    assert rec.epochs == [0, 1, 2]
+
+
+def test_background_back_pressure_bounds_the_queued_snapshots(data, gate):
+    X, y = data
+    model = Gated()
+    per = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
+    rec = ProbMapRecorder(X, y, resolution=8, queue_bytes=int(2.5 * per))
+    gate.clear()
+    rec.record(model, 0)
+    rec.record(model, 1)
+    third = threading.Thread(target=rec.record, args=(model, 2))
+    third.start()
+    third.join(0.3)
+    assert third.is_alive()  # a third snapshot would pass queue_bytes: record waits for the worker
+    assert rec._queued_bytes == 2 * per <= rec.queue_bytes
+    gate.set()
+    third.join(10)
+    assert not third.is_alive() and rec.epochs == [0, 1, 2]
+    # A snapshot larger than the cap is evaluated in place, on the caller's thread.
+    small = ProbMapRecorder(X, y, resolution=8, queue_bytes=per - 1)
+    Gated.threads.clear()
+    small.record(model, 0)
+    assert Gated.threads == [threading.current_thread().name] and small.stored().epochs == [0]
+
+
+class GatedLogisticRegression(LogisticRegression):
+    def predict_proba(self, X):  # noqa: N803 - scikit-learn's name
+        ENTERED.set()
+        assert GATE.wait(10), "test gate never opened"
+        return super().predict_proba(X)
+
+
+def test_background_only_where_a_snapshot_is_safe(data, gate):
+    X, y = data
+    main = threading.current_thread().name
+    # Plain callables and hooked modules run in place; so does everything with background=False.
+    names = []
+    ProbMapRecorder(X, y, resolution=6).record(lambda x: names.append(threading.current_thread().name) or x @ W + B, 0)
+    hooked = Gated()
+    hooked.net.register_forward_hook(lambda *a: names.append(threading.current_thread().name))
+    ProbMapRecorder(X, y, resolution=6).record(hooked, 0)
+    Gated.threads.clear()
+    ProbMapRecorder(X, y, resolution=6, background=False).record(Gated(), 0)
+    uncopyable = Gated()
+    uncopyable.lock = threading.Lock()  # deepcopy fails: evaluated in place, at every call
+    rec = ProbMapRecorder(X, y, resolution=6)
+    rec.record(uncopyable, 0)
+    rec.record(uncopyable, 1)
+    assert names == [main, main] and Gated.threads == [main] * 3 and rec._replica is None
+    # scikit-learn estimators are pickled, so a later fit does not change the recorded frame.
+    clf = GatedLogisticRegression().fit(X, y)
+    expected = ProbMapRecorder(X, y, resolution=6, background=False)
+    expected.record(clf, 0)
+    rec = ProbMapRecorder(X, y, resolution=6)
+    threads = []
+    rec.add_listener(lambda r: threads.append(threading.current_thread().name))
+    gate.clear()
+    ENTERED.clear()
+    rec.record(clf, 0)
+    clf.fit(X[:30], (y[:30] + 1) % 3)
+    assert ENTERED.wait(5) and rec.stored().frames == []  # evaluated later, by the worker
+    gate.set()
+    rec.wait()
+    assert threads == ["nbviz-probmap"]
+    np.testing.assert_array_equal(rec.frames[0], expected.frames[0])
+    with pytest.raises(TypeError, match="background must be True or False"):
+        ProbMapRecorder(X, background="yes")
+    with pytest.raises(ValueError, match="queue_bytes must be an int >= 1"):
+        ProbMapRecorder(X, queue_bytes=0)
+
+
+def test_frame_at_places_a_recorder_on_a_shared_slider():
+    assert frame_at([0, 4, 8], 3) == (0, 0.75)
+    assert frame_at([0, 2, 8], 3) == (1, pytest.approx(1 / 6))
+    assert frame_at([0, 4, 8], 4) == (1, 0.0) and frame_at([0, 4, 8], 99) == (2, 0.0)
+    assert frame_at([5, 9], 1) == (0, 0.0)
+    for i, f, e in timeline([0, 3, 9], 3):  # alone, a recorder gets the single-mode steps back
+        assert frame_at([0, 3, 9], e) == (i, pytest.approx(f, abs=1e-12))
+
+
+def test_worker_keeps_to_its_share_while_a_fast_loop_records(data):
+    from nbviz.kernels import probmap
+
+    X, y = data
+    rec = ProbMapRecorder(X, y, resolution=4)
+    rec._queue.append(None)  # a job waits
+    busy = 0.01
+    # A record call just now: after a job of 10 ms the worker rests until it has used WORKER_SHARE of the time.
+    rec._last_call = time.monotonic()
+    t0 = time.monotonic()
+    rec._rest(t0 - busy, t0)
+    assert time.monotonic() - t0 >= busy * (1 / probmap.WORKER_SHARE - 1) * 0.95
+    # No call for WORKER_IDLE_S (the loop ended, or epochs are slow): no rest.
+    rec._last_call = time.monotonic() - probmap.WORKER_IDLE_S
+    t0 = time.monotonic()
+    rec._rest(t0 - busy, t0)
+    assert time.monotonic() - t0 < 0.05
+    # A caller evaluating the queue itself (wait, back-pressure) ends the rest too.
+    rec._last_call, rec._helpers = time.monotonic(), 1
+    t0 = time.monotonic()
+    rec._rest(t0 - 1.0, t0)
+    assert time.monotonic() - t0 < 0.05

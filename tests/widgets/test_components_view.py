@@ -112,8 +112,24 @@ def test_compare_same_items_links_and_agreement(digits):
     assert cmp.panel.columns[0]["kind"] == "table" and cmp.panel.columns[0]["low"][:10] == moved["index"].tolist()
     names = [r["name"] for r in cmp.panel.summary]
     assert "pixels: trustworthiness (k=5)" in names and "half: kNN recall (k=5)" in names
+    assert cmp.agreement_exact and {"name": "neighbours", "value": "exact"} in cmp.panel.summary
+    assert "approximate" not in cmp.panel.title
     cmp.panel.picked = int(moved["index"].iloc[0])
     assert left.focus == right.focus == moved["index"].iloc[0]
+
+
+def test_compare_says_when_the_neighbours_are_approximate(digits):
+    from nbviz.kernels.components import neighborhood_agreement
+
+    a, b = digits.data, digits.data[:, ::2]
+    cmp = compare({"pixels": a, "half": b}, labels=digits.target, k=5, exact_neighbors=False)
+    assert cmp.agreement_exact is False and set(cmp.agreement_recall) == {"pixels", "half"}
+    assert all(0.9 <= r < 1 for r in cmp.agreement_recall.values())
+    np.testing.assert_array_equal(cmp.agreement, neighborhood_agreement(a, b, 5, exact=False))
+    assert cmp.panel.title.endswith("(Jaccard, k=5, approximate neighbours)")
+    row = next(r for r in cmp.panel.summary if r["name"].startswith("neighbours"))
+    assert row["name"] == "neighbours: approximate (IVF index)"
+    assert row["value"].startswith(f"pixels recall@5 {cmp.agreement_recall['pixels']:.3f}")
 
 
 def test_compare_datasets_shift_and_extremes(digits):

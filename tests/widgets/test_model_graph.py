@@ -125,13 +125,31 @@ def test_autograd_mode(g):
     assert a.expanded == [] and {n["kind"] for n in a.visible()[0]} <= {"group", "fold", "tensor", "grad_fn"}
 
 
+def open_graphs() -> set[str]:
+    from ipywidgets.widgets.widget import _instances
+
+    return {k for k, w in _instances.items() if isinstance(w, ModelGraph)}
+
+
+def test_state_reaches_the_browser_after_the_comm_opens(monkeypatch):
+    """The comm opens before the capture (the browser loads the bundle meanwhile); the graph follows in one update."""
+    sent: list[dict] = []
+    monkeypatch.setattr(ModelGraph, "_send", lambda self, msg, buffers=None: sent.append(msg))
+    g = ModelGraph(cnn(), X, depth=2)
+    updates = [m["state"] for m in sent if m.get("method") == "update" and "node_ids" in m["state"]]
+    assert len(updates) == 1 and {"node_ids", "edge_index", "groups", "folds", "expanded"} <= set(updates[0])
+    assert g.node_ids and g.expanded == ["1"]
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="depth must be an int >= 0"):
         ModelGraph(cnn(), X, depth=-1)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         ModelGraph("resnet", X)
+    open_before = open_graphs()
     with pytest.raises(RuntimeError, match="failed in module '0'"):
         ModelGraph(cnn(), torch.rand(1, 3, 8, 8))
+    assert open_graphs() == open_before  # the comm opened before the capture is closed again
     with pytest.raises(ValueError, match="mode must be one of"):
         ModelGraph(cnn(), X, mode="graphviz")
     empty = ModelGraph(nn.Sequential(nn.ReLU()), torch.rand(2, 3))

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -48,7 +49,7 @@ def test_state_is_binary_and_colour_tables_come_from_python(rec):
     # Frames never sit in the trait state: they go as messages, C bytes per cell.
     assert not any(k for k in state if "frame" in k and k != "n_frames")
     content, buffers = p._frame_message(0, 3)
-    assert content == {"start": 0, "count": 3, "pred_dtype": "uint8"}
+    assert content == {"run": 0, "start": 0, "count": 3, "pred_dtype": "uint8"}
     assert [len(b) for b in buffers[:3]] == [24 * 24 * 3, 40, 10]
     np.testing.assert_array_equal(np.frombuffer(buffers[3], np.uint8).reshape(24, 24, 3), rec.frames[1])
 
@@ -169,5 +170,150 @@ def test_html_export_is_offline_and_holds_the_frames(rec, tmp_path):
     assert "&lt;run 1&gt;" in page and page.count("</script>") == 2
     data = json.loads(re.search(r'id="nbviz-data">(.*?)</script>', page, re.S).group(1))
     assert data["state"]["class_names"][1] == "</script><b>x</b>"
-    frames = base64.b64decode(data["frames"])
-    assert len(frames) == sum(data["sizes"]) and data["sizes"] == [24 * 24 * 3, 40, 10] * 3
+    (run,) = data["runs"]
+    frames = base64.b64decode(run["frames"])
+    assert len(frames) == sum(run["sizes"]) and run["sizes"] == [24 * 24 * 3, 40, 10] * 3
+    assert run["message"] == {"type": "frames", "run": 0, "start": 0, "count": 3, "pred_dtype": "uint8"}
+    np.testing.assert_array_equal(np.frombuffer(frames[-24 * 24 * 3 - 50:-50], np.uint8), rec.frames[2].ravel())
+
+
+# -- background recording ----------------------------------------------------------------------------------
+def test_frames_recorded_in_the_background_reach_a_live_player():
+    import threading
+
+    import torch
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(30, 2)).astype("float32")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+    rec = nbviz.ProbMapRecorder(X, (X @ W).argmax(1), resolution=16)
+    p = nbviz.ProbMapPlayer(rec)
+    sent, threads = [], []
+    p.send = lambda content, buffers=None: (sent.append((content, buffers)),
+                                            threads.append(threading.current_thread().name))
+    for e in range(5):
+        rec.record(model, e, loss=1.0 / (e + 1))
+        with torch.no_grad():
+            model[0].weight.mul_(1.5)
+    deadline = time.monotonic() + 30
+    while rec.pending and time.monotonic() < deadline:  # not rec.wait(): the caller would evaluate frames itself
+        time.sleep(0.01)
+    assert set(threads) == {"nbviz-probmap"}  # pushed from the worker, while the caller went on
+    assert [c["start"] for c, _ in sent] == list(range(5)) and all(c["count"] == 1 for c, _ in sent)
+    for k, (_, buffers) in enumerate(sent):
+        np.testing.assert_array_equal(np.frombuffer(buffers[0], np.uint8).reshape(16, 16, 3), rec.frames[k])
+    assert p.n_frames == 5 and p.epochs == list(range(5)) and p.epoch == 4
+    np.testing.assert_allclose(p._lines.y, [1.0, 1 / 2, 1 / 3, 1 / 4, 1 / 5])  # one line: bqplot squeezes
+
+
+def test_a_failed_background_recording_shows_in_the_player_and_exports_wait(tmp_path):
+    import torch
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(30, 2)).astype("float32")
+    model = torch.nn.Linear(2, 3)
+    rec = nbviz.ProbMapRecorder(X, resolution=12)
+    p = nbviz.ProbMapPlayer(rec, interpolation=1)
+    for e in range(3):
+        rec.record(model, e)
+    # An epoch still queued is waited for, not refused; exports hold every frame.
+    p.epoch = 2
+    gif = Image.open(p.save(tmp_path / "x.gif"))
+    assert gif.n_frames == len(timeline([0, 1, 2], 1)) == 5
+    with torch.no_grad():
+        model.bias.fill_(float("nan"))
+    rec.record(model, 3)
+    with pytest.raises(ValueError, match="epoch 3 holds NaN"):
+        rec.wait()
+    assert "recording failed: ValueError: model output at epoch 3 holds NaN" in p.error
+
+
+# -- compare mode ------------------------------------------------------------------------------------------
+def two_runs(resolution=24, epochs_b=(0, 4, 7), **kwargs_b):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = (X @ W).argmax(1)
+    a = nbviz.ProbMapRecorder(X, y, resolution=24)
+    b = nbviz.ProbMapRecorder(X, y, resolution=resolution, **kwargs_b)
+    for e in (0, 2, 7):
+        a.record(model_at(e), e, loss=1.0 / (e + 1))
+    for e in epochs_b:
+        b.record(lambda x, e=e: -(x @ W) * (1 + e), e, loss=2.0 / (e + 1), acc=e / 10)
+    return a, b
+
+
+def test_compare_mode_state_messages_and_chart():
+    a, b = two_runs()
+    p = nbviz.ProbMapPlayer({"seed 0": a, "seed 1": b}, interpolation=2)
+    assert p.run_names == ["seed 0", "seed 1"] and p.run_epochs == [[0, 2, 7], [0, 4, 7]]
+    assert p.epochs == [0, 2, 4, 7] and p.epoch == 7 and p.n_frames == 6
+    content, buffers = p._reply_frames({"run": 1, "start": 1})
+    assert content == {"run": 1, "start": 1, "count": 2, "pred_dtype": "uint8"}
+    np.testing.assert_array_equal(np.frombuffer(buffers[0], np.uint8).reshape(24, 24, 3), b.frames[1])
+    with pytest.raises(ValueError, match="frames request run must be in 0..1, got 2"):
+        p._reply_frames({"run": 2})
+    # Live: a push names its run.
+    sent = []
+    p.send = lambda content, buffers=None: sent.append(content)
+    b.record(model_at(9), 9, loss=0.1)
+    assert sent == [{"type": "frames", "run": 1, "start": 3, "count": 1, "pred_dtype": "uint8"}]
+    assert p.epochs == [0, 2, 4, 7, 9] and p.epoch == 9
+    # One line per recorder and metric; lines of different lengths padded with their last value.
+    assert list(p._lines.labels) == ["seed 0: loss", "seed 1: acc", "seed 1: loss"]
+    np.testing.assert_allclose(p._lines.x, [[0, 2, 7, 7], [0, 4, 7, 9], [0, 4, 7, 9]])
+    np.testing.assert_allclose(p._lines.y[0], [1.0, 1 / 3, 1 / 8, 1 / 8])
+    p._hits.selected = [2]  # a click on the chart over epoch 4 (the union's third)
+    assert p.epoch == 4
+    # A list names its panels.
+    assert nbviz.ProbMapPlayer([a, b]).run_names == ["run 0", "run 1"]
+
+
+def test_compare_mode_renders_each_recorder_at_the_shared_epoch(tmp_path):
+    a, b = two_runs()
+    p = nbviz.ProbMapPlayer({"a": a, "b": b}, interpolation=3)
+    p.epoch = 4  # a shows between its epochs 2 and 7; b its recorded epoch 4
+    png = np.asarray(Image.open(io.BytesIO(p.to_png(200))))
+    assert png.shape == (200, 2 * 200 + 8, 4)
+    left, right = png[:, :200], png[:, 208:]
+    assert np.abs(left.astype(int) - right.astype(int)).max() > 100  # b predicts the opposite classes
+    from nbviz.kernels.probmap import colorize
+
+    np.testing.assert_array_equal(p.render_rgba(1, 0.4, run=0),
+                                  colorize(interpolate(a.frames[1], a.frames[2], 0.4), "region", p._luts()))
+    gif = Image.open(p.save(tmp_path / "cmp.gif", fps=20))
+    assert gif.n_frames == len(timeline([0, 2, 4, 7], 3)) == 13
+    grid = Image.open(p.save(tmp_path / "cmp.png", dpi=40, epochs=[0, 7]))
+    one = Image.open(nbviz.ProbMapPlayer(a).save(tmp_path / "one.png", dpi=40, epochs=[0, 7]))
+    assert grid.size[1] == 2 * one.size[1]  # a row per recorder
+    page = p.save(tmp_path / "cmp.html").read_text()
+    data = json.loads(re.search(r'id="nbviz-data">(.*?)</script>', page, re.S).group(1))
+    assert [r["message"]["run"] for r in data["runs"]] == [0, 1]
+    assert [r["message"]["count"] for r in data["runs"]] == [3, 3]
+
+
+def test_compare_mode_needs_one_domain():
+    a, b = two_runs(resolution=10)
+    with pytest.raises(ValueError, match=r"rec\['b'\] does not share the domain of rec\['a'\]: grid 10 x 10, not 24"):
+        nbviz.ProbMapPlayer({"a": a, "b": b})
+    a, b = two_runs(xlim=(-1, 1))
+    with pytest.raises(ValueError, match=r"rec\['run 1'\] does not share .*: xlim \(-1.0, 1.0\)"):
+        nbviz.ProbMapPlayer([a, b])
+    c = nbviz.ProbMapRecorder(np.zeros((3, 2)) + np.arange(3)[:, None], resolution=24)
+    with pytest.raises(ValueError, match="other training points X; other labels y"):
+        nbviz.ProbMapPlayer({"a": a, "c": c})
+    a, b = two_runs()
+    d = nbviz.ProbMapRecorder(a.X, a.y, resolution=24)
+    d.record(lambda x: np.ones((len(x), 4)), 0)
+    with pytest.raises(ValueError, match=r"rec\['d'\] outputs 4 classes and rec\['a'\] 3"):
+        nbviz.ProbMapPlayer({"a": a, "d": d})
+    with pytest.raises(TypeError, match=r"rec\['x'\] must be a nbviz.ProbMapRecorder, got str"):
+        nbviz.ProbMapPlayer({"a": a, "x": "rec"})
+    with pytest.raises(ValueError, match="rec must hold at least one"):
+        nbviz.ProbMapPlayer([])
+    # An empty recorder is shown waiting; exports say which recorder has no frames.
+    e = nbviz.ProbMapRecorder(a.X, a.y, resolution=24)
+    p = nbviz.ProbMapPlayer({"a": a, "e": e})
+    assert p.run_epochs == [[0, 2, 7], []] and p._static_png()
+    with pytest.raises(ValueError, match=r"rec\['e'\] has no frames yet"):
+        p.to_png()

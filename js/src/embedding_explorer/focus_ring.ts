@@ -29,8 +29,14 @@ export function ringGeometry(
 }
 
 /** Clear the overlay and draw the ring (if any). The context is in CSS px (scaled by dpr by the caller). */
-export function drawRing(ctx: CanvasRenderingContext2D, ring: Ring | null, color: string, haloColor: string): void {
-  ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+export function drawRing(
+  ctx: CanvasRenderingContext2D,
+  ring: Ring | null,
+  color: string,
+  haloColor: string,
+  clear = true,
+): void {
+  if (clear) ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
   if (!ring) return;
   ctx.beginPath();
   ctx.arc(ring.x, ring.y, ring.r, 0, 2 * Math.PI);

@@ -28,6 +28,7 @@ import type { ExplorerTraits } from './protocol';
 import './styles.css';
 // --- panels (neighbours, thumbnails, labelling): imports ---
 import { itemTooltip } from './item_tooltip';
+import { mountLinkedView, toView, type LinkedView } from './linked_view';
 import { mountThumbnails, pointColorCss } from './thumbnails';
 import './panels.css';
 export type { ExplorerTraits };
@@ -41,6 +42,8 @@ export interface ExplorerHook {
   selectedCount: number;
   /** Frames in which the points were drawn so far (each costs a full WebGL draw). */
   drawCount: number;
+  /** The camera as the `view` trait would hold it: [target x, target y, distance]. */
+  camera: number[] | null;
 }
 
 type Scatterplot = ReturnType<typeof createScatterplot>;
@@ -177,6 +180,8 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   };
 
   // --- overlay (focus ring) -------------------------------------------------------------------
+  /** Camera and hover shared with linked views (mounted once the scatterplot's events are wired). */
+  let linked: LinkedView | null = null;
   const ctx = overlay.getContext('2d');
   const sizeOverlay = () => {
     const dpr = window.devicePixelRatio || 1;
@@ -194,8 +199,12 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   const drawOverlay = () => {
     if (!ctx) return;
     const ring = ringGeometry(screenPosition(focusIndex()), pointSize(), width, height);
-    const t = theme ?? { focus: '#e6007e', background: [255, 255, 255, 255] as Rgba };
-    drawRing(ctx, ring, t.focus, cssColor([t.background[0], t.background[1], t.background[2], 180]));
+    const t = theme ?? { focus: '#e6007e', foreground: '#222', background: [255, 255, 255, 255] as Rgba };
+    const halo = cssColor([t.background[0], t.background[1], t.background[2], 180]);
+    drawRing(ctx, ring, t.focus, halo);
+    // The point hovered in a linked view, in the theme's text colour so it is not taken for the focus.
+    const linkedRing = ringGeometry(screenPosition(linked?.linkedHover() ?? -1), pointSize(), width, height);
+    if (linkedRing) drawRing(ctx, { ...linkedRing, r: linkedRing.r - 3 }, t.foreground, halo, false);
   };
   sizeOverlay();
 
@@ -409,6 +418,7 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     // A new layout has new extents: fit it unless the user has moved the camera since the last fit.
     if (!sameN || autoFit) await fitView();
     else scatter.redraw();
+    linked?.afterDraw();
   };
 
   // regl-scatterplot rejects a draw() while another is running: run one at a time and
@@ -590,12 +600,14 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   };
   const onPointOver = (i: number) => {
     hovered = i;
+    linked?.hover(i);
     tip.textContent = tooltipText(i, codes ? codes[i] : null, model.get('category_names') ?? []);
     tip.hidden = false;
     placeTip();
   };
   const onPointOut = () => {
     hovered = -1;
+    linked?.hover(-1);
     tip.hidden = true;
   };
   const onDraw = () => {
@@ -612,7 +624,19 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   const subDraw = scatter.subscribe('draw', onDraw);
   const subLassoStart = scatter.subscribe('lassoStart', onLassoStart);
   const subLasso = scatter.subscribe('lassoEnd', onLassoEnd);
+  linked = mountLinkedView({
+    model,
+    scatter: scatter as unknown as Parameters<typeof mountLinkedView>[0]['scatter'],
+    moved: () => !autoFit,
+    markMoved: () => {
+      autoFit = false;
+    },
+    fit: () => void fitView(),
+    redrawOverlay: () => drawOverlay(),
+    drawn: () => drawn,
+  });
   const unsubscribeAll = () => {
+    linked?.destroy();
     scatter.unsubscribe(subLassoStart);
     scatter.unsubscribe(subLasso);
     scatter.unsubscribe(subSelect);
@@ -772,6 +796,9 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     },
     get drawCount() {
       return drawCount;
+    },
+    get camera() {
+      return toView(scatter.get('cameraTarget') as number[], scatter.get('cameraDistance'));
     },
   };
   (root as HTMLElement & { nbviz?: ExplorerHook }).nbviz = hook;

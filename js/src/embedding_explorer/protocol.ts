@@ -33,6 +33,11 @@ export interface ExplorerTraits {
 
   /** Index of the focused point, -1 for none. Set by either side. */
   focus: number;
+  /** Camera [target x, target y, distance] in the plot's normalised space (points span [-1, 1]); [] while the view
+   *  fits the data. Set by the browser when the user pans or zooms, or by Python / a linked view. */
+  view: number[];
+  /** Point under the pointer, -1 for none. Set by the browser; a linked view draws a ring around it. */
+  hovered: number;
   /** (M,) uint32 selected indices (lasso / rectangle / Python), or null for none. Set by either side. */
   selection: WireArray | null;
 

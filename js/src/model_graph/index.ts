@@ -1,9 +1,9 @@
 // ModelGraph front end: the captured graph, drawn for the open groups, on a 2-D canvas with pan / zoom / fit,
 // expand (double-click a closed group) and collapse (click an open group's title), search, hover paths in and
-// out, and a details panel. Layout is elkjs's layered algorithm, one group at a time (layout.ts).
+// out, and a details panel. Layout is elkjs's layered algorithm in a web worker, one group at a time (layout.ts,
+// elk.ts); while the worker is still starting, a first picture from longest-path layers.
 
 import type { AnyModel, RenderProps } from '@anywidget/types';
-import ELK from 'elkjs/lib/elk.bundled.js';
 import { decodeArray } from '../lib/codecs';
 import { el } from '../lib/dom';
 import { mountWidgetRoot } from '../lib/error_banner';
@@ -11,6 +11,7 @@ import { createRequester } from '../lib/requests';
 import { resolveColor, watchTheme } from '../lib/theme';
 import { renderDetails, type Details } from './details';
 import { drawGraph, hitTest, type Palette, type View } from './draw';
+import { pageLayouter, sharedElk } from './elk';
 import { GroupLayouts, TITLE, type Layout, type Layouter } from './layout';
 import type { GraphData, ModelGraphTraits } from './protocol';
 import { pathsThrough, revealing, search, visibleGraph, type VisibleGraph } from './visible';
@@ -18,6 +19,15 @@ import '../embedding_explorer/styles.css'; // the shared .nbviz-root base and er
 import './styles.css';
 
 type Model = AnyModel<ModelGraphTraits>;
+
+// anywidget imports the bundle when the comm opens, while the kernel is still capturing: where cores are to spare,
+// elkjs's worker starts now and its start-up overlaps the kernel's work. With fewer (a browser and a kernel on
+// two cores), it would take CPU the capture needs (ResNet-50: first paint up to 1.8x later, benchmarks/README.md),
+// so it starts once the first graph is on screen (drawn from longest-path layers where it needs elkjs).
+const EAGER_CORES = 4;
+if (typeof document !== 'undefined' && (navigator.hardwareConcurrency ?? 0) >= EAGER_CORES) {
+  sharedElk().catch(() => undefined);
+}
 
 /** Test and benchmark hook on the root element. */
 export interface ModelGraphHook {
@@ -29,6 +39,12 @@ export interface ModelGraphHook {
   lastLayoutMs: number;
   lastComputed: number;
   paints: number;
+  /** True while the drawn layout is the longest-path stand-in shown until elkjs has started. */
+  provisional: boolean;
+  /** Where elkjs runs: 'worker', or 'main thread (why)'; '' until it has started. */
+  readonly layoutEngine: string;
+  /** performance.now() when elkjs had started and warmed up; 0 before (benchmarks). */
+  readonly engineReadyAt: number;
 }
 
 function graphData(model: Model): GraphData {
@@ -54,7 +70,7 @@ function palette(host: Element): Palette {
 }
 
 export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 'model' | 'el'>,
-  layouter: Layouter = new ELK()): () => void {
+  layouter: Layouter = pageLayouter()): () => void {
   const { root, banner } = mountWidgetRoot(model, host, 'nbviz-model-graph');
   const requester = createRequester(model);
   const toolbar = el('div', 'nbviz-mg-toolbar');
@@ -82,6 +98,7 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
 
   const ctx = canvas.getContext('2d')!;
   const layouts = new GroupLayouts(layouter);
+  const standIn = new GroupLayouts(null);
   let data = graphData(model);
   let vis: VisibleGraph = visibleGraph(data, model.get('expanded') ?? []);
   let layout: Layout | null = null;
@@ -92,6 +109,7 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
   let size = { w: 600, h: 400 };
   let generation = 0;
   let fitted = false;
+  let moved = false;
   const hook: ModelGraphHook = {
     visibleCount: () => vis.nodes.length,
     visibleIds: () => vis.nodes.map((n) => n.id),
@@ -104,6 +122,13 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
     lastLayoutMs: 0,
     lastComputed: 0,
     paints: 0,
+    provisional: false,
+    get layoutEngine() {
+      return layouter.engine ?? '';
+    },
+    get engineReadyAt() {
+      return layouter.readyAt ?? 0;
+    },
   };
   (root as HTMLElement & { nbviz?: ModelGraphHook }).nbviz = hook;
 
@@ -131,25 +156,41 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
     canvas.style.height = `${size.h}px`;
     paint();
   };
+  const show = (next: Layout) => {
+    layout = next;
+    count.textContent = `${vis.nodes.length} shown of ${data.ids.length} nodes`;
+    // Fitted once, on the first real layout (and on a stand-in before it), unless the user moved the view.
+    if (!fitted && !moved) fit();
+    else paint();
+    root.dataset.nbvizPainted = 'true';
+    layouter.prepare?.(); // elkjs ready for the first expansion
+  };
   const relayout = async () => {
     const mine = ++generation;
     const t0 = performance.now();
     vis = visibleGraph(data, model.get('expanded') ?? []);
+    // While elkjs is still starting (the first graph of a page), a picture from longest-path layers at once.
+    const standInFirst = () => {
+      void standIn.layout(vis).then((quick) => {
+        if (mine !== generation) return;
+        show(quick);
+        hook.provisional = true;
+      });
+    };
     try {
-      const next = await layouts.layout(vis);
+      const next = await layouts.layout(vis, standInFirst);
       if (mine !== generation) return;
-      layout = next;
+      show(next);
     } catch (err) {
       banner.setLocalError(`layout failed: ${String(err)}`);
+      // Never a blank canvas: the longest-path layers stay.
+      if (mine === generation) show(await standIn.layout(vis));
       return;
     }
-    count.textContent = `${vis.nodes.length} shown of ${data.ids.length} nodes`;
-    if (!fitted) {
-      fitted = true;
-      fit();
-    } else paint();
+    fitted = true;
+    hook.provisional = false;
     hook.lastLayoutMs = performance.now() - t0;
-    hook.lastComputed = layout.computed;
+    hook.lastComputed = layout!.computed;
     root.dataset.nbvizReady = 'true';
   };
 
@@ -179,7 +220,7 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
   });
   canvas.addEventListener('pointermove', (ev) => {
     if (drag && (drag.moved || Math.hypot(ev.clientX - drag.x, ev.clientY - drag.y) > 4)) {
-      drag.moved = true;
+      drag.moved = moved = true;
       view = { ...view, tx: drag.tx + ev.clientX - drag.x, ty: drag.ty + ev.clientY - drag.y };
       paint();
       return;
@@ -231,6 +272,7 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
     const mx = ev.clientX - r.left;
     const my = ev.clientY - r.top;
     const k = Math.min(4, Math.max(0.02, view.k * Math.exp(-ev.deltaY * 0.0015)));
+    moved = true;
     view = { k, tx: mx - ((mx - view.tx) * k) / view.k, ty: my - ((my - view.ty) * k) / view.k };
     paint();
   }, { passive: false });

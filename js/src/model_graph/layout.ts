@@ -1,6 +1,7 @@
 // Layout one group at a time: each open group's children (nodes and closed groups, plus open subgroups as boxes
-// of their own laid-out size) go through elkjs's layered algorithm; results are cached per group and content, so
-// opening a group lays out only that group and the groups around it.
+// of their own laid-out size) go through elkjs's layered algorithm, the groups of one depth in one call; a chain is
+// stacked as elkjs would stack it, without a call. Results are cached per group and content, so opening a group
+// lays out only that group and the groups around it.
 
 import type { VisibleGraph, VisNode } from './visible';
 
@@ -34,11 +35,25 @@ interface ElkNode {
 /** Anything that lays out a flat graph (elkjs's ELK, or a stub in tests). */
 export interface Layouter {
   layout(graph: ElkNode): Promise<ElkNode>;
+  /** Where the layout runs ('worker', 'main thread (why)'), and performance.now() when it was ready, once known. */
+  engine?: string;
+  readyAt?: number;
+  /** False while it is still starting (a layout would wait). */
+  ready?: () => boolean;
+  /** Start it soon, if it has not started (called once a graph is on screen). */
+  prepare?: () => void;
 }
 
 export const NODE_H = 34;
 export const PAD = 12;
 export const TITLE = 22;
+/** Vertical gap between layers. */
+export const LAYER_GAP = 30;
+/** elkjs options of every group's layout (and of the worker's warm-up, elk.ts). */
+export const LAYOUT_OPTIONS: Record<string, string> = {
+  'elk.algorithm': 'layered', 'elk.direction': 'DOWN', 'elk.spacing.nodeNode': '16',
+  'elk.layered.spacing.nodeNodeBetweenLayers': String(LAYER_GAP), 'elk.padding': '[top=0,left=0,bottom=0,right=0]',
+};
 /** Above this many children a group is laid out by longest-path layers (elkjs takes seconds there). */
 export const LARGE = 600;
 
@@ -72,11 +87,13 @@ export function layeredPositions(ids: string[], edges: Array<[string, string]>):
 }
 
 export class GroupLayouts {
-  private cache = new Map<string, { key: string; pos: Map<string, Box>; w: number; h: number }>();
+  private cache = new Map<string, Placed & { key: string }>();
 
-  constructor(private elk: Layouter) {}
+  /** `elk` null: every group by longest-path layers (the stand-in drawn while elkjs starts). */
+  constructor(private elk: Layouter | null) {}
 
-  async layout(vis: VisibleGraph): Promise<Layout> {
+  /** `beforeWait` runs once, if an elkjs call is needed while elkjs is still starting. */
+  async layout(vis: VisibleGraph, beforeWait?: () => void): Promise<Layout> {
     const nodeById = new Map(vis.nodes.map((n) => [n.id, n]));
     const kids = new Map<string, string[]>([['', []]]);
     for (const f of vis.frames) kids.set(f, []);
@@ -103,29 +120,38 @@ export class GroupLayouts {
     };
     const sizes = new Map<string, { w: number; h: number }>();
     let computed = 0;
-    // Deepest groups first, so a parent knows its open subgroups' sizes.
-    const order = [...vis.frames].sort((a, b) => b.split('.').length - a.split('.').length).concat(['']);
-    for (const group of order) {
-      const children = kids.get(group) ?? [];
-      const edges: Array<[string, string]> = [];
-      const seen = new Set<string>();
-      for (const e of vis.edges) {
-        const s = holder(e.source, group);
-        const t = holder(e.target, group);
-        if (s && t && s !== t && !seen.has(`${s}|${t}`)) {
-          seen.add(`${s}|${t}`);
-          edges.push([s, t]);
+    // Deepest groups first, so a parent knows its open subgroups' sizes; the groups of one depth that need a
+    // layout go to elkjs in one call (a call costs more than a small group's own layout).
+    const depthOf = (g: string) => (g ? g.split('.').length : 0);
+    const depths = [...new Set([0, ...vis.frames.map(depthOf)])].sort((a, b) => b - a);
+    for (const depth of depths) {
+      const todo: Group[] = [];
+      for (const group of [...vis.frames, ''].filter((g) => depthOf(g) === depth)) {
+        const children = kids.get(group) ?? [];
+        const edges: Array<[string, string]> = [];
+        const seen = new Set<string>();
+        for (const e of vis.edges) {
+          const s = holder(e.source, group);
+          const t = holder(e.target, group);
+          if (s && t && s !== t && !seen.has(`${s}|${t}`)) {
+            seen.add(`${s}|${t}`);
+            edges.push([s, t]);
+          }
         }
+        const dims = children.map((id) => sizes.get(id) ?? { w: nodeWidth(nodeById.get(id)!), h: NODE_H });
+        const key = JSON.stringify([children, dims.map((d) => [d.w, d.h]), edges]);
+        if (this.cache.get(group)?.key !== key) todo.push({ group, key, ids: children, dims, edges });
       }
-      const dims = children.map((id) => sizes.get(id) ?? { w: nodeWidth(nodeById.get(id)!), h: NODE_H });
-      const key = JSON.stringify([children, dims.map((d) => [d.w, d.h]), edges]);
-      let hit = this.cache.get(group);
-      if (!hit || hit.key !== key) {
-        hit = { key, ...(await this.layoutGroup(children, dims, edges)) };
-        this.cache.set(group, hit);
-        computed++;
+      const done = await this.layoutGroups(todo, () => {
+        beforeWait?.();
+        beforeWait = undefined;
+      });
+      todo.forEach((g, i) => this.cache.set(g.group, { key: g.key, ...done[i] }));
+      computed += todo.length;
+      for (const f of vis.frames.filter((g) => depthOf(g) === depth)) {
+        const hit = this.cache.get(f)!;
+        sizes.set(`frame:${f}`, { w: hit.w + 2 * PAD, h: hit.h + PAD + TITLE });
       }
-      if (group) sizes.set(`frame:${group}`, { w: hit.w + 2 * PAD, h: hit.h + PAD + TITLE });
     }
     // Absolute positions, outermost first.
     const boxes = new Map<string, Box>();
@@ -142,40 +168,95 @@ export class GroupLayouts {
     return { boxes, width: root.w + 2 * PAD, height: root.h + 2 * PAD, computed };
   }
 
-  private async layoutGroup(ids: string[], dims: Array<{ w: number; h: number }>,
-    edges: Array<[string, string]>): Promise<{ pos: Map<string, Box>; w: number; h: number }> {
-    const pos = new Map<string, Box>();
-    if (ids.length > LARGE) {
-      const at = layeredPositions(ids, edges);
-      const colW = Math.max(...dims.map((d) => d.w)) + 20;
-      let w = 0;
-      let h = 0;
-      ids.forEach((id, i) => {
-        const [layer, col] = at.get(id)!;
-        const b = { x: col * colW, y: layer * (NODE_H + 30), w: dims[i].w, h: dims[i].h };
-        pos.set(id, b);
-        w = Math.max(w, b.x + b.w);
-        h = Math.max(h, b.y + b.h);
-      });
-      return { pos, w, h };
-    }
-    const res = await this.elk.layout({
-      id: 'g',
-      layoutOptions: {
-        'elk.algorithm': 'layered', 'elk.direction': 'DOWN', 'elk.spacing.nodeNode': '16',
-        'elk.layered.spacing.nodeNodeBetweenLayers': '30', 'elk.padding': '[top=0,left=0,bottom=0,right=0]',
-      },
-      children: ids.map((id, i) => ({ id, width: dims[i].w, height: dims[i].h })),
-      edges: edges.map(([s, t], i) => ({ id: `e${i}`, sources: [s], targets: [t] })),
+  /** Positions inside each group: a chain stacked, above LARGE children (or with no elkjs) by hand, the others in
+   * one elkjs call. */
+  private async layoutGroups(todo: Group[], beforeWait?: () => void): Promise<Placed[]> {
+    const elk = this.elk;
+    const out = todo.map((g) => {
+      const order = pathOrder(g.ids, g.edges);
+      return order ? stacked(g, order) : g.ids.length > LARGE || !elk ? byHand(g) : undefined;
     });
-    let w = 0;
-    let h = 0;
-    for (const c of res.children ?? []) {
-      const b = { x: c.x ?? 0, y: c.y ?? 0, w: c.width ?? 0, h: c.height ?? 0 };
-      pos.set(c.id, b);
-      w = Math.max(w, b.x + b.w);
-      h = Math.max(h, b.y + b.h);
-    }
-    return { pos, w, h };
+    const viaElk = todo.filter((_, i) => !out[i]);
+    if (!viaElk.length || !elk) return out as Placed[];
+    if (elk.ready?.() === false) beforeWait?.();
+    const graph = (g: Group, id: string) => ({
+      id,
+      layoutOptions: LAYOUT_OPTIONS,
+      children: g.ids.map((c, i) => ({ id: c, width: g.dims[i].w, height: g.dims[i].h })),
+      edges: g.edges.map(([s, t], i) => ({ id: `${id}\u0000${i}`, sources: [s], targets: [t] })),
+    });
+    // Several groups: each one a compound node of an unconnected batch, which elkjs lays out one by one with the
+    // group's own options (and then the batch, a few boxes without edges).
+    const res = viaElk.length === 1 ? [await elk.layout(graph(viaElk[0], 'g'))]
+      : (await elk.layout({
+        id: 'batch', layoutOptions: LAYOUT_OPTIONS, children: viaElk.map((g, i) => graph(g, `\u0000${i}`)),
+      })).children ?? [];
+    let k = 0;
+    return out.map((placed) => placed ?? extent(new Map((res[k++]?.children ?? []).map((c) => [
+      c.id, { x: c.x ?? 0, y: c.y ?? 0, w: c.width ?? 0, h: c.height ?? 0 }]))));
   }
+}
+
+interface Group {
+  group: string;
+  key: string;
+  ids: string[];
+  dims: Array<{ w: number; h: number }>;
+  edges: Array<[string, string]>;
+}
+
+interface Placed {
+  pos: Map<string, Box>;
+  w: number;
+  h: number;
+}
+
+function extent(pos: Map<string, Box>): Placed {
+  let w = 0;
+  let h = 0;
+  for (const b of pos.values()) {
+    w = Math.max(w, b.x + b.w);
+    h = Math.max(h, b.y + b.h);
+  }
+  return { pos, w, h };
+}
+
+/** The children in order when the group's edges make one path through all of them; null otherwise. */
+export function pathOrder(ids: string[], edges: Array<[string, string]>): string[] | null {
+  if (edges.length !== ids.length - 1) return null;
+  const next = new Map<string, string>();
+  const entered = new Set<string>();
+  for (const [s, t] of edges) {
+    if (next.has(s) || entered.has(t)) return null;
+    next.set(s, t);
+    entered.add(t);
+  }
+  const order: string[] = [];
+  for (let cur = ids.find((id) => !entered.has(id)); cur !== undefined; cur = next.get(cur)) order.push(cur);
+  return order.length === ids.length ? order : null; // else a cycle beside a shorter path
+}
+
+/** A chain as elkjs's layered algorithm places it (tests/model_graph.test.ts checks): one node a layer, centred
+ * on the widest. Most groups of a CNN are chains, and an elkjs call costs tens of ms however small the group. */
+function stacked(g: Group, order: string[]): Placed {
+  const dims = new Map(g.ids.map((id, i) => [id, g.dims[i]]));
+  const width = Math.max(...g.dims.map((d) => d.w));
+  const pos = new Map<string, Box>();
+  let y = 0;
+  for (const id of order) {
+    const d = dims.get(id)!;
+    pos.set(id, { x: (width - d.w) / 2, y, w: d.w, h: d.h });
+    y += d.h + LAYER_GAP;
+  }
+  return extent(pos);
+}
+
+/** Longest-path layers in columns as wide as the widest child (for groups elkjs would take seconds over). */
+export function byHand(g: Pick<Group, 'ids' | 'dims' | 'edges'>): Placed {
+  const at = layeredPositions(g.ids, g.edges);
+  const colW = Math.max(...g.dims.map((d) => d.w)) + 20;
+  return extent(new Map(g.ids.map((id, i) => {
+    const [layer, col] = at.get(id)!;
+    return [id, { x: col * colW, y: layer * (NODE_H + LAYER_GAP), w: g.dims[i].w, h: g.dims[i].h }];
+  })));
 }

@@ -1,5 +1,6 @@
-// The recorded frames of one model, shared by all its views: pushed by Python as they are recorded, and pulled
-// (request `frames`) for those a view missed. Append-only; a frame is never sent twice to a store.
+// The recorded frames of one recorder (`run`: its panel, 0 without compare mode), shared by all views of a
+// model: pushed by Python as they are stored, and pulled (request `frames`) for those a view missed.
+// Append-only; a frame is never sent twice to a store.
 
 import type { AnyModel } from '@anywidget/types';
 import { createRequester, type Requester } from '../lib/requests';
@@ -47,13 +48,26 @@ export function decodeFrames(msg: FramesMessage, buffers: DataView[], perFrame: 
   return out;
 }
 
-const STORES = new WeakMap<object, FrameStore>();
+interface ModelStores {
+  /** One requester per model: request ids are counted per requester, so two would answer each other's replies. */
+  requester: Requester;
+  runs: Map<number, FrameStore>;
+}
 
-export function frameStore(model: AnyModel<PlayerTraits>): FrameStore {
-  const known = STORES.get(model);
+const STORES = new WeakMap<object, ModelStores>();
+
+export function frameStore(model: AnyModel<PlayerTraits>, run = 0): FrameStore {
+  let shared = STORES.get(model);
+  if (!shared) {
+    shared = { requester: createRequester(model as unknown as Parameters<typeof createRequester>[0]), runs: new Map() };
+    STORES.set(model, shared);
+  }
+  const { requester, runs: stores } = shared;
+  const known = stores.get(run);
   if (known) return known;
   const listeners = new Set<() => void>();
-  const requester: Requester = createRequester(model as unknown as Parameters<typeof createRequester>[0]);
+  // Frames Python has stored for this run: the length of its epoch list.
+  const stored = () => Number(model.get('run_epochs')?.[run]?.length ?? 0);
   const perFrame = () => (model.get('test_points') ? 3 : 2);
   let pulling = false;
   const store: FrameStore = {
@@ -64,14 +78,18 @@ export function frameStore(model: AnyModel<PlayerTraits>): FrameStore {
       return () => listeners.delete(fn);
     },
     dispose() {
-      requester.dispose();
       model.off('msg:custom', onPush);
-      model.off('change:n_frames', pull);
-      STORES.delete(model);
+      model.off('change:run_epochs', pull);
+      stores.delete(run);
+      if (!stores.size) {
+        requester.dispose();
+        STORES.delete(model);
+      }
     },
   };
   const add = (msg: FramesMessage, buffers: DataView[]) => {
-    // Only the next frames in order are taken; anything else is pulled again from where the store stands.
+    // Only this run's next frames in order are taken; anything else is pulled again from where the store stands.
+    if ((msg.run ?? 0) !== run) return;
     if (msg.start > store.frames.length) {
       pull();
       return;
@@ -89,22 +107,22 @@ export function frameStore(model: AnyModel<PlayerTraits>): FrameStore {
     if (pulling) return;
     pulling = true;
     try {
-      while (store.frames.length < Number(model.get('n_frames') ?? 0)) {
+      while (store.frames.length < stored()) {
         store.requests++;
-        const { content, buffers } = await requester.request<FramesMessage>('frames', { start: store.frames.length });
+        const { content, buffers } = await requester.request<FramesMessage>('frames', { start: store.frames.length, run });
         const before = store.frames.length;
         add(content, buffers);
         if (store.frames.length === before) break;
       }
     } catch {
-      // The error reply is shown by the banner (Python sets `error`); a later push or n_frames change retries.
+      // The error reply is shown by the banner (Python sets `error`); a later push or run_epochs change retries.
     } finally {
       pulling = false;
     }
   }
   model.on('msg:custom', onPush);
-  model.on('change:n_frames', pull);
-  STORES.set(model, store);
+  model.on('change:run_epochs', pull);
+  stores.set(run, store);
   void pull();
   return store;
 }

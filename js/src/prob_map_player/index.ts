@@ -1,19 +1,18 @@
-// ProbMapPlayer front end: a 2-D canvas of the class-probability map at the shown epoch, blended between
-// recorded frames, coloured by lookup tables from Python, with the points on an overlay canvas. Modes,
-// interpolation and overlays are local: nothing here calls the model. State comes from traits (protocol.ts).
+// ProbMapPlayer front end: one panel per recorder (panel.ts: the class-probability map at the shown epoch,
+// blended between recorded frames, coloured by lookup tables from Python, points on an overlay canvas) under one
+// slider over the union of their epochs. Modes, interpolation and overlays are local: nothing here calls the
+// model. State comes from traits (protocol.ts).
 
 import type { AnyModel, RenderProps } from '@anywidget/types';
-import { decodeArray, type TypedArray } from '../lib/codecs';
+import { decodeArray } from '../lib/codecs';
 import { el } from '../lib/dom';
 import { cssColor, paletteRows } from '../lib/colors';
 import { mountWidgetRoot } from '../lib/error_banner';
-import { readTheme } from '../lib/theme';
-import { argmaxMap, colorize, flipMask, type Luts } from './colorize';
+import type { Luts } from './colorize';
 import { buildControls, setClassOptions, SPEEDS } from './controls';
-import { frameStore } from './frames';
-import { drawPoints, toScreen } from './overlay';
-import { blend, epochLabel, stepForEpoch, timeline, type Step } from './playback';
-import type { Mode, PlayerTraits } from './protocol';
+import { createPanel } from './panel';
+import { epochLabel, stepForEpoch, timeline, unionEpochs, type Step } from './playback';
+import type { PlayerTraits } from './protocol';
 import './styles.css';
 
 /** Test hook on the root element (tests/ui, benchmarks). */
@@ -22,14 +21,17 @@ export interface PlayerHook {
   steps: Step[];
   frameCount: number;
   requests: number;
-  /** ms per drawn frame (blend + colour + upload), the last 500. */
+  /** Frames held by each panel. */
+  panelFrames: number[];
+  /** ms per drawn frame (blend + colour + upload, all panels), the last 500. */
   drawTimes: number[];
   setStep(k: number): void;
 }
 
 /** How often (ms) the shown epoch is sent to Python while playing: the chart marker follows, the kernel is spared. */
 const SYNC_MS = 500;
-const FLIP_RGBA: [number, number, number, number] = [230, 0, 126, 255];
+/** CSS px between panels (compare mode). */
+const PANEL_GAP = 8;
 
 const bytesOf = (v: unknown): Uint8Array => {
   const d = decodeArray(v);
@@ -38,15 +40,14 @@ const bytesOf = (v: unknown): Uint8Array => {
 
 function render({ model, el: host }: Pick<RenderProps<PlayerTraits>, 'model' | 'el'>): () => void {
   const { root, banner } = mountWidgetRoot(model, host, 'nbviz-pm');
-  const stage = el('div', 'nbviz-pm-stage');
-  const mapCanvas = el('canvas', 'nbviz-pm-map');
-  const overlay = el('canvas', 'nbviz-pm-overlay');
-  const status = el('div', 'nbviz-pm-status');
-  stage.append(mapCanvas, overlay, status);
+  const runs = Math.max(1, (model.get('run_names') ?? []).length);
+  const panels = Array.from({ length: runs }, (_, run) => createPanel(model as AnyModel<PlayerTraits>, run, root));
+  const row = el('div', 'nbviz-pm-panels');
+  row.style.gap = `${PANEL_GAP}px`;
+  row.append(...panels.map((p) => p.root));
   const controls = buildControls();
   const legend = el('div', 'nbviz-pm-legend');
-  root.append(stage, controls.root, legend);
-  const store = frameStore(model as AnyModel<PlayerTraits>);
+  root.append(row, controls.root, legend);
 
   let steps: Step[] = [];
   let step = 0;
@@ -56,18 +57,7 @@ function render({ model, el: host }: Pick<RenderProps<PlayerTraits>, 'model' | '
   let lastSync = 0;
   let destroyed = false;
   const drawTimes: number[] = [];
-  let probs = new Float32Array(0);
-  let winners = new Uint16Array(0);
-  let previousWinners = new Uint16Array(0);
-  let image: ImageData | null = null;
-  const mctx = mapCanvas.getContext('2d');
-  const octx = overlay.getContext('2d');
 
-  const shape = (): [number, number] => {
-    const s = model.get('grid_shape') ?? [0, 0];
-    return [Number(s[0]) || 0, Number(s[1]) || 0];
-  };
-  const classes = () => Number(model.get('n_classes')) || 0;
   let luts: Luts = { region: new Uint8Array(0), boundary: new Uint8Array(0), cls: new Uint8Array(0), entropy: new Uint8Array(0) };
   const readLuts = () => {
     luts = {
@@ -76,24 +66,6 @@ function render({ model, el: host }: Pick<RenderProps<PlayerTraits>, 'model' | '
       cls: bytesOf(model.get('class_lut')),
       entropy: bytesOf(model.get('entropy_lut')),
     };
-  };
-  const layout = () => {
-    const [rows, cols] = shape();
-    const width = Math.max(64, Number(model.get('size')) || 420);
-    const height = cols ? Math.round((width * rows) / cols) : width;
-    stage.style.width = `${width}px`;
-    stage.style.height = `${height}px`;
-    controls.root.style.maxWidth = `${Math.max(width, 320)}px`;
-    if (mapCanvas.width !== cols || mapCanvas.height !== rows) {
-      mapCanvas.width = Math.max(cols, 1);
-      mapCanvas.height = Math.max(rows, 1);
-      image = null;
-    }
-    const dpr = window.devicePixelRatio || 1;
-    overlay.width = Math.round(width * dpr);
-    overlay.height = Math.round(height * dpr);
-    octx?.setTransform(dpr, 0, 0, dpr, 0, 0);
-    return { width, height, rows, cols };
   };
 
   const drawLegend = () => {
@@ -112,69 +84,24 @@ function render({ model, el: host }: Pick<RenderProps<PlayerTraits>, 'model' | '
 
   const draw = () => {
     if (destroyed) return;
-    const frames = store.frames;
-    const c = classes();
-    const { width, height, rows, cols } = layout();
-    status.textContent = frames.length ? '' : String(model.get('status') || 'waiting for frames');
-    if (!frames.length || !c || !mctx || !luts.region.length) return;
-    step = Math.min(step, steps.length - 1);
+    const width = Math.max(64, Number(model.get('size')) || 420);
+    controls.root.style.maxWidth = `${Math.max(runs * width + (runs - 1) * PANEL_GAP, 320)}px`;
+    step = Math.max(0, Math.min(step, steps.length - 1));
     const s = steps[step];
     const t0 = performance.now();
-    const cells = rows * cols;
-    if (probs.length !== cells * c) {
-      probs = new Float32Array(cells * c);
-      winners = new Uint16Array(cells);
-      previousWinners = new Uint16Array(cells);
-    }
-    const next = s.f > 0 && s.i + 1 < frames.length ? frames[s.i + 1].map : null;
-    blend(frames[s.i].map, next, s.f, c, model.get('interpolation_type') ?? 'linear', probs);
-    if (!image) image = mctx.createImageData(cols, rows);
-    const mode = (model.get('mode') ?? 'region') as Mode;
-    colorize(probs, c, rows, cols, luts, {
-      mode, target: Number(model.get('target_class')) || 0, boundaryLine: !!model.get('boundary_line'),
-    }, image.data, winners);
-    if (model.get('show_flips') && s.i > 0) {
-      // Where the winning class changed since the previous recorded frame.
-      if (mode === 'class' || mode === 'entropy') argmaxMap(probs, c, winners);
-      argmaxMap(blend(frames[s.i - 1].map, null, 0, c, 'linear', new Float32Array(cells * c)), c, previousWinners);
-      const flips = flipMask(winners, previousWinners, rows, cols);
-      for (let cell = 0; cell < cells; cell++) if (flips[cell]) image.data.set(FLIP_RGBA, 4 * cell);
-    }
-    mctx.putImageData(image, 0, 0);
+    let drawn = false;
+    for (const panel of panels) drawn = panel.draw(s ? s.epoch : null, luts) || drawn;
+    if (!drawn) return;
     drawTimes.push(performance.now() - t0);
     if (drawTimes.length > 500) drawTimes.shift();
-    drawOverlay(s, width, height, rows, cols);
     controls.slider.max = String(Math.max(steps.length - 1, 0));
     controls.slider.value = String(step);
     controls.label.textContent = epochLabel(s);
     root.dataset.nbvizReady = 'true';
   };
 
-  const drawOverlay = (s: Step, width: number, height: number, rows: number, cols: number) => {
-    if (!octx) return;
-    octx.clearRect(0, 0, width, height);
-    const xlim = model.get('xlim');
-    const ylim = model.get('ylim');
-    if (!xlim || !ylim) return;
-    const place = (x: number, y: number) => toScreen(x, y, xlim, ylim, rows, cols, width, height);
-    const palette = paletteRows(decodeArray(model.get('palette')));
-    const frame = store.frames[s.f >= 0.5 && s.i + 1 < store.frames.length ? s.i + 1 : s.i];
-    const outline = readTheme(root).foreground;
-    const layers: Array<[boolean, unknown, unknown, ArrayLike<number>, boolean]> = [
-      [!!model.get('show_train'), model.get('points'), model.get('point_classes'), frame.preds, false],
-      [!!model.get('show_test'), model.get('test_points'), model.get('test_classes'), frame.testPreds, true],
-    ];
-    for (const [show, pts, cls, preds, square] of layers) {
-      const xy = decodeArray(pts);
-      if (!show || !xy) continue;
-      const codes = decodeArray(cls);
-      drawPoints(octx, { xy: xy.data as Float32Array, classes: codes ? (codes.data as TypedArray) : null, preds, square },
-        palette, place, square ? 3 : 3.5, outline);
-    }
-  };
-
   const rebuild = () => {
-    const epochs = (model.get('epochs') ?? []).slice(0, store.frames.length);
+    const epochs = unionEpochs(panels.map((p) => p.epochs()));
     const shown = steps[step]?.epoch;
     steps = timeline(epochs, Number(model.get('interpolation')) || 0);
     step = steps.length ? stepForEpoch(steps, shown ?? Number(model.get('epoch'))) : 0;
@@ -282,13 +209,14 @@ function render({ model, el: host }: Pick<RenderProps<PlayerTraits>, 'model' | '
     ['change:epoch', onEpoch], ['change:playing', onPlaying], ['change:status', draw],
   ];
   for (const [name, fn] of traitEvents) model.on(name, fn);
-  const unsubscribe = store.subscribe(rebuild);
+  const unsubscribe = panels.map((p) => p.store.subscribe(rebuild));
 
   const hook: PlayerHook = {
     get step() { return step; },
     get steps() { return steps; },
-    get frameCount() { return store.frames.length; },
-    get requests() { return store.requests; },
+    get frameCount() { return panels.reduce((n, p) => n + p.store.frames.length, 0); },
+    get requests() { return panels.reduce((n, p) => n + p.store.requests, 0); },
+    get panelFrames() { return panels.map((p) => p.store.frames.length); },
     drawTimes,
     setStep: (k: number) => setStep(k),
   };
@@ -304,7 +232,7 @@ function render({ model, el: host }: Pick<RenderProps<PlayerTraits>, 'model' | '
     destroyed = true;
     cancelAnimationFrame(raf);
     for (const [name, fn] of traitEvents) model.off(name, fn);
-    unsubscribe();
+    unsubscribe.forEach((off) => off());
     banner.destroy();
     root.remove();
   };

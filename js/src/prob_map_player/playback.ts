@@ -45,6 +45,24 @@ export function stepForEpoch(steps: readonly Step[], epoch: number): number {
   return best;
 }
 
+/**
+ * What a map shows at `epoch` (possibly between recorded epochs): the last frame recorded at or before it (the
+ * first before any), blended towards the next. Compare mode places each recorder on the shared slider with it.
+ * Mirrors frame_at() in Python.
+ */
+export function frameAt(epochs: readonly number[], epoch: number): { i: number; f: number } {
+  let j = -1;
+  while (j + 1 < epochs.length && epochs[j + 1] <= epoch + 1e-9) j++;
+  if (j < 0 || j + 1 >= epochs.length) return { i: Math.max(j, 0), f: 0 };
+  const f = (epoch - epochs[j]) / (epochs[j + 1] - epochs[j]);
+  return { i: j, f: f > 1e-9 ? f : 0 };
+}
+
+/** Sorted union of several epoch lists (the compare-mode slider). */
+export function unionEpochs(lists: ReadonlyArray<readonly number[]>): number[] {
+  return [...new Set(lists.flat())].sort((a, b) => a - b);
+}
+
 /** Epoch label: true epoch numbers, one decimal for interpolated steps. */
 export function epochLabel(s: Step): string {
   return s.f === 0 || Number.isInteger(s.epoch) ? `epoch ${Math.round(s.epoch)}` : `epoch ${s.epoch.toFixed(1)}`;

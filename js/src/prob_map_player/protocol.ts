@@ -7,10 +7,15 @@ export interface PlayerTraits {
   [key: string]: unknown;
   error: string;
   error_details: string;
+  /** Frames stored over all recorders (the frame stores pull by run_epochs). */
   n_frames: number;
   grid_shape: [number, number];
   n_classes: number;
+  /** Union of the recorders' epochs: the slider's recorded epochs. */
   epochs: number[];
+  /** One name per panel ([""] with one recorder) and the epochs each recorder has stored. */
+  run_names: string[];
+  run_epochs: number[][];
   epoch: number;
   playing: boolean;
   fps: number;
@@ -43,6 +48,8 @@ export interface PlayerTraits {
 export interface FramesMessage {
   type: 'frames';
   id?: number;
+  /** The recorder (panel) the frames belong to; 0 without compare mode. */
+  run?: number;
   start: number;
   count: number;
   pred_dtype: 'uint8' | 'uint16';

@@ -555,10 +555,7 @@ class ProbMapRecorder:
             raise ValueError(
                 f"epoch {epoch} is not after the last recorded epoch {self._last_epoch}: epochs must increase"
             )
-        values = {}
-        for name, value in metrics.items():
-            v = float(value.item() if hasattr(value, "item") else value)
-            values[name] = v
+        values = {name: float(v.item() if hasattr(v, "item") else v) for name, v in metrics.items()}
         take = force or epoch % self.every == 0
         if take:
             self._check_budget(epoch, queued=self.pending)

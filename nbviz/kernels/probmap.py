@@ -221,7 +221,7 @@ def _tensors(module: Any) -> list[Any]:
     return [*module.parameters(), *module.buffers()]
 
 
-def _hooked(module: Any) -> bool:
+def has_forward_hooks(module: Any) -> bool:
     """Whether a forward hook could run: a hook may act outside the module, so it must run on the caller's
     thread, on the model itself."""
     from torch.nn.modules import module as torch_module
@@ -598,7 +598,7 @@ class ProbMapRecorder:
         worker's loader of that snapshot. None: evaluate ``model`` in place."""
         torch = _torch()
         if torch is not None and isinstance(model, torch.nn.Module):
-            if _hooked(model):
+            if has_forward_hooks(model):
                 return None
             tensors = _tensors(model)
             replica = self._replica

@@ -36,7 +36,8 @@ class ModelGraph(NbvizWidget):
         A tensor (or tuple of tensors) the model takes, e.g. one batch of one; moved to the model's device.
     mode
         "modules" (dataflow between modules, torch.fx; forward hooks when tracing fails) or "autograd" (the
-        backward graph as torchviz builds it).
+        backward graph as torchviz builds it; on CPU recorded on fake tensors where that is cheaper than a real
+        forward, the same graph without computing or keeping activations).
     depth
         Levels of the module hierarchy shown open at first (0 or 1: the top-level modules, closed).
     height

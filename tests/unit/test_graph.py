@@ -108,6 +108,106 @@ def test_model_comes_back_unchanged_in_both_modes():
         assert list(model[4]._forward_hooks) == [hook.id] and not model[0]._forward_hooks
 
 
+class Attention(nn.Module):
+    """Transformer-shaped: scaled-dot-product attention picks its kernel by device, so a forward on meta tensors
+    records another graph; fake tensors must record the CPU one."""
+
+    def __init__(self, d: int = 16) -> None:
+        super().__init__()
+        self.ln, self.attn = nn.LayerNorm(d), nn.MultiheadAttention(d, 2, batch_first=True)
+        self.mlp = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, d))
+        self.head = nn.Linear(d, 3)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.ln(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        x = x + self.mlp(x)
+        return self.head(x).mean(1), x
+
+
+class Tied(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed, self.out = nn.Linear(6, 6), nn.Linear(6, 6)
+        self.out.weight = self.embed.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.tanh(self.embed(x)))
+
+
+def plain(graph: G.Graph) -> tuple[list, list]:
+    """A graph without its ids (``id()`` of autograd objects): nodes in order, edges as node positions."""
+    at = {n["id"]: i for i, n in enumerate(graph.nodes)}
+    return ([{k: v for k, v in n.items() if k != "id"} for n in graph.nodes],
+            [(at[e["source"]], at[e["target"]], e["shape"]) for e in graph.edges])
+
+
+@pytest.fixture
+def fake_path(monkeypatch):
+    """The forward on fake tensors taken whatever it costs; yields the list of what each try returned."""
+    import torch._dynamo  # noqa: F401 - fake tensors need it; capture only takes them once it is loaded
+
+    monkeypatch.setattr(G, "_FLOPS_PER_THREAD", 1.0)
+    tries: list = []
+    real = G._fake_forward
+    monkeypatch.setattr(G, "_fake_forward", lambda *a: tries.append(real(*a)) or tries[-1])
+    return tries
+
+
+@pytest.mark.parametrize("make, x", [(net, X), (Attention, torch.randn(2, 5, 16)), (Tied, torch.randn(3, 6))])
+def test_autograd_graph_on_fake_tensors_is_the_real_one(make, x, fake_path, monkeypatch):
+    model = make()
+    faked = G.capture(model, x, mode="autograd")
+    assert fake_path and fake_path[-1] is not None
+    monkeypatch.setattr(G, "_fake_forward", lambda *a: None)
+    real = G.capture(model, x, mode="autograd")
+    assert plain(faked) == plain(real)
+    assert (faked.groups, faked.folds, faked.module_shapes) == (real.groups, real.folds, real.module_shapes)
+    assert (len(real.nodes), len(real.edges)) == torchviz_counts(model.eval(), x)
+
+
+def test_fake_tensors_leave_the_model_as_it_was(fake_path):
+    model = net().train()
+    model[0].weight.requires_grad_(False)
+    model[4].weight.grad = torch.ones_like(model[4].weight)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    G.capture(model, X, mode="autograd")
+    assert fake_path[-1] is not None
+    assert model.training and not model[0].weight.requires_grad and model[4].bias.requires_grad
+    assert torch.equal(model[4].weight.grad, torch.ones_like(model[4].weight)) and model[4].bias.grad is None
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # BatchNorm's statistics too
+
+
+class ReadsValues(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.fc(x)
+        return y * float(y.abs().max().item() > 0)
+
+
+def test_the_real_forward_runs_where_fake_tensors_cannot_or_should_not(fake_path, monkeypatch):
+    x = torch.randn(2, 4)
+    model = ReadsValues()  # needs values: fake tensors raise, the real forward runs
+    g = G.capture(model, x, mode="autograd")
+    assert fake_path == [None] and (len(g.nodes), len(g.edges)) == torchviz_counts(model.eval(), x)
+
+    seen = []  # the user's hooks see real tensors
+    model.fc.register_forward_hook(lambda m, i, o: seen.append(type(o)))
+    G.capture(model, x, mode="autograd")
+    assert fake_path == [None, None] and seen == [torch.Tensor]
+
+    monkeypatch.setattr(G, "_FLOPS_PER_THREAD", 1e30)  # every pass over budget: tried twice per input shape
+    small = nn.Sequential(*[nn.Linear(4, 4) for _ in range(600)])  # 60 ms or more on fake tensors
+    for shape in [(2, 4), (2, 4), (2, 4), (3, 4)]:
+        g = G.capture(small, torch.randn(shape), mode="autograd")
+        assert (len(g.nodes), len(g.edges)) == torchviz_counts(small.eval(), torch.randn(shape))
+    assert G._OVER_BUDGET[small] == {((2, 4),): 2, ((3, 4),): 1}
+    assert fake_path[2:] == [None] * 4
+
+
 def test_folding_and_depth():
     g = G.capture(net(), X)
     assert g.folds == [{"id": "1.1..1.3", "members": ["1.1", "1.2", "1.3"], "label": "Block x 3"}]

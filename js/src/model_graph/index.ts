@@ -39,6 +39,8 @@ export interface ModelGraphHook {
   lastLayoutMs: number;
   lastComputed: number;
   paints: number;
+  /** performance.now() when a layout was last put on the canvas (benchmarks). */
+  shownAt: number;
   /** True while the drawn layout is the longest-path stand-in shown until elkjs has started. */
   provisional: boolean;
   /** Where elkjs runs: 'worker', or 'main thread (why)'; '' until it has started. */
@@ -122,6 +124,7 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
     lastLayoutMs: 0,
     lastComputed: 0,
     paints: 0,
+    shownAt: 0,
     provisional: false,
     get layoutEngine() {
       return layouter.engine ?? '';
@@ -163,6 +166,7 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
     if (!fitted && !moved) fit();
     else paint();
     root.dataset.nbvizPainted = 'true';
+    hook.shownAt = performance.now();
     layouter.prepare?.(); // elkjs ready for the first expansion
   };
   const relayout = async () => {

@@ -65,7 +65,9 @@ await esbuild.build({
   outdir,
   entryNames: '[name]',
 });
-console.log(`built ${widgets.map((w) => `${w}.js`).join(', ')} -> ${outdir}`);
+// The stand-in model every standalone HTML page inlines next to a widget's bundle (nbviz/widgets/html_page.py).
+await esbuild.build({ ...common, entryPoints: { standalone: join(src, 'lib', 'standalone.ts') }, outdir, entryNames: '[name]' });
+console.log(`built ${widgets.map((w) => `${w}.js`).join(', ')}, standalone.js -> ${outdir}`);
 
 if (dev) {
   const distdir = join(here, 'dist');

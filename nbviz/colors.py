@@ -13,22 +13,26 @@ import numpy as np
 _QUALITATIVE = (("tab10", 10), ("tab20", 20))
 
 
-def _colormap(name: str):
+def _colormap(name: str, param: str = "colormap"):
     import matplotlib
 
     try:
         return matplotlib.colormaps[name]
     except KeyError:
         close = sorted(n for n in matplotlib.colormaps if n.lower().startswith(name.lower()[:3]))[:8]
-        raise ValueError(f"colormap {name!r} is not a matplotlib colormap; close names: {close}") from None
+        raise ValueError(f"{param} {name!r} is not a matplotlib colormap; close names: {close}") from None
+
+
+def colormap_lut(name: str, n: int = 256, *, param: str = "colormap") -> np.ndarray:
+    """A (n, 4) uint8 RGBA lookup table for a matplotlib colormap name (``param``: the argument named in errors)."""
+    if not isinstance(name, str):
+        raise TypeError(f"{param} must be a matplotlib colormap name (str), got {type(name).__name__}")
+    return _lut(name, n, param)
 
 
 @lru_cache(maxsize=64)
-def colormap_lut(name: str, n: int = 256) -> np.ndarray:
-    """A (n, 4) uint8 RGBA lookup table for a matplotlib colormap name."""
-    if not isinstance(name, str):
-        raise TypeError(f"colormap must be a matplotlib colormap name (str), got {type(name).__name__}")
-    lut = _colormap(name)(np.linspace(0.0, 1.0, n))
+def _lut(name: str, n: int, param: str) -> np.ndarray:
+    lut = _colormap(name, param)(np.linspace(0.0, 1.0, n))
     out = np.round(lut * 255).astype(np.uint8)
     out.setflags(write=False)
     return out

@@ -10,12 +10,13 @@ import csv
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
+
+from .files import expand_path, write_atomic
 
 _SAFE_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
@@ -43,11 +44,13 @@ class LabelStore:
 
     def __init__(self, label_dir: str | os.PathLike | None = None) -> None:
         self.rows: list[tuple[int, str, float]] = []
-        self.label_dir = None if label_dir is None else Path(label_dir).expanduser().resolve()
+        # "" would silently mean the working directory: label_dir must name a folder.
+        self.label_dir = None if label_dir is None else expand_path(label_dir, "label_dir").resolve()
         if self.label_dir is not None:
             if self.label_dir.exists() and not self.label_dir.is_dir():
                 raise ValueError(f"label_dir must be a folder, but {self.label_dir} is a file")
             self.label_dir.mkdir(parents=True, exist_ok=True)
+            self._csv_path()  # a bad annotations file is reported now, not at the first label
 
     def existing_labels(self) -> list[str]:
         """Label folders already present in ``label_dir`` (from an earlier session)."""
@@ -72,6 +75,7 @@ class LabelStore:
             folder.mkdir(exist_ok=True)
             if not folder.resolve().is_relative_to(self.label_dir):
                 raise ValueError(f"label folder {folder} resolves outside label_dir {self.label_dir}")
+            self._csv_path()  # refused before any item is written
         written = []
         for i in indices:
             path = write_item(i, folder) if (folder is not None and write_item is not None) else None
@@ -81,10 +85,20 @@ class LabelStore:
             self._append_csv(written)
         return len(indices)
 
-    def _append_csv(self, rows: list[tuple[int, str, float, str]]) -> None:
+    def _csv_path(self) -> Path:
         path = self.label_dir / CSV_NAME
-        new = not path.exists()
-        with path.open("a", newline="") as f:
+        # A link (even one pointing inside) is refused: appending through it could write anywhere.
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise ValueError(f"{path} is a symbolic link or not a regular file; nbviz writes the annotations "
+                             f"only into a plain file inside label_dir {self.label_dir}: remove it")
+        return path
+
+    def _append_csv(self, rows: list[tuple[int, str, float, str]]) -> None:
+        path = self._csv_path()
+        # O_NOFOLLOW: a link made after the check is still not followed.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        new = os.fstat(fd).st_size == 0
+        with os.fdopen(fd, "a", newline="") as f:
             w = csv.writer(f)
             if new:
                 w.writerow(["index", "label", "time", "file"])
@@ -109,24 +123,16 @@ class LabelStore:
 def write_new_file(folder: Path, stem: str, suffix: str, write: Callable[[Path], None]) -> Path | None:
     """Write a file via ``write(tmp_path)`` and publish it as ``folder/stem+suffix`` without overwriting.
 
-    Returns the new path, or None when a file of that name already exists (the item was labelled before).
-    The temporary file lives in ``folder`` so publishing is an atomic hard link, never a partial file.
+    Returns the new path, or None when a file (or link) of that name already exists (the item was labelled
+    before). Publishing is :func:`nbviz.files.write_atomic`'s: an atomic hard link, never a partial file.
     """
     final = folder / f"{stem}{suffix}"
-    if final.exists():
+    if final.exists() or final.is_symlink():
         return None
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".part")
-    os.close(fd)
-    tmp_path = Path(tmp)
     try:
-        write(tmp_path)
-        try:
-            os.link(tmp_path, final)  # fails if `final` appeared meanwhile: never overwrites
-        except FileExistsError:
-            return None
-        return final
-    finally:
-        tmp_path.unlink(missing_ok=True)
+        return write_atomic(final, write)
+    except FileExistsError:  # appeared meanwhile: never overwritten
+        return None
 
 
 def copy_file(src: Path) -> Callable[[Path], None]:

@@ -154,3 +154,29 @@ describe('compare mode', () => {
     b.dispose();
   });
 });
+
+describe('stored_frames: the persisted copy', () => {
+  it('paints from the state alone (no request), joins chunked maps and takes later copies', () => {
+    const handlers = new Map<string, Array<(...a: unknown[]) => void>>();
+    const sent: unknown[] = [];
+    const buf = (bytes: number[]) => new DataView(new Uint8Array(bytes).buffer);
+    // One frame whose map came in two chunks, then a copy with a second frame.
+    const copy = (maps: number[][][]) => ({ type: 'frames', run: 0, start: 0, count: maps.length, pred_dtype: 'uint8',
+      map_chunks: 2, buffers: maps.flatMap((chunks) => [...chunks.map(buf), buf([1])]) });
+    const state: Record<string, unknown> = { run_epochs: [[0]], test_points: null, stored_frames: [copy([[[1, 2], [3]]])] };
+    const model = {
+      get: (k: string) => state[k],
+      on: (name: string, fn: (...a: unknown[]) => void) => handlers.set(name, [...(handlers.get(name) ?? []), fn]),
+      off: (name: string, fn: (...a: unknown[]) => void) => handlers.set(name, (handlers.get(name) ?? []).filter((g) => g !== fn)),
+      send: (msg: unknown) => sent.push(msg),
+    } as unknown as AnyModel<PlayerTraits>;
+    const store = frameStore(model, 0);
+    expect(store.frames.map((f) => Array.from(f.map))).toEqual([[1, 2, 3]]);
+    expect(sent).toEqual([]); // complete: a kernel that may not be there is asked nothing
+    state.run_epochs = [[0, 1]];
+    state.stored_frames = [copy([[[1, 2], [3]], [[4, 5], [6]]])];
+    (handlers.get('change:stored_frames') ?? []).forEach((fn) => fn());
+    expect(store.frames.map((f) => Array.from(f.map))).toEqual([[1, 2, 3], [4, 5, 6]]);
+    store.dispose();
+  });
+});

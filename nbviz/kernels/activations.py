@@ -10,6 +10,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from .progress import progress_bar
+from .torch_utils import failed_at, first_tensor, handed_back, model_device, model_dtype
+
 #: Pooling of a layer's output: conv maps (N, C, H, W) take "avg", "max" or "flatten"; tokens (N, T, C) also "cls".
 POOLS = ("avg", "max", "flatten", "cls")
 
@@ -112,19 +115,6 @@ def pool_output(out: torch.Tensor, pool: str | None, where: str = "the layer") -
     return out.mean(dims) if pool == "avg" else out.amax(dims)
 
 
-def _first_tensor(out: Any, where: str) -> torch.Tensor:
-    """The tensor in a layer's output: itself, the first of a tuple/list, the first value of a mapping."""
-    if isinstance(out, torch.Tensor):
-        return out
-    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
-        return out[0]
-    if isinstance(out, Mapping):
-        for value in out.values():
-            if isinstance(value, torch.Tensor):
-                return value
-    raise TypeError(f"{where} returned {type(out).__name__}, not a tensor (or a tuple/dict holding one)")
-
-
 def _split(batch: Any) -> tuple[Any, Any]:
     """(x, y) of a batch that is ``(x, y, ...)``; (x, None) for a bare batch."""
     if isinstance(batch, (tuple, list)):
@@ -172,25 +162,11 @@ def _targets_numpy(y: Any) -> np.ndarray:
     return a.reshape(1) if a.ndim == 0 else a
 
 
-def _failing_module(exc: BaseException, model: nn.Module) -> str | None:
-    """Path of the deepest submodule of ``model`` whose ``forward`` is in the traceback of ``exc``."""
-    names = {id(m): path for path, m in model.named_modules()}
-    found = None
-    tb = exc.__traceback__
-    while tb is not None:
-        owner = tb.tb_frame.f_locals.get("self")
-        if owner is not None and id(owner) in names:
-            found = names[id(owner)]
-        tb = tb.tb_next
-    return found
-
-
-def _model_device(model: nn.Module, device: Any) -> tuple[torch.device, torch.device | None]:
+def _run_device(model: nn.Module, device: Any) -> tuple[torch.device, torch.device | None]:
     """(device to run on, device to move the model back to afterwards or None when it is not moved)."""
-    tensors = [*model.parameters(), *model.buffers()]
-    devices = {t.device for t in tensors}
     if device is None:
-        return (tensors[0].device if tensors else torch.device("cpu")), None
+        return model_device(model), None
+    devices = {t.device for t in (*model.parameters(), *model.buffers())}
     try:
         target = torch.device(device)
     except (RuntimeError, TypeError) as exc:
@@ -260,10 +236,8 @@ def extract(model: nn.Module, data: Any, layer: Any, pool: str | None = "avg", b
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     batch_size = int(batch_size)
     layers, several = _resolve_layers(model, layer)
-    run_on, move_back = _model_device(model, device)
-    floats = [p.dtype for p in model.parameters() if p.is_floating_point()]
-    in_dtype = floats[0] if floats else None
-    from tqdm.auto import tqdm
+    run_on, move_back = _run_device(model, device)
+    in_dtype = model_dtype(model, None)
 
     captured: dict[str, list[torch.Tensor]] = {path: [] for path, _ in layers}
     shown = {path: repr(path) if path else "the model itself" for path, _ in layers}
@@ -271,24 +245,21 @@ def extract(model: nn.Module, data: Any, layer: Any, pool: str | None = "avg", b
     def hook_for(path: str) -> Any:
         def hook(_module: nn.Module, _inputs: Any, out: Any) -> None:
             where = f"layer {shown[path]}"
-            pooled = pool_output(_first_tensor(out, where).detach().float(), pool, where)
+            pooled = pool_output(first_tensor(out, where).detach().float(), pool, where)
             # A copy, never a view: later in-place ops (ReLU(inplace=True), +=) must not change what was taken.
             captured[path].append(pooled.to("cpu", dtype=torch.float32, copy=True))
 
         return hook
 
-    training = {m: m.training for m in model.modules()}
-    handles = []
     targets: list[Any] = []
-    bar = tqdm(total=_n_items(data), desc="nbviz activations", unit="item", disable=not progress, leave=False)
+    bar = progress_bar(_n_items(data), desc="nbviz activations", unit="item", disable=not progress)
     done = 0
     try:
         if move_back is not None:
             model.to(run_on)
-        for path, module in layers:
-            handles.append(module.register_forward_hook(hook_for(path)))
-        model.eval()
-        with torch.inference_mode():
+        with handed_back(model), torch.inference_mode():  # handed_back removes the hooks, also on failure
+            for path, module in layers:
+                module.register_forward_hook(hook_for(path))
             for batch_index, (x, y) in enumerate(_batches(data, batch_size)):
                 x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
                 if in_dtype is not None and x.is_floating_point() and x.dtype != in_dtype:
@@ -303,10 +274,6 @@ def extract(model: nn.Module, data: Any, layer: Any, pool: str | None = "avg", b
                 done += len(x)
                 bar.update(len(x))
     finally:
-        for h in handles:
-            h.remove()
-        for m, flag in training.items():
-            m.training = flag
         if move_back is not None:
             model.to(move_back)
         bar.close()
@@ -323,9 +290,8 @@ def extract(model: nn.Module, data: Any, layer: Any, pool: str | None = "avg", b
 
 def _forward_error(exc: Exception, model: nn.Module, batch_index: int, start: int, size: int,
                    shown: dict[str, str]) -> RuntimeError:
-    failing = _failing_module(exc, model)
-    at = "" if failing is None else (" in the model itself" if failing == "" else f" in module {failing!r}")
     return RuntimeError(
-        f"the model's forward failed on batch {batch_index} (items {start}..{start + size - 1}){at} while "
+        f"the model's forward failed on batch {batch_index} (items {start}..{start + size - 1})"
+        f"{failed_at(exc, model)} while "
         f"extracting {', '.join(shown.values())}: {type(exc).__name__}: {exc}"
     )

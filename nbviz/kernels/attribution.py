@@ -10,11 +10,8 @@ Maps are kept raw (signed, unnormalised): normalisation is a display choice made
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 import math
-import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,18 +19,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 - the usual name
 from torch import nn
-from torch.utils.hooks import RemovableHandle
 
-from .activations import _failing_module, _first_tensor, resolve_layer
+from .activations import resolve_layer
+from .torch_utils import first_tensor, forward_failed, handed_back, model_device, model_dtype
 
 METHODS = ("gradcam", "integrated_gradients", "saliency", "occlusion", "guided_gradcam")
 PRECISIONS = ("fp32", "bf16")
 #: Methods that attribute to a layer and so need ``layer``.
 LAYER_METHODS = ("gradcam", "guided_gradcam")
-
-#: Layer output shapes seen by :func:`layer_shapes`, per model and input shape (weak: a model's death frees them).
-_SHAPES: weakref.WeakKeyDictionary[nn.Module, dict[tuple, dict[str, tuple[int, ...]]]] = weakref.WeakKeyDictionary()
-
 
 class AttributionInputError(ValueError):
     """Bad input found while the model runs (a target out of range): raised as is, never as a forward failure."""
@@ -63,62 +56,7 @@ class Attribution:
         return torch.softmax(self.logits, dim=1)
 
 
-# -- the model handed back unchanged ---------------------------------------------------------------------------
-_HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
-               "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks_with_kwargs")
-
-
-@contextlib.contextmanager
-def handed_back(model: nn.Module, train: bool = False) -> Iterator[None]:
-    """Run a block with ``model`` in eval mode and no parameter needing a gradient, then restore it.
-
-    Training flags, ``requires_grad``, the parameters' ``.grad`` and every module's hooks are as before when the
-    block ends, also when it raises. Turning ``requires_grad`` off is what makes Grad-CAM cheap: the layers before
-    the attributed one then record no graph, so a pass costs one forward plus a backward through the head only.
-    """
-    modules = list(model.modules())
-    training = [m.training for m in modules]
-    params = list(model.parameters())
-    flags = [p.requires_grad for p in params]
-    grads = [p.grad for p in params]
-    # Hook dicts are keyed by handle ids from one global counter: what the block registers has ids >= this one, so
-    # nothing needs copying up front (which cost more than a small model's forward).
-    first_new = RemovableHandle.next_id
-    try:
-        if any(flag != train for flag in training):
-            model.train(train)
-        for p, flag in zip(params, flags, strict=True):
-            if flag:
-                p.requires_grad_(False)
-        yield
-    finally:
-        # Only what differs is written back: on a small model this bookkeeping costs more than its forward.
-        for m, flag in zip(modules, training, strict=True):
-            if m.training != flag:
-                m.training = flag
-            for name in _HOOK_DICTS:
-                current = getattr(m, name, None)
-                if current:
-                    for key in [k for k in current if k >= first_new]:
-                        del current[key]
-        for p, flag, grad in zip(params, flags, grads, strict=True):
-            if p.requires_grad != flag:
-                p.requires_grad_(flag)
-            if p.grad is not grad:
-                p.grad = grad
-
-
 # -- input checks ----------------------------------------------------------------------------------------------
-def model_device(model: nn.Module) -> torch.device:
-    """Where the model's first parameter (or buffer) lives; the CPU for a model with none."""
-    tensor = next(itertools.chain(model.parameters(), model.buffers()), None)
-    return torch.device("cpu") if tensor is None else tensor.device
-
-
-def _floating_dtype(model: nn.Module) -> torch.dtype:
-    return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
-
-
 def check_images(x: Any, name: str = "x") -> torch.Tensor:
     """``x`` as an (N, C, H, W) tensor, or a ``ValueError`` that says what was expected."""
     if isinstance(x, np.ndarray):
@@ -133,10 +71,28 @@ def check_images(x: Any, name: str = "x") -> torch.Tensor:
         raise ValueError(f"{name} is an empty batch (N = 0); give at least one image")
     if not (x.is_floating_point() or x.dtype == torch.uint8):
         raise TypeError(f"{name} must hold floats (or uint8), got {x.dtype}")
+    bad = nonfinite_images(x)
+    if bad:
+        raise ValueError(f"{name} has NaN or inf values in {_images_text(bad)}; drop or fix those images")
     return x
 
 
-def _check_choice(value: Any, name: str, options: Sequence[str]) -> str:
+def nonfinite_images(values: torch.Tensor) -> list[int]:
+    """Indices of the items (along axis 0) holding a NaN or an inf."""
+    if not values.is_floating_point():
+        return []
+    finite = torch.isfinite(values.detach()).reshape(len(values), -1).all(1)
+    return [] if bool(finite.all()) else torch.nonzero(~finite)[:, 0].tolist()
+
+
+def _images_text(indices: Sequence[int], offset: int = 0) -> str:
+    """"image 3" / "images 0, 4, 9" (the first ten, then how many more)."""
+    shown = ", ".join(str(offset + i) for i in indices[:10])
+    more = f" and {len(indices) - 10} more" if len(indices) > 10 else ""
+    return f"image{'s' if len(indices) > 1 else ''} {shown}{more}"
+
+
+def check_choice(value: Any, name: str, options: Sequence[str]) -> str:
     if value not in options:
         raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
     return value
@@ -151,10 +107,10 @@ def check_targets(target: Any, n: int, k: int | None = None) -> torch.Tensor | N
     if isinstance(target, (int, np.integer)):
         t = torch.full((n,), int(target), dtype=torch.int64)
     else:
-        t = torch.as_tensor(np.asarray(target.cpu() if isinstance(target, torch.Tensor) else target))
-        if t.ndim != 1 or len(t) != n or t.is_floating_point() or t.dtype == torch.bool:
-            raise ValueError(f"target must be an int or {n} ints (one per image), got {tuple(t.shape)} of {t.dtype}")
-        t = t.to(torch.int64)
+        a = np.asarray(target.cpu() if isinstance(target, torch.Tensor) else target)
+        if a.ndim != 1 or len(a) != n or a.dtype.kind not in "iu":  # strings, floats, bools: not class indices
+            raise ValueError(f"target must be an int or {n} ints (one per image), got shape {a.shape} of {a.dtype}")
+        t = torch.from_numpy(a.astype(np.int64))
     if k is not None and len(t) and (int(t.min()) < 0 or int(t.max()) >= k):
         bad = int(t.min()) if int(t.min()) < 0 else int(t.max())
         raise AttributionInputError(f"target {bad} is out of range: the model scores {k} classes (0..{k - 1})")
@@ -162,7 +118,7 @@ def check_targets(target: Any, n: int, k: int | None = None) -> torch.Tensor | N
 
 
 def _logits(out: Any) -> torch.Tensor:
-    scores = _first_tensor(out, "the model")
+    scores = first_tensor(out, "the model")
     if scores.ndim != 2:
         raise ValueError(
             f"the model must return class scores (N, K), got shape {tuple(scores.shape)}; wrap it so it does"
@@ -170,57 +126,41 @@ def _logits(out: Any) -> torch.Tensor:
     return scores
 
 
-def _forward_failed(exc: Exception, model: nn.Module, x: torch.Tensor) -> RuntimeError:
-    """A RuntimeError naming the submodule where the forward failed, and a likely cause when it is channels."""
-    path = _failing_module(exc, model)
-    where = "" if path is None else " in the model itself" if path == "" else f" in module {path!r}"
-    hint = ""
-    module = dict(model.named_modules()).get(path or "")
-    expected = getattr(module, "in_channels", None)
-    if isinstance(module, nn.modules.conv._ConvNd) and x.shape[1] != expected:
-        kind = "grayscale images given to an RGB model? " if x.shape[1] == 1 and expected == 3 else ""
-        hint = (f"; the images have {x.shape[1]} channel(s) but {path!r} expects {expected} ({kind}"
-                f"e.g. x.expand(-1, {expected}, -1, -1))")
-    return RuntimeError(f"the model's forward failed{where}: {type(exc).__name__}: {exc}{hint}")
-
-
 # -- layers ----------------------------------------------------------------------------------------------------
 def layer_shapes(model: nn.Module, x: Any, proc_x: Callable | None = None) -> dict[str, tuple[int, ...]]:
     """Output shape of every module of ``model`` for one image of ``x`` ("" is the model's own output).
 
-    Runs one image through the model (no gradients, eval mode, model handed back unchanged); cached per model and
-    input shape.
+    Runs one image through the model (no gradients, eval mode, model handed back unchanged). Not cached: what the
+    shapes depend on (the modules, their attributes, the forward's code, ``proc_x``) has no cheap key, and a stale
+    answer refuses valid layers; :func:`attribute` checks its layer inside its own pass instead.
     """
     x = check_images(x)
-    key = (tuple(x.shape[1:]), id(proc_x))
-    cached = _SHAPES.get(model, {}).get(key)
-    if cached is not None:
-        return cached
     shapes: dict[str, tuple[int, ...]] = {}
     names = {id(m): path for path, m in model.named_modules()}
 
     def record(module: nn.Module, _inputs: Any, out: Any) -> None:
-        tensor = out if isinstance(out, torch.Tensor) else next(
-            (o for o in (out if isinstance(out, (tuple, list)) else ()) if isinstance(o, torch.Tensor)), None)
+        tensor = _output_tensor(out)
         if tensor is not None:
             shapes[names[id(module)]] = tuple(tensor.shape)
 
     with handed_back(model):
-        handles = [m.register_forward_hook(record) for m in model.modules()]
-        try:
-            xb = _prepared(x[:1], model, proc_x)
-            with torch.no_grad():
-                try:
-                    shapes[""] = tuple(_logits(model(xb)).shape)
-                except ValueError:
-                    raise
-                except Exception as exc:
-                    raise _forward_failed(exc, model, xb) from exc
-        finally:
-            for h in handles:
-                h.remove()
-    _SHAPES.setdefault(model, {})[key] = shapes
+        for m in model.modules():
+            m.register_forward_hook(record)  # removed by handed_back, also when the forward fails
+        xb = _prepared(x[:1], model, proc_x)
+        with torch.no_grad():
+            try:
+                shapes[""] = tuple(_logits(model(xb)).shape)
+            except ValueError:
+                raise
+            except Exception as exc:
+                raise forward_failed(exc, model, xb) from exc
     return shapes
+
+
+def _output_tensor(out: Any) -> torch.Tensor | None:
+    """A module's output tensor, or the first tensor of a tuple / list it returns (None when there is none)."""
+    return out if isinstance(out, torch.Tensor) else next(
+        (o for o in (out if isinstance(out, (tuple, list)) else ()) if isinstance(o, torch.Tensor)), None)
 
 
 def token_grid(tokens: int) -> tuple[int, int] | None:
@@ -253,20 +193,65 @@ def spatial_reason(path: str, shape: tuple[int, ...]) -> str | None:
 
 def spatial_layers(model: nn.Module, x: Any, proc_x: Callable | None = None) -> dict[str, tuple[int, ...]]:
     """The layers whose output Grad-CAM can map (convolution maps or square token grids), with their shapes."""
-    return {p: s for p, s in layer_shapes(model, x, proc_x).items() if p and spatial_reason(p, s) is None}
+    return mappable_layers(layer_shapes(model, x, proc_x))
 
 
-def _check_layer(model: nn.Module, layer: Any, x: torch.Tensor, proc_x: Callable | None,
-                 reshape: Callable | None) -> tuple[str, nn.Module, tuple[int, ...]]:
+def mappable_layers(shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+    """The layers among :func:`layer_shapes` whose output Grad-CAM can map."""
+    return {p: s for p, s in shapes.items() if p and spatial_reason(p, s) is None}
+
+
+def check_layer(model: nn.Module, layer: Any, shapes: dict[str, tuple[int, ...]],
+                reshape: Callable | None = None) -> tuple[str, nn.Module, tuple[int, ...]]:
+    """(path, module, output shape) of a layer Grad-CAM can map, given :func:`layer_shapes`; else a ValueError that
+    says why and lists the layers that can be mapped."""
     path, module = resolve_layer(model, layer)
-    shape = layer_shapes(model, x, proc_x).get(path)
+    shape = shapes.get(path)
     if shape is None:
-        raise ValueError(f"layer {path!r} did not run in the model's forward pass (nothing to attribute)")
+        raise ValueError(_not_run(path))
     reason = None if reshape is not None else spatial_reason(path, shape)
     if reason is not None:
-        good = list(spatial_layers(model, x, proc_x))[-4:]
-        raise ValueError(f"{reason}; layers that can be mapped: {good}")
+        raise ValueError(_with_mappable(reason, shapes))
     return path, module, shape
+
+
+def _not_run(path: str) -> str:
+    return f"layer {path!r} did not run in the model's forward pass (nothing to attribute)"
+
+
+def _with_mappable(reason: str, shapes: dict[str, tuple[int, ...]]) -> str:
+    good = list(mappable_layers(shapes))[-4:]
+    return f"{reason}; layers that can be mapped: {good}"
+
+
+class _NotMappable(ValueError):
+    """The attributed layer's output cannot be mapped onto the image (raised from the pass, completed after it)."""
+
+
+class _LayerCheck:
+    """Forward hook on the attributed layer that checks its output in the attribution's own first pass.
+
+    A separate probe forward costs as much as a whole one-image Grad-CAM, and a cached one goes stale when the
+    model changes; the pass itself sees the shape for free.
+    """
+
+    def __init__(self, path: str, reshape: Callable | None) -> None:
+        self.path, self.reshape = path, reshape
+        self.shape: tuple[int, ...] | None = None
+
+    def __call__(self, _module: nn.Module, _inputs: Any, out: Any) -> None:
+        if self.shape is not None:
+            return
+        tensor = _output_tensor(out)
+        self.shape = () if tensor is None else tuple(tensor.shape)
+        reason = None if self.reshape is not None or tensor is None else spatial_reason(self.path, self.shape)
+        if reason is not None:
+            raise _NotMappable(reason)
+
+    def ran(self) -> None:
+        """Raise when the layer did not run in the forward pass that just ended."""
+        if self.shape is None:
+            raise ValueError(_not_run(self.path))
 
 
 def tokens_to_maps(tokens: torch.Tensor) -> torch.Tensor:
@@ -284,7 +269,7 @@ def _prepared(xb: torch.Tensor, model: nn.Module, proc_x: Callable | None) -> to
     device = model_device(model)
     if xb.dtype == torch.uint8:
         xb = xb.float() / 255
-    xb = xb.detach().to(device=device, dtype=_floating_dtype(model))
+    xb = xb.detach().to(device=device, dtype=model_dtype(model))
     return proc_x(xb) if proc_x is not None else xb
 
 
@@ -307,17 +292,22 @@ class _Scorer:
     scores it explains cost one forward and one backward.
     """
 
-    def __init__(self, model: nn.Module, targets: torch.Tensor | None, autocast: bool) -> None:
-        self.model, self.targets, self.autocast = model, targets, autocast
+    def __init__(self, model: nn.Module, targets: torch.Tensor | None, autocast: bool,
+                 check: _LayerCheck | None = None) -> None:
+        self.model, self.targets, self.autocast, self.check = model, targets, autocast, check
         self.logits: torch.Tensor | None = None
         self.chosen: torch.Tensor | None = None
 
     def scores(self, inputs: torch.Tensor) -> torch.Tensor:
         """All class scores (N, K) as float32, under bf16 autocast when asked."""
         if not self.autocast:  # entering even a disabled autocast context costs milliseconds per call
-            return _logits(self.model(inputs)).float()
-        with torch.autocast(inputs.device.type, dtype=torch.bfloat16):
-            return _logits(self.model(inputs)).float()
+            out = _logits(self.model(inputs)).float()
+        else:
+            with torch.autocast(inputs.device.type, dtype=torch.bfloat16):
+                out = _logits(self.model(inputs)).float()
+        if self.check is not None:
+            self.check.ran()
+        return out
 
     def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
         out = self.scores(inputs)
@@ -366,10 +356,10 @@ def _layer_grads_and_acts(scorer: _Scorer, module: nn.Module, xb: torch.Tensor) 
 
 
 def _gradcam_maps(scorer: _Scorer, module: nn.Module, xb: torch.Tensor, signed: bool,
-                  reshape: Callable | None, layer_ndim: int) -> torch.Tensor:
+                  reshape: Callable | None) -> torch.Tensor:
     """Grad-CAM as Captum's ``LayerGradCam``: channel weights = mean gradient over the map, weighted channel sum."""
     grads, acts = _layer_grads_and_acts(scorer, module, xb)
-    if layer_ndim != 4 or reshape is not None:
+    if acts.ndim != 4 or reshape is not None:
         fold = reshape or tokens_to_maps  # tokens (ViT) laid on their patch grid first
         grads, acts = fold(grads), fold(acts)
     # One contraction instead of a weighted (N, C, h, w) temporary and its sum.
@@ -471,49 +461,69 @@ def attribute(
     RuntimeError
         When the model's forward fails, naming the submodule where it failed.
     """
-    _check_choice(method, "method", METHODS)
-    _check_choice(precision, "precision", PRECISIONS)
+    check_choice(method, "method", METHODS)
+    check_choice(precision, "precision", PRECISIONS)
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if proc_x is not None and not callable(proc_x):
         raise TypeError(f"proc_x must be a function of a batch tensor, got {type(proc_x).__name__}")
     x = check_images(x)
     n, size = len(x), tuple(x.shape[2:])
-    k = layer_shapes(model, x, proc_x)[""][1]
-    targets = check_targets(target, n, k)
-    module, ndim = None, 0
+    targets = check_targets(target, n)
+    module, check = None, None
     if method in LAYER_METHODS:
         if layer is None:
             raise ValueError(f"method={method!r} needs a layer (a dotted path, child names or the module)")
-        _, module, shape = _check_layer(model, layer, x, proc_x, reshape)
-        ndim = len(shape)
+        path, module = resolve_layer(model, layer)
+        check = _LayerCheck(path, reshape)  # the layer's shape is checked in the first pass, not by a probe
     elif noise_tunnel is True:
         noise_tunnel = {}
     if noise_tunnel and method == "gradcam":
         raise ValueError("noise_tunnel smooths input attributions; use it with method='integrated_gradients', "
                          "'saliency', 'occlusion' or 'guided_gradcam'")
     maps, logits, chosen = [], [], []
-    with handed_back(model):
-        for start in range(0, n, int(batch_size)):
-            xb = _prepared(x[start:start + batch_size], model, proc_x)
-            tb = None if targets is None else targets[start:start + batch_size]
-            scorer = _Scorer(model, tb, precision == "bf16")
-            try:
-                if method == "gradcam":
-                    cam = _gradcam_maps(scorer, module, xb, signed, reshape, ndim)
-                else:
-                    cam = _input_maps(method, scorer, module, xb, signed, noise_tunnel or None, method_kwargs or {})
-            except (AttributionInputError, ValueError):
-                raise
-            except Exception as exc:
-                raise _forward_failed(exc, model, xb) from exc
-            cam = cam.float()
-            if tuple(cam.shape[2:]) != size:
-                cam = F.interpolate(cam, size=size, mode="bilinear", align_corners=False)
-            maps.append(cam[:, 0].detach().cpu())
-            logits.append(scorer.logits.cpu())
-            chosen.append(scorer.chosen.cpu())
+    try:
+        with handed_back(model):
+            if module is not None:
+                module.register_forward_hook(check)  # removed by handed_back
+            for start in range(0, n, int(batch_size)):
+                xb = _prepared(x[start:start + batch_size], model, proc_x)
+                tb = None if targets is None else targets[start:start + batch_size]
+                scorer = _Scorer(model, tb, precision == "bf16", check)
+                try:
+                    if method == "gradcam":
+                        cam = _gradcam_maps(scorer, module, xb, signed, reshape)
+                    else:
+                        cam = _input_maps(method, scorer, module, xb, signed, noise_tunnel or None,
+                                          method_kwargs or {})
+                except (AttributionInputError, ValueError):
+                    raise
+                except Exception as exc:
+                    raise forward_failed(exc, model, xb) from exc
+                if start == 0 and targets is not None:  # every target, before the other batches run
+                    check_targets(targets, n, scorer.logits.shape[1])
+                _check_finite(scorer.logits, cam, start)
+                cam = cam.float()
+                if tuple(cam.shape[2:]) != size:
+                    cam = F.interpolate(cam, size=size, mode="bilinear", align_corners=False)
+                maps.append(cam[:, 0].detach().cpu())
+                logits.append(scorer.logits.cpu())
+                chosen.append(scorer.chosen.cpu())
+    except _NotMappable as exc:  # the model is handed back: the layers that can be mapped are probed now
+        raise ValueError(_with_mappable(str(exc), layer_shapes(model, x, proc_x))) from None
     return Attribution(torch.cat(maps), torch.cat(logits), torch.cat(chosen))
+
+
+def _check_finite(logits: torch.Tensor, cam: torch.Tensor, start: int) -> None:
+    """Refuse NaN / inf scores or maps from the model, naming the images (a blank map would say nothing)."""
+    bad = nonfinite_images(logits)
+    if bad:
+        raise ValueError(f"the model gave NaN or inf class scores for {_images_text(bad, start)}; check the model "
+                         "(and proc_x) on those images")
+    bad = nonfinite_images(cam)
+    if bad:
+        raise ValueError(f"the attribution maps of {_images_text(bad, start)} hold NaN or inf values (the "
+                         "model's activations or gradients are not finite there)")
 
 
 def grad_cam(model: nn.Module, layer: Any, x: Any, target: Any = None, signed: bool = False,

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..data import encode_labels
 from ._parallel import parallel_map, thread_count
 from .neighbors import KnnGraph, NeighborIndex, _check_features, knn_all, knn_graph
 
@@ -242,6 +243,9 @@ def principal_components(x: Any, n: int = 10, *, solver: str = "auto", oversampl
         raise ValueError(f"n must be an int from 1 to min(N, D) = {min(num, dim)} (N = {num}, D = {dim}), got {n!r}")
     if solver not in ("auto", "exact", "randomized"):
         raise ValueError(f"solver must be 'auto', 'exact' or 'randomized', got {solver!r}")
+    for name, value in (("oversample", oversample), ("power_iterations", power_iterations)):
+        if not _is_int(value) or value < 0:
+            raise ValueError(f"{name} must be an int >= 0, got {value!r}")
     n = int(n)
     small = num * dim <= EXACT_MAX_ENTRIES
     exact = solver == "exact" or (solver == "auto" and small)
@@ -439,7 +443,8 @@ def component_correlations(scores: Any, labels: Any = None, metadata: pd.DataFra
     scores
         (N, n) coordinates on the components.
     labels
-        N labels (at least two distinct values), or None.
+        N labels (at least two distinct values), or None; one column per label, in the order of
+        :func:`nbviz.data.encode_labels` (numbers numerically: 2 before 10).
     metadata
         A DataFrame of N rows, or None; non-numeric columns are left out. A constant column's correlations
         are NaN (undefined).
@@ -462,17 +467,16 @@ def component_correlations(scores: Any, labels: Any = None, metadata: pd.DataFra
     names: list[str] = []
     kinds: list[str] = []
     if labels is not None:
-        lab = np.asarray(labels).reshape(-1)
-        if len(lab) != len(s):
-            raise ValueError(f"labels has {len(lab)} entries but scores has {len(s)} rows")
-        classes = np.unique(lab.astype(str))
+        codes, classes = encode_labels(labels, "labels")
+        if len(codes) != len(s):
+            raise ValueError(f"labels has {len(codes)} entries but scores has {len(s)} rows")
+        assert classes is not None  # the sorted coding names its codes
         if len(classes) < 2:
             raise ValueError(f"labels has a single class ({classes[0]!r}); one-vs-rest correlation needs at least "
                              "two classes")
-        text = lab.astype(str)
-        for c in classes:
-            cols.append((text == c).astype(np.float64))
-            names.append(str(c))
+        for k, c in enumerate(classes):
+            cols.append((codes == k).astype(np.float64))
+            names.append(c)
             kinds.append("label")
     if metadata is not None:
         if len(metadata) != len(s):

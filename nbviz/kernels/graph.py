@@ -30,8 +30,8 @@ from torch.func import functional_call
 from torch.fx.passes.shape_prop import ShapeProp
 
 from .activations import resolve_layer
-from .attribution import _forward_failed, handed_back, model_device
 from .probmap import has_forward_hooks
+from .torch_utils import forward_failed, handed_back, model_device, model_dtype
 
 MODES = ("modules", "autograd")
 
@@ -100,13 +100,12 @@ def _own_params(module: nn.Module) -> int:
 # -- input -----------------------------------------------------------------------------------------------------
 def prepare_input(model: nn.Module, example_input: Any) -> Any:
     """``example_input`` (a tensor, or a tuple of them) moved to the model's device (and floating dtype)."""
-    device = model_device(model)
-    floats = [p.dtype for p in model.parameters() if p.is_floating_point()]
+    device, dtype = model_device(model), model_dtype(model, None)
 
     def move(x: Any) -> Any:
         if isinstance(x, torch.Tensor):
             x = x.detach().to(device)
-            return x.to(floats[0]) if floats and x.is_floating_point() else x
+            return x.to(dtype) if dtype is not None and x.is_floating_point() else x
         raise TypeError(f"example_input must be a tensor or a tuple of tensors, got {type(x).__name__}")
 
     if isinstance(example_input, (tuple, list)):
@@ -182,7 +181,7 @@ def _run(model: nn.Module, x: Any, trace: _Trace, seq: Any = None) -> Any:
         with _hooked(model, trace, seq):
             out = model(*_as_args(x))
     except Exception as exc:
-        raise _forward_failed(exc, model, _as_args(x)[0]) from exc
+        raise forward_failed(exc, model, _as_args(x)[0]) from exc
     trace.output = out
     return out
 

@@ -11,7 +11,8 @@ Background recording: evaluating the grid costs far more than a training epoch o
 points against ~1,000 training points), so by default ``record`` only snapshots the model (its tensors cloned into
 a worker-owned copy; a scikit-learn estimator pickled) and a worker thread does the inference and quantisation.
 Frames are the same as when recorded synchronously; reading them (``frames``, ``len``, exports) waits for the
-queue, and a failure in the worker is raised by the next ``record`` or ``wait``.
+queue, and a failure in the worker is raised by the next ``record`` or ``wait``. ``record`` may be called from
+several threads: the calls run one at a time, and one whose epoch is not after the last is refused.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from ..data import check_class_names, encode_labels
 
 OUTPUTS = ("auto", "logits", "probs")
 MODES = ("region", "boundary", "class", "entropy")
@@ -74,17 +77,26 @@ def _check_points(X: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _codes(y: Any, n: int, name: str) -> tuple[np.ndarray, list[str] | None]:
-    """Integer class codes for labels ``y`` (ints kept as they are; other labels coded in sorted order)."""
-    arr = np.asarray(y.detach().cpu().numpy() if hasattr(y, "detach") else y)
-    if arr.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) to match the points, got {arr.shape}")
-    if arr.dtype.kind in "iub":
-        if n and arr.min() < 0:
-            raise ValueError(f"{name} must hold class indices >= 0, got {int(arr.min())}")
-        return arr.astype(np.int64), None
-    names, codes = np.unique(arr.astype(str), return_inverse=True)
-    return codes.astype(np.int64), [str(s) for s in names]
+def _codes(y: Any, n: int, name: str, classes: list[str] | None, classes_name: str = "class_names"
+           ) -> tuple[np.ndarray, list[str] | None]:
+    """Class codes of labels ``y``: numbers are indices into the model's output columns, names are looked up in
+    ``classes`` (or, without them, coded in sorted order); see :func:`nbviz.data.encode_labels`."""
+    codes, names = encode_labels(y, name, classes, indices=True, classes_name=classes_name)
+    if codes.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) to match the points, got {codes.shape}")
+    return codes.astype(np.int64), names
+
+
+def _metric(name: str, value: Any) -> float:
+    """A metric given to ``record`` as a float: a number (a one-element tensor or array is fine). NaN and inf are
+    kept: a missing value (no loss before the first step) or a diverged run is what the chart should show."""
+    try:
+        v = value.item() if hasattr(value, "item") else value
+    except (ValueError, RuntimeError):  # more than one element
+        v = value
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ValueError(f"metric {name} must be a number, got {type(value).__name__} {value!r}"[:200])
+    return float(v)
 
 
 def _rows(ufunc: np.ufunc, z: np.ndarray) -> np.ndarray:
@@ -241,7 +253,10 @@ class _TorchReplica:
         self.source = weakref.ref(model)
         self.layout = self._layout(tensors)
         self.nbytes = sum(t.numel() * t.element_size() for t in tensors)
-        self.module = copy.deepcopy(model).eval().requires_grad_(False)
+        self.module = copy.deepcopy(model)  # the copy is the worker's: setting its flags leaves ``model`` alone
+        for m in self.module.modules():
+            m.training = False  # as handed_back does, per module (a subclass's train() may do more)
+        self.module.requires_grad_(False)
 
     @staticmethod
     def _layout(tensors: list[Any]) -> list[tuple]:
@@ -273,7 +288,9 @@ class ProbMapRecorder:
     X
         (N, 2) or (N, D) training inputs (array, tensor, DataFrame): they set the domain and are drawn as points.
     y
-        (N,) labels of ``X`` (class indices, or any labels coded in sorted order), for the overlay.
+        (N,) labels of ``X``, for the overlay: class indices (ints, or whole floats: 2.0 is class 2), i.e. columns
+        of the model's output, or class names (looked up in ``class_names``; without it, class k is the k-th
+        name in sorted order). Coded by :func:`nbviz.data.encode_labels`, as in every widget.
     resolution
         Points per axis of a square grid (>= 2). Ignored when ``step`` is given.
     step
@@ -294,9 +311,11 @@ class ProbMapRecorder:
         What the model returns: ``"logits"`` (softmax / sigmoid applied), ``"probs"`` (rows must sum to 1), or
         ``"auto"`` (probabilities when every row is in [0, 1] and sums to 1, otherwise logits).
     X_test, y_test
-        Optional test points and labels, drawn as a separate overlay.
+        Optional test points and labels (coded as ``y``, with its names), drawn as a separate overlay.
     class_names
-        Names of the classes (default: the labels of ``y`` when they are not integers, else "0", "1", ...).
+        Names of the classes, one per output column of the model (default: the sorted names in ``y`` when they
+        are not numbers, else "0", "1", ...). A name count that differs from the model's columns is refused at
+        the first recorded frame.
     batch_size
         Grid points per model call. The default keeps a small network's activations in the CPU's caches (a
         40,000-point grid through an MLP 2-64-64-7: 25 % faster than one call) and is still few calls on a GPU.
@@ -339,7 +358,8 @@ class ProbMapRecorder:
     ) -> None:
         self.X = _check_points(X, "X")
         n, d = self.X.shape
-        self.y, names = (None, None) if y is None else _codes(y, n, "y")
+        classes = None if class_names is None else check_class_names(class_names, "class_names")
+        self.y, names = (None, classes) if y is None else _codes(y, n, "y", classes)
         self.X_test = None if X_test is None else _check_points(X_test, "X_test")
         if self.X_test is not None and self.X_test.shape[1] != d:
             raise ValueError(f"X_test must have D = {d} features like X, got shape {self.X_test.shape}")
@@ -347,7 +367,10 @@ class ProbMapRecorder:
         if y_test is not None:
             if self.X_test is None:
                 raise ValueError("y_test was given without X_test")
-            self.y_test, _ = _codes(y_test, len(self.X_test), "y_test")
+            # Coded with y's names, so a name has one code in both overlays.
+            self.y_test, test_names = _codes(y_test, len(self.X_test), "y_test", names,
+                                             "class_names" if classes is not None else "the labels of y")
+            names = names if y is not None else test_names
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
         for pname, value in (("every", every), ("batch_size", batch_size), ("max_bytes", max_bytes),
@@ -367,7 +390,8 @@ class ProbMapRecorder:
         self.xlim = self._limit(xlim, "xlim", self.points[:, 0], padding)
         self.ylim = self._limit(ylim, "ylim", self.points[:, 1], padding)
         self.xs, self.ys = self._axes(resolution, step)
-        self.class_names: list[str] | None = list(class_names) if class_names is not None else names
+        self.class_names: list[str] | None = names
+        self._names_from = "class_names" if classes is not None else "the labels of y"
         # Checked now, with the fewest classes (2): a grid that cannot hold even one frame is refused at once.
         if self.cells * 2 > self.max_bytes:
             raise ValueError(
@@ -387,6 +411,9 @@ class ProbMapRecorder:
         self._inputs: tuple[np.ndarray, list[int]] | None = None
         self._calls = 0
         self._last_epoch: int | None = None  # the last epoch passed to record, stored or still queued
+        # One record call at a time: the epoch check, the evaluation (or queueing) and the new last epoch are one
+        # step, so concurrent callers store frames in epoch order or are refused.
+        self._recording = threading.RLock()
         self._listeners: list[Callable[[ProbMapRecorder], None]] = []
         # Background recording: jobs in order (the one being evaluated stays first until it is stored).
         self._cond = threading.Condition()
@@ -480,8 +507,15 @@ class ProbMapRecorder:
         return sum(f.nbytes for f in self.frames)
 
     def probs(self, i: int) -> np.ndarray:
-        """Frame ``i`` as float32 probabilities (rows, columns, C)."""
-        return self.frames[i].astype(np.float32) / 255.0
+        """Frame ``i`` as float32 probabilities (rows, columns, C); negative ``i`` counts from the end."""
+        frames = self.frames
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"i must be an int frame index, got {type(i).__name__}")
+        n = len(frames)
+        if not -n <= i < n:
+            held = f"{n} frames (i in 0..{n - 1}, or -{n}..-1 from the end)" if n else "no frames yet"
+            raise IndexError(f"frame index {i} is out of range: the recorder holds {held}")
+        return frames[i].astype(np.float32) / 255.0
 
     @property
     def pending(self) -> int:
@@ -543,19 +577,27 @@ class ProbMapRecorder:
 
         With ``background`` a failure of the worker (NaN output, wrong shape, ...) is raised here at the next call
         (or by :meth:`wait`); that epoch and the calls queued after it are dropped, as if a synchronous failure
-        had stopped the loop there, and recording may go on from the last stored epoch.
+        had stopped the loop there, and recording may go on from the last stored epoch. A failure of the model
+        itself comes as a RuntimeError naming the epoch (and, for a torch module, the submodule).
+
+        Thread-safe: concurrent calls run one at a time; a call whose epoch is not after the last one recorded
+        (another thread got there first) raises ValueError.
         """
+        with self._recording:
+            return self._record(model, epoch, force, metrics)
+
+    def _record(self, model: Any, epoch: int | None, force: bool, metrics: dict[str, Any]) -> bool:
         self._raise_failure()
         self._last_call = time.monotonic()
         epoch = self._calls if epoch is None else epoch
         if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)):
             raise TypeError(f"epoch must be an int, got {type(epoch).__name__}")
         epoch = int(epoch)
-        if self._last_epoch is not None and epoch <= self._last_epoch:
-            raise ValueError(
-                f"epoch {epoch} is not after the last recorded epoch {self._last_epoch}: epochs must increase"
-            )
-        values = {name: float(v.item() if hasattr(v, "item") else v) for name, v in metrics.items()}
+        with self._cond:  # a failed background job may move it back
+            last = self._last_epoch
+        if last is not None and epoch <= last:
+            raise ValueError(f"epoch {epoch} is not after the last recorded epoch {last}: epochs must increase")
+        values = {name: _metric(name, v) for name, v in metrics.items()}
         take = force or epoch % self.every == 0
         if take:
             self._check_budget(epoch, queued=self.pending)
@@ -575,12 +617,11 @@ class ProbMapRecorder:
             self._enqueue(_Job(epoch, values, take_snapshot(), nbytes))
         elif take:
             self.wait()  # frames are stored in epoch order: the queue goes first
-            self._store(epoch, values, self._frame(model, epoch))
+            self._store(epoch, values, self._frame(model, epoch), last=True)
         elif self._queue:
             self._enqueue(_Job(epoch, values, None, 0))  # metrics stay in order behind queued frames
         else:
-            self._store(epoch, values, None)
-        self._last_epoch = epoch
+            self._store(epoch, values, None, last=True)
         return take
 
     def _check_budget(self, epoch: int, queued: int = 0) -> None:
@@ -621,7 +662,8 @@ class ProbMapRecorder:
         return None
 
     def _enqueue(self, job: _Job) -> None:
-        with self._cond:
+        with self._cond:  # with the job, so that a failure dropping it also moves the last epoch back
+            self._last_epoch = job.epoch
             self._queue.append(job)
             self._queued_bytes += job.nbytes
             self._queued_frames += job.model is not None
@@ -731,8 +773,11 @@ class ProbMapRecorder:
             raise exc
 
     # -- evaluation ----------------------------------------------------------------------------------------
-    def _store(self, epoch: int, values: dict[str, float], frame: _Frame | None) -> None:
+    def _store(self, epoch: int, values: dict[str, float], frame: _Frame | None, last: bool = False) -> None:
+        """Store one record call (``last``: a call made now, not a queued one: it becomes the last epoch)."""
         with self._cond:
+            if last:
+                self._last_epoch = epoch
             if frame is not None:
                 self._frames.append(frame.map)
                 self._epochs.append(epoch)
@@ -764,6 +809,11 @@ class ProbMapRecorder:
         if self._n_classes is None:
             if c < 2:
                 raise ValueError(f"model output at epoch {epoch} has {c} class column(s); expected at least 2")
+            if self.class_names is not None and len(self.class_names) != c:
+                raise ValueError(
+                    f"class_names (from {self._names_from}) has {len(self.class_names)} names but the model "
+                    f"outputs {c} classes at epoch {epoch}; give one name per output column"
+                )
             self._n_classes = c
             try:
                 self._check_budget(epoch)
@@ -780,7 +830,7 @@ class ProbMapRecorder:
         return parts[0], preds[0], (preds[1] if len(preds) > 1 else None)
 
     def _probabilities(self, model: Any, x: np.ndarray, epoch: int) -> np.ndarray:
-        raw, kind = _run_model(model, x, self.batch_size)
+        raw, kind = _run_model(model, x, self.batch_size, epoch)
         if raw.ndim == 1:
             raw = raw[:, None]
         if raw.ndim != 2 or raw.shape[0] != len(x):
@@ -817,20 +867,31 @@ def _mb(n: int) -> str:
     return f"{n / 2**20:,.1f} MiB"
 
 
-def _run_model(model: Any, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, str]:
-    """Raw outputs of ``model`` on ``x`` in batches, and "probs" when the model said so (predict_proba)."""
+def _run_model(model: Any, x: np.ndarray, batch_size: int, epoch: int) -> tuple[np.ndarray, str]:
+    """Raw outputs of ``model`` on ``x`` in batches, and "probs" when the model said so (predict_proba). A failure
+    of the model is raised as a RuntimeError naming ``epoch`` (and the submodule of a torch module)."""
     torch = _torch()
-    if torch is not None and isinstance(model, torch.nn.Module):
-        return _run_torch(model, x, batch_size, torch), "raw"
-    if hasattr(model, "predict_proba"):
-        return np.concatenate([_to_numpy(model.predict_proba(x[i : i + batch_size]))
-                               for i in range(0, len(x), batch_size)]), "probs"
-    if callable(model):
+    is_torch = torch is not None and isinstance(model, torch.nn.Module)
+    if not (is_torch or hasattr(model, "predict_proba") or callable(model)):
+        raise TypeError(
+            f"model must be a torch.nn.Module, a scikit-learn classifier with predict_proba, or a callable; "
+            f"got {type(model).__name__}"
+        )
+    try:
+        if is_torch:
+            return _run_torch(model, x, batch_size, torch), "raw"
+        if hasattr(model, "predict_proba"):
+            return np.concatenate([_to_numpy(model.predict_proba(x[i : i + batch_size]))
+                                   for i in range(0, len(x), batch_size)]), "probs"
         return np.concatenate([_to_numpy(model(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]), "raw"
-    raise TypeError(
-        f"model must be a torch.nn.Module, a scikit-learn classifier with predict_proba, or a callable; "
-        f"got {type(model).__name__}"
-    )
+    except Exception as exc:
+        if is_torch:
+            from .torch_utils import failed_at  # torch is imported only for torch models
+
+            raise RuntimeError(f"the model's forward failed at epoch {epoch}{failed_at(exc, model)}: "
+                               f"{type(exc).__name__}: {exc}") from exc
+        call = "predict_proba" if hasattr(model, "predict_proba") else "call"
+        raise RuntimeError(f"the model's {call} failed at epoch {epoch}: {type(exc).__name__}: {exc}") from exc
 
 
 def _to_numpy(out: Any) -> np.ndarray:
@@ -840,19 +901,15 @@ def _to_numpy(out: Any) -> np.ndarray:
 
 
 def _run_torch(model: Any, x: np.ndarray, batch_size: int, torch: Any) -> np.ndarray:
-    param = next(model.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
-    dtype = param.dtype if param is not None and param.dtype.is_floating_point else torch.float32
-    was_training = model.training
+    from .torch_utils import handed_back, model_device, model_dtype  # torch is imported only for torch models
+
+    device, dtype = model_device(model), model_dtype(model)
     outs = []
-    try:
-        model.eval()
-        with torch.inference_mode():
-            for i in range(0, len(x), batch_size):
-                batch = torch.from_numpy(x[i : i + batch_size]).to(device=device, dtype=dtype)
-                outs.append(_to_numpy(model(batch)))
-    finally:
-        model.train(was_training)
+    # Eval mode per module, restored per module (a BatchNorm frozen inside a training model stays frozen).
+    with handed_back(model), torch.inference_mode():
+        for i in range(0, len(x), batch_size):
+            batch = torch.from_numpy(x[i : i + batch_size]).to(device=device, dtype=dtype)
+            outs.append(_to_numpy(model(batch)))
     return np.concatenate(outs)
 
 

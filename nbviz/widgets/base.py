@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import difflib
+import functools
+import inspect
 import logging
+import os
+import sys
+import threading
 import traceback
+import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import anywidget
+import numpy as np
 import traitlets as t
 
+from ..export import mark_static_png
 from .arrays import array_from_json, array_serialization, array_to_json
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -44,10 +54,316 @@ def bundle_path(name: str, suffix: str = ".js") -> Path:
     return path
 
 
-class NbvizWidget(anywidget.AnyWidget):
-    """Base class: subclasses name their bundle with ``_bundle`` and may draw a PNG with ``_static_png``."""
+def bundle_source(path: Path) -> str | Path:
+    """What a widget class gives anywidget as ``_esm``/``_css``: the file's text, read once per class.
+
+    A ``Path`` would make anywidget connect every instance to the file's change signal, a class-level object that
+    then keeps every widget (and the user's model and data) alive after ``close()``. Hot reload keeps the path,
+    only when asked for with ``ANYWIDGET_HMR=1``.
+    """
+    if os.environ.get("ANYWIDGET_HMR") == "1":
+        return path
+    text = path.read_text(encoding="utf-8")
+    # A one-line text ending like "x.js" would be taken for a file name by anywidget; a newline says contents.
+    return text if text.endswith("\n") else text + "\n"
+
+
+class TraitValueError(t.TraitError, ValueError):
+    """A bad value for a trait: a ``TraitError`` (so traitlets undoes the change and the browser is re-synced)
+    that callers can also catch as the ``ValueError`` every other bad input raises."""
+
+
+def check_number(value: Any, name: str, *, low: float | None = None, high: float | None = None,
+                 integer: bool = False) -> Any:
+    """``value`` as a Python int (``integer``) or finite float in [low, high], else an error naming ``name``.
+
+    TypeError for what is not a number (bools, strings, None, arrays), ValueError for NaN, infinity or out of range.
+    """
+    kind = "an int" if integer else "a finite number"
+    bounds = (f" in [{low}, {high}]" if low is not None and high is not None else f" >= {low}" if low is not None
+              else f" <= {high}" if high is not None else "")
+    types = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, types):
+        raise TypeError(f"{name} must be {kind}{bounds}, got {type(value).__name__} {value!r}"[:300])
+    number = int(value) if integer else float(value)
+    if not (np.isfinite(number) and (low is None or number >= low) and (high is None or number <= high)):
+        raise ValueError(f"{name} must be {kind}{bounds}, got {value!r}")
+    return number
+
+
+def validate_number(*names: str, low: float | None = None, high: float | None = None) -> Any:
+    """A trait validator for class bodies, ``_check_size = validate_number("size", low=16)``: the bounds of
+    :func:`check_number` for values set from Python or by the browser."""
+
+    @t.validate(*names)
+    def check(self: Any, proposal: dict) -> Any:
+        trait = proposal["trait"]
+        try:
+            return check_number(proposal["value"], trait.name, low=low, high=high, integer=isinstance(trait, t.Int))
+        except (TypeError, ValueError) as exc:
+            raise TraitValueError(str(exc)) from None
+
+    return check
+
+
+def _is_index(value: Any, n: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < n
+
+
+def request_index(content: Any, key: str, n: int, default: int | None = None) -> int:
+    """``content[key]`` of a browser request (``default`` when absent) as an item index in 0..n-1: an int, never
+    wrapped around (-1 is not the last item) nor converted ("3", 3.5)."""
+    value = content.get(key, default) if isinstance(content, dict) else None
+    if not _is_index(value, n):
+        raise ValueError(f"request field {key!r} must be an index in 0..{n - 1}, got {value!r}"[:300])
+    return value
+
+
+def request_indices(content: Any, key: str, n: int) -> list[int]:
+    """``content[key]`` of a browser request as a list of item indices (see :func:`request_index`)."""
+    values = content.get(key) if isinstance(content, dict) else None
+    bad = [v for v in values if not _is_index(v, n)] if isinstance(values, list) else None
+    if bad is None or bad:
+        got = f"{bad[0]!r} among them" if bad else f"{type(values).__name__} {values!r}"
+        raise ValueError(f"request field {key!r} must be a list of indices in 0..{n - 1}, got {got}"[:300])
+    return values
+
+
+def close_tree(widget: Any, seen: set[int] | None = None) -> None:
+    """Close an ipywidget and the widgets inside its traits (children, marks, scales, axes, layout...).
+
+    Another nbviz widget found inside is closed only when it is the one passed: it owns its own companions, and a
+    link or a box may point at a widget that lives on.
+    """
+    import ipywidgets
+
+    seen = set() if seen is None else seen
+    stack = [widget]
+    while stack:
+        w = stack.pop()
+        if isinstance(w, (list, tuple, set)):
+            stack.extend(w)
+        elif isinstance(w, dict):
+            stack.extend(w.values())
+        elif isinstance(w, ipywidgets.Widget) and id(w) not in seen and (w is widget or not isinstance(w, NbvizWidget)):
+            seen.add(id(w))
+            stack.extend(w.trait_values().values())
+            w.close()
+
+
+#: Seconds a burst of changes (a recolour sets five traits) is gathered before the picture is redrawn once.
+PICTURE_DELAY_S = 0.3
+_PICTURE_LOCK = threading.Lock()
+#: Objects with work to finish when the running cell ends (see :func:`call_at_cell_end`).
+_CELL_END: weakref.WeakSet = weakref.WeakSet()
+
+
+def colab_metadata() -> dict:
+    """The output metadata anywidget gives its own views, which Colab needs to render ours (``{}`` elsewhere)."""
+    try:
+        from anywidget._util import get_repr_metadata  # anywidget's one rule for it; absent in other versions
+    except ImportError:
+        return {}
+    return get_repr_metadata()
+
+
+def _cells_end(*_args: Any) -> None:
+    for owner in list(_CELL_END):
+        _CELL_END.discard(owner)
+        owner._cell_ended()
+
+
+@functools.cache
+def _watch_cells() -> None:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.events.register("post_run_cell", _cells_end)
+
+
+def call_at_cell_end(owner: Any) -> None:
+    """Call ``owner._cell_ended()`` when the running cell ends, on the kernel's thread. What a change defers (a
+    picture redrawn, frames copied into a trait) is then sent while that cell still counts as running: a headless
+    run (nbclient, papermill) records only what arrives while a cell runs."""
+    _CELL_END.add(owner)
+    _watch_cells()
+
+
+def separate_pictures_hidden() -> bool:
+    """Whether the host hides a picture output beside a live view (static_picture.css). VS Code draws PNGs from
+    blob URLs the CSS cannot recognise, and Colab lays outputs out its own way: there the picture would show under
+    the live view, so it goes in the view's own output instead (as one bundle, drawn when first shown)."""
+    return "google.colab" not in sys.modules and not any(k.startswith("VSCODE_") for k in os.environ)
+
+
+class PictureOutput:
+    """Displays an object as its live view and, in the output after it, a PNG of what the view shows.
+
+    The PNG is what stays where no widget runs: GitHub, nbviewer, an HTML export opened offline, a notebook
+    reopened without its kernel. It is its own output with a display id, so that a change that alters the view
+    (a projection finished, a recolour, a selection, another epoch) redraws it with ``update_display`` without
+    re-rendering the live view; the widgets' CSS hides it beside a live view (js/src/lib/static_picture.css finds
+    it by :data:`nbviz.export.STATIC_PNG_MARK`). Hosts that only ask for ``_repr_mimebundle_`` (marimo) get the
+    view and the PNG in one bundle.
+
+    Subclasses give ``_view_bundle`` and ``_static_png``, and call ``_picture_stale`` when the view changes.
+    """
+
+    def _view_bundle(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        raise NotImplementedError
+
+    def _static_png(self) -> bytes | None:
+        """A PNG of what the view shows, for places where widgets cannot run (GitHub, nbviewer, nbconvert)."""
+        return None
+
+    def _picture_data(self) -> dict:
+        try:
+            png = self._static_png()
+        except Exception:  # noqa: BLE001 - a failed picture must never stop the live widget
+            log.warning("nbviz: static PNG fallback failed", exc_info=True)
+            png = None
+        return {"image/png": base64.b64encode(mark_static_png(png)).decode("ascii")} if png else {}
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        bundle = self._view_bundle(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
+        return {**data, **self._picture_data()}, metadata
+
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        from IPython.display import display
+
+        if not separate_pictures_hidden():
+            bundle = self._repr_mimebundle_()
+            if bundle is not None:
+                display(bundle[0], metadata=bundle[1], raw=True)
+            return
+        bundle = self._view_bundle()
+        if bundle is None:
+            return
+        display(bundle[0], metadata=bundle[1], raw=True)
+        display_id = uuid.uuid4().hex
+        # An empty text output holds the place while there is nothing to draw yet (a player before its frames).
+        display(self._picture_data() or {"text/plain": ""}, raw=True, display_id=display_id)
+        with _PICTURE_LOCK:
+            self.__dict__.setdefault("_picture_ids", []).append(display_id)
+
+    def follow_pictures(self, *members: PictureOutput) -> None:
+        """Redraw this object's picture whenever one of ``members`` (shown inside its view) changes."""
+        for member in members:
+            member.__dict__.setdefault("_picture_followers", weakref.WeakSet()).add(self)
+
+    def _picture_stale(self, _change: Any = None) -> None:
+        """The view changed: redraw the picture in the notebook in a moment (a burst of changes redraws once).
+
+        A timer thread redraws it: the kernel's thread may be busy with the user's loop for long, and ipykernel
+        publishes from any thread (a message sent from another thread gets the running cell's parent, so a headless
+        run records it while a cell runs; see :meth:`refresh_picture`)."""
+        for follower in list(self.__dict__.get("_picture_followers", ())):
+            follower._picture_stale()
+        with _PICTURE_LOCK:
+            if not self.__dict__.get("_picture_ids") or self.__dict__.get("_picture_timer") is not None:
+                return
+            timer = threading.Timer(PICTURE_DELAY_S, self.refresh_picture)
+            timer.daemon = True
+            self.__dict__["_picture_timer"] = timer
+        call_at_cell_end(self)
+        timer.start()
+
+    def _cell_ended(self) -> None:
+        if self.__dict__.get("_picture_timer") is not None:
+            self.refresh_picture()
+
+    def refresh_picture(self) -> None:
+        """Redraw, now, the picture under every output of this object: what a saved notebook keeps.
+
+        Changes redraw it by themselves shortly after; call this before the notebook is saved by a script that
+        ends right after a change (``EmbeddingExplorer.wait`` does it when a projection ends)."""
+        with _PICTURE_LOCK:
+            timer = self.__dict__.pop("_picture_timer", None)
+            ids = list(self.__dict__.get("_picture_ids", ()))
+        if timer is not None:
+            timer.cancel()
+        if not ids:
+            return
+        from IPython.display import update_display
+
+        data = self._picture_data() or {"text/plain": ""}
+        for display_id in ids:
+            update_display(data, display_id=display_id, raw=True)
+
+
+def compose_pictures(pngs: list[bytes | None], direction: str = "row") -> bytes | None:
+    """The pictures of a composite's parts in a ``"row"`` or a ``"column"`` (parts without one left out)."""
+    from ..export import from_png, side_by_side, stacked, to_png
+
+    images = [from_png(p) for p in pngs if p]
+    if not images:
+        return None
+    return to_png((side_by_side if direction == "row" else stacked)(images))
+
+
+class CompositeOutput(PictureOutput):
+    """A Python object shown as a view made of widgets (``ex.components()``, ``compare()``, the sketchpad): its
+    view comes from ``view()``, its picture from its parts' (``_picture_parts``), redrawn when one changes."""
+
+    def view(self) -> Any:
+        raise NotImplementedError
+
+    def _picture_parts(self) -> tuple[list[Any], str]:
+        """The parts whose pictures make this one, and ``"row"`` or ``"column"``."""
+        return [], "row"
+
+    def _view_bundle(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        view = self.view()
+        if isinstance(view, PictureOutput):
+            return view._view_bundle(**kwargs)
+        bundle = view._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        return data, {**metadata, **colab_metadata()}  # an ipywidgets box carries none: Colab needs it
+
+    def _static_png(self) -> bytes | None:
+        view = self.view()
+        if isinstance(view, PictureOutput):  # a view that draws its own picture (an nbviz Panel)
+            self.follow_pictures(view)
+            return view._static_png()
+        parts, direction = self._picture_parts()
+        return self._compose(parts, direction)
+
+    def _compose(self, parts: list[Any], direction: str) -> bytes | None:
+        # A part is a view (its picture, followed), PNG bytes, or a list of parts laid the other way.
+        other = "column" if direction == "row" else "row"
+        self.follow_pictures(*(p for p in parts if isinstance(p, PictureOutput)))
+        return compose_pictures([p._static_png() if isinstance(p, PictureOutput) else
+                                 self._compose(p, other) if isinstance(p, list) else p for p in parts], direction)
+
+
+def _closing_on_failure(init: Callable[..., None]) -> Callable[..., None]:
+    """A constructor that closes the half-made widget when it fails: its comm opened in ipywidgets' __init__ and
+    the global registry of open widgets would otherwise keep it, and the model and data it holds, for good."""
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            init(self, *args, **kwargs)
+        except BaseException:
+            if getattr(self, "comm", None) is not None:
+                self.close()
+            raise
+
+    return __init__
+
+
+class NbvizWidget(PictureOutput, anywidget.AnyWidget):
+    """Base class: subclasses name their bundle with ``_bundle`` and may draw a PNG with ``_static_png``, redrawn
+    in the notebook when a trait of ``_picture_traits`` changes (see :class:`PictureOutput`)."""
 
     _bundle: ClassVar[str] = ""
+    _picture_traits: ClassVar[tuple[str, ...]] = ()
 
     #: Shown as a banner in the view: errors raised while handling the browser's messages land here
     #: instead of the kernel log, where nobody would see them.
@@ -59,15 +375,74 @@ class NbvizWidget(anywidget.AnyWidget):
         # Only the class that names the bundle: ipywidgets' add_traits makes subclasses whose traits must stay.
         if cls.__dict__.get("_bundle"):
             for attr, suffix in (("_esm", ".js"), ("_css", ".css")):
-                if (STATIC / f"{cls._bundle}{suffix}").exists():
-                    setattr(cls, attr, STATIC / f"{cls._bundle}{suffix}")
+                path = STATIC / f"{cls._bundle}{suffix}"
+                if path.exists():
+                    setattr(cls, attr, bundle_source(path))
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _closing_on_failure(cls.__dict__["__init__"])  # type: ignore[method-assign]
         super().__init_subclass__(**kwargs)
 
     def __init__(self, **kwargs: Any) -> None:
+        self._check_kwargs(kwargs)
         if self._bundle:
             bundle_path(self._bundle)
+        # numpy scalars are what users have (x.shape[0], arr.mean()): Int / Float traits take them as numbers.
+        traits = self.traits()
+        for k, v in kwargs.items():
+            if isinstance(v, np.integer) and isinstance(traits[k], (t.Int, t.Float)) or \
+                    isinstance(v, np.floating) and isinstance(traits[k], t.Float):
+                kwargs[k] = v.item()
         super().__init__(**kwargs)
         self.on_msg(self._dispatch_request)
+        if self._picture_traits:
+            self.observe(self._picture_stale, names=list(self._picture_traits))
+
+    def _check_kwargs(self, kwargs: dict[str, Any]) -> None:
+        """A misspelt keyword argument is a TypeError (traitlets would ignore it): only traits pass through."""
+        unknown = [k for k in kwargs if not self.has_trait(k)]
+        if unknown:
+            known = [*inspect.signature(type(self).__init__).parameters, *self.trait_names()]
+            known = [k for k in dict.fromkeys(known) if not k.startswith("_") and k not in ("self", "kwargs")]
+            close = difflib.get_close_matches(unknown[0], known, n=3)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {unknown[0]!r}{hint}")
+
+    # -- lifetime -----------------------------------------------------------------------------------------
+    def own(self, *widgets: Any) -> None:
+        """Companion widgets made for this one (a chart, a box, a link): closed with it. ipywidgets keeps every
+        open widget in a global registry, so a companion left open would keep this widget (and the user's model
+        and data its callbacks reach) alive."""
+        self.__dict__.setdefault("_companions", []).extend(widgets)
+
+    def close(self) -> None:
+        companions = self.__dict__.pop("_companions", [])
+        timer = self.__dict__.pop("_picture_timer", None)
+        if timer is not None:
+            timer.cancel()
+        super().close()
+        seen: set[int] = {id(self)}
+        for widget in companions:
+            close_tree(widget, seen)
+
+    # -- failed changes are undone --------------------------------------------------------------------------
+    def notify_change(self, change: Any) -> None:
+        """Run the observers of a change; when one fails, put the old value back (running the observers again
+        so what they derive matches it) and raise. A browser's change then ends in the banner (``set_state``)."""
+        try:
+            super().notify_change(change)
+        except Exception:
+            name = change.get("name")
+            rolling = self.__dict__.setdefault("_rolling_back", set())
+            if change.get("type") != "change" or name in rolling or change.get("old") is t.Undefined:
+                raise
+            rolling.add(name)
+            try:
+                self.set_trait(name, change["old"])
+            except Exception:  # noqa: BLE001 - the old value's observers failed too: keep it, report the first error
+                log.warning("nbviz %s: restoring %s failed", type(self).__name__, name, exc_info=True)
+            finally:
+                rolling.discard(name)
+            raise
 
     # -- errors -------------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -84,8 +459,13 @@ class NbvizWidget(anywidget.AnyWidget):
                 self.send_state(list(resync))
 
     def set_state(self, sync_data: dict) -> None:
-        with self.reporting_errors(resync=tuple(k for k in sync_data if k in self.keys)):
-            super().set_state(sync_data)
+        keys = tuple(k for k in sync_data if k in self.keys)
+        with self.reporting_errors(resync=keys):
+            # ipywidgets sets the browser's values with set_trait, which read-only traits do not stop.
+            owned = [k for k in keys if self.traits()[k].read_only]
+            super().set_state({k: v for k, v in sync_data.items() if k not in owned})
+            if owned:
+                raise TraitValueError(f"{owned[0]} is read-only: Python sets it, the browser cannot")
 
     # -- requests from the browser (js/src/lib/requests.ts) ----------------------------------------------
     def _request_handlers(self) -> dict[str, Callable[[dict], tuple[dict, list]]]:
@@ -95,8 +475,10 @@ class NbvizWidget(anywidget.AnyWidget):
     def _dispatch_request(self, _widget: Any, content: dict, buffers: list) -> None:
         # Registered in __init__. ipywidgets would log a handler's exception and drop it: here the browser gets
         # an {error} reply for the request and the banner shows it.
-        kind, req_id = content.get("type"), content.get("id")
         with self.reporting_errors():
+            if not isinstance(content, dict):  # no id to answer to: the banner says it
+                raise TypeError(f"a request must be a JSON object with type and id, got {type(content).__name__}")
+            kind, req_id = content.get("type"), content.get("id")
             try:
                 handler = self._request_handlers().get(kind)
                 if handler is None:
@@ -107,21 +489,6 @@ class NbvizWidget(anywidget.AnyWidget):
                 raise
             self.send({"type": kind, "id": req_id, **reply}, out)
 
-    # -- static fallback ----------------------------------------------------------------------------------
-    def _static_png(self) -> bytes | None:
-        """A PNG of what the view shows, for places where widgets cannot run (GitHub, nbviewer, nbconvert)."""
-        return None
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        data, metadata = bundle
-        try:
-            png = self._static_png()
-        except Exception:  # noqa: BLE001 - a failed picture must never stop the live widget
-            log.warning("nbviz: static PNG fallback failed", exc_info=True)
-            png = None
-        if png:
-            data = {**data, "image/png": base64.b64encode(png).decode("ascii")}
-        return data, metadata
+    # -- static picture (PictureOutput) ------------------------------------------------------------------
+    def _view_bundle(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        return anywidget.AnyWidget._repr_mimebundle_(self, **kwargs)

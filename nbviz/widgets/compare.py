@@ -27,7 +27,9 @@ from ..kernels.components import (
     principal_components,
     trustworthiness,
 )
+from .base import CompositeOutput
 from .components_view import ComponentsView, item_text
+from .panel import Panel
 
 #: Rows measured for faithfulness on large data (ranks are still among all N).
 FAITHFULNESS_SAMPLE = 2000
@@ -63,7 +65,7 @@ def _faithfulness_rows(name: str, f: dict[str, float]) -> list[dict]:
             {"name": f"{prefix}kNN recall (k={f['k']})", "value": f"{f['knn_recall']:.3f}"}]
 
 
-class Comparison:
+class Comparison(CompositeOutput):
     """What :func:`compare` returns: the explorers, the numbers, and a view (displayed in a notebook).
 
     Attributes
@@ -103,15 +105,21 @@ class Comparison:
         order = np.lexsort((np.arange(len(self.agreement)), self.agreement))[:m]
         return pd.DataFrame({"index": order, "agreement": self.agreement[order]})
 
-    def view(self) -> Any:
-        import ipywidgets as w
+    def view(self) -> Panel:
+        """The explorers in a row (titled by set when there is one per set) above the panel: one anywidget view,
+        made once, so every display (and the picture) shows the same and marimo renders it."""
+        view = self.__dict__.get("_view")
+        if view is None:
+            titles = self.names if len(self.names) == len(self.explorers) > 1 else None
+            plots = Panel(self.explorers, "row", titles=titles)
+            view = self._view = Panel([plots, self.panel], "column")
+            self.panel.own(view, plots)  # closed with the comparison
+        return view
 
-        box = w.VBox([w.HBox(self.explorers), self.panel])
-        box.add_class("nbviz-compare")
-        return box
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.view()._repr_mimebundle_(**kwargs)
+    def close(self) -> None:
+        """Close the explorers, the panel and the links between them."""
+        for widget in [*self.explorers, self.panel]:
+            widget.close()
 
 
 def compare(sets: Mapping[str, Any], images: Any = None, labels: Any = None, fit_on: str | None = None,
@@ -135,7 +143,11 @@ def compare(sets: Mapping[str, Any], images: Any = None, labels: Any = None, fit
         or by size (None: approximate from :data:`nbviz.kernels.neighbors.APPROX_MIN_ITEMS` items on; the
         summary then says so, with the recall measured).
     **kwargs
-        Passed to each :class:`~nbviz.EmbeddingExplorer` (``method`` defaults to "pca").
+        Passed to each :class:`~nbviz.EmbeddingExplorer` (``method`` defaults to "pca"). Same items: coloured
+        by agreement (``color_by="value"``) unless ``color_by`` says otherwise. Datasets: the explorer's labels
+        are the set names (``color_by="label"``, the default) and, when every set has labels, the items' own
+        labels are its metadata column ``label``: ``color_by="column:label"`` colours by class (as does
+        ``comparison.explorers[0].color_by("column:label")`` later).
 
     Returns
     -------
@@ -153,6 +165,8 @@ def compare(sets: Mapping[str, Any], images: Any = None, labels: Any = None, fit
     feats = {str(n): _features(v, f"sets[{n!r}]") for n, v in sets.items()}
     if fit_on is not None and fit_on not in feats:
         raise ValueError(f"fit_on must be one of the keys of sets {names}, got {fit_on!r}")
+    if exact_neighbors not in (True, False, None):
+        raise ValueError(f"exact_neighbors must be True, False or None (by size), got {exact_neighbors!r}")
     sizes = {n: len(f) for n, f in feats.items()}
     if fit_on is None and len(set(sizes.values())) == 1:
         return _compare_items(feats, names, images, labels, k, exact_neighbors, kwargs)
@@ -184,7 +198,10 @@ def _compare_items(feats: dict[str, Features], names: list[str], images: Any, la
     explorers = [EmbeddingExplorer(full[n], colors=agreement, **kwargs) for n in names]
     links: list[Any] = [_link(explorers[0], explorers[1], name) for name in LINKED]
     # Camera and hover are linked in the browser: following a pan needs no kernel round trip.
-    links += [widgets.jslink((explorers[0], name), (explorers[1], name)) for name in BROWSER_LINKED]
+    jslinks = [widgets.jslink((explorers[0], name), (explorers[1], name)) for name in BROWSER_LINKED]
+    for ex in explorers:
+        ex.own(*jslinks)  # a link left open would keep both explorers alive
+    links += jslinks
     how = "" if exact else ", approximate neighbours"
     panel = ComponentsView(full[a], title=f"{a} vs {b}: neighbourhood agreement (Jaccard, k={k}{how})")
     comparison = Comparison("items", explorers, panel, agreement=agreement, names=names, links=links,
@@ -267,7 +284,8 @@ def _compare_datasets(feats: dict[str, Features], names: list[str], images: Any,
         if all(full[n].labels is not None for n in names) else None,
     )
     layout = np.ascontiguousarray(both[:, :2], dtype=np.float32)
-    kwargs = {**kwargs, "method": None, "color_by": "label"}
+    # Coloured by set unless the caller asks otherwise (e.g. color_by="column:label": by class).
+    kwargs = {"color_by": "label", **kwargs, "method": None}
     ex = EmbeddingExplorer(Features(layout, labels=split, images=stacked.images_uint8(slice(None))
                                     if has_images else None, metadata=stacked.metadata), **kwargs)
     faith = {ref: faithfulness(full[ref].embeddings, pca.scores[:, :2], k)}

@@ -1,24 +1,25 @@
 """Principal-component probing of an EmbeddingExplorer: scree chart, extremes per component, walk, correlations.
 
 ``ex.components(n=10)`` returns a :class:`ComponentsProbe`. It holds the math results (plain numbers and index
-arrays, see :mod:`nbviz.kernels.components`) and, when displayed, a view: a bqplot scree chart beside a
-:class:`ComponentsView` (the ``components_view`` bundle) with one column per component, a slider walking along a
-component and a correlation heatmap. Clicks there write the explorer's public traits (``points``, ``focus``) and
-call its public ``color_by``; the explorer itself is not changed in any other way.
+arrays, see :mod:`nbviz.kernels.components`) and, when displayed, a view: :class:`ComponentsView` (the
+``components_view`` bundle, one anywidget view) with one column per component, a slider walking along a component
+and a correlation heatmap; ``probe.scree_figure()`` adds a bqplot scree chart for Jupyter dashboards. Clicks
+there write the explorer's public traits (``points``, ``focus``) and call its public ``color_by``; the explorer
+itself is not changed in any other way.
 """
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
 import traitlets as t
 
 from ..data import Features, as_numpy
+from ..export import export_font, fit_text, stacked, text_panel, to_png
 from ..kernels import images as image_kernels
 from ..kernels.components import Components, component_correlations, extremes, principal_components, walk
-from .base import Array, NbvizWidget
+from .base import Array, CompositeOutput, NbvizWidget, TraitValueError, check_number, request_indices
 
 #: Pixel size of the images shown in the columns and the walk.
 IMAGE_PX = 64
@@ -55,6 +56,7 @@ class ComponentsView(NbvizWidget):
     """
 
     _bundle = "components_view"
+    _picture_traits = ("columns", "title", "summary")
 
     title = t.Unicode("").tag(sync=True)
     #: One dict per component: index, title ("PC1 · 23.4%"), percent, low, high (indices), low_text, high_text.
@@ -84,38 +86,78 @@ class ComponentsView(NbvizWidget):
         self._features = features
         super().__init__(has_images=bool(features.n_images), **kwargs)
 
+    # -- what the browser may set ---------------------------------------------------------------------------
+    def _components(self) -> set[int]:
+        return {0} | {c.get("index", 0) for c in self.columns}
+
+    @t.validate("active", "corr_cell", "walk_component", "walk_step", "picked")
+    def _check_pick(self, proposal: dict) -> Any:
+        name, value = proposal["trait"].name, proposal["value"]
+        comps = sorted(self._components())
+        ok = {"active": lambda v: v == [] or len(v) == 2 and all(c in comps for c in v),
+              "corr_cell": lambda v: v == [] or len(v) == 2 and v[0] in comps and 0 <= v[1] < len(self.corr_columns),
+              "walk_component": lambda v: v in comps,
+              "walk_step": lambda v: 0 <= v < max(self.walk_steps, 1),
+              "picked": lambda v: -1 <= v < len(self._features)}[name]
+        if not ok(value):
+            expected = {"active": f"[] or two component indices among {comps}",
+                        "corr_cell": f"[] or [component among {comps}, column in 0..{len(self.corr_columns) - 1}]",
+                        "walk_component": f"a component index among {comps}",
+                        "walk_step": f"a step in 0..{max(self.walk_steps, 1) - 1}",
+                        "picked": f"-1 (none) or an item index in 0..{len(self._features) - 1}"}[name]
+            raise TraitValueError(f"{name} must be {expected}, got {value!r}")
+        return value
+
     def _request_handlers(self) -> dict:
         return {"images": self._reply_images}
 
     def _reply_images(self, content: dict) -> tuple[dict, list]:
-        n = len(self._features)
-        indices = [int(i) for i in content["indices"]]
-        bad = [i for i in indices if not 0 <= i < n]
-        if bad:
-            raise ValueError(f"indices must be item indices in 0..{n - 1}, got {bad[:5]}")
-        size = int(content.get("size", self.image_size))
+        indices = request_indices(content, "indices", len(self._features))
+        size = check_number(content.get("size", self.image_size), "request field 'size'", low=4, high=512,
+                            integer=True)
         return {"indices": indices}, [image_kernels.encode_png(self._features.image(i), size) for i in indices]
 
     def _static_png(self) -> bytes | None:
-        import matplotlib
+        parts = []
+        if any(c.get("percent", 0) > 0 for c in self.columns):
+            parts.append(scree_picture([c["percent"] for c in self.columns], self.title or "principal components",
+                                       [c.get("title", "") for c in self.columns]))
+        lines = ([] if parts or not self.title else [self.title]) + \
+            [f"{row.get('name', '')}: {row.get('value', '')}" for row in self.summary]
+        if lines:
+            parts.append(text_panel(lines, 480))
+        return to_png(stacked(parts)) if parts else None
 
-        matplotlib.use("Agg", force=False)
-        from matplotlib.figure import Figure
 
-        if not self.columns:
-            return None
-        fig = Figure(figsize=(6, 2.4), dpi=80)
-        ax = fig.add_subplot()
-        pct = [c["percent"] for c in self.columns]
-        ax.bar(range(1, len(pct) + 1), pct, color="#4c78a8")
-        ax.plot(range(1, len(pct) + 1), np.cumsum(pct), color="#e45756", marker="o")
-        ax.set_xlabel("component")
-        ax.set_ylabel("% variance")
-        ax.set_title(self.title or "principal components")
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        return buf.getvalue()
+def scree_picture(percent: list[float], title: str, names: list[str] | None = None, width: int = 480,
+                  height: int = 200) -> np.ndarray:
+    """RGBA scree chart (Pillow, cheap for every redraw): bars of % variance per component, the cumulative %
+    as a line, ``names`` under the bars when they fit."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (width, height), (255, 255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    font = export_font(11)
+    draw.text((8, 4), fit_text(draw, title, width - 16, font), fill=(30, 30, 30, 255), font=font)
+    left, top, bottom = 36, 24, height - 20
+    span = (width - left - 8) / max(len(percent), 1)
+    y = lambda v: bottom - (bottom - top) * min(max(v, 0.0), 100.0) / 100  # noqa: E731
+    for tick in (0, 50, 100):
+        draw.line((left - 3, y(tick), width - 8, y(tick)), fill=(225, 225, 225, 255))
+        draw.text((left - 6, y(tick)), f"{tick}%", fill=(90, 90, 90, 255), font=font, anchor="rm")
+    total, line = 0.0, []
+    for k, p in enumerate(percent):
+        x0 = left + k * span
+        draw.rectangle((x0 + span * 0.15, y(p), x0 + span * 0.85, bottom), fill=(76, 120, 168, 255))
+        total += p
+        line.append((x0 + span / 2, y(total)))
+        label = (names[k].split(" ")[0] if names and names[k] else f"PC{k + 1}")
+        if draw.textlength(label, font=font) < span:
+            draw.text((x0 + span / 2, bottom + 3), label, fill=(60, 60, 60, 255), font=font, anchor="mt")
+    draw.line(line, fill=(228, 87, 86, 255), width=2)
+    for cx, cy in line:
+        draw.ellipse((cx - 2.5, cy - 2.5, cx + 2.5, cy + 2.5), fill=(228, 87, 86, 255))
+    return np.asarray(img)
 
 
 def scree_figure(percent: np.ndarray, on_click: Any) -> Any:
@@ -146,7 +188,7 @@ def scree_figure(percent: np.ndarray, on_click: Any) -> Any:
     return fig
 
 
-class ComponentsProbe:
+class ComponentsProbe(CompositeOutput):
     """The first ``n`` principal components of what an EmbeddingExplorer shows, with a view to probe them.
 
     Parameters
@@ -178,11 +220,15 @@ class ComponentsProbe:
 
         self.explorer = explorer if isinstance(explorer, EmbeddingExplorer) else None
         self.features = shown_features(explorer)
+        steps = check_number(steps, "steps", low=2, high=1000, integer=True)
         if fit_on is None:
             self.pca: Components = principal_components(self.features.embeddings, n, **kwargs)
             scores = self.pca.scores
         else:
-            base = fit_on.embeddings if isinstance(fit_on, Features) else fit_on
+            base = fit_on.embeddings if isinstance(fit_on, Features) else as_numpy(fit_on, "fit_on")
+            if base.ndim != 2 or base.shape[1] != self.features.dim:
+                raise ValueError(f"fit_on must be (M, {self.features.dim}) features in the explorer's space, got "
+                                 f"shape {base.shape}")
             self.pca = principal_components(base, n, **kwargs)
             scores = self.pca.transform(self.features.embeddings, "the explorer's features")
         self.scores = scores
@@ -192,7 +238,6 @@ class ComponentsProbe:
         self._steps = steps
         self._walks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._view: ComponentsView | None = None
-        self._box: Any = None
 
     # -- numbers ---------------------------------------------------------------------------------------------
     @property
@@ -236,10 +281,12 @@ class ComponentsProbe:
     def color_by_cell(self, i: int, column: int) -> None:
         """Colour the explorer by the label or metadata column of heatmap column ``column``."""
         _, names, kinds = self.correlations()
-        if not 0 <= column < len(names):
-            raise ValueError(f"column must be in 0..{len(names) - 1}, got {column}")
+        column = check_number(column, "column", low=0, high=len(names) - 1, integer=True)
         if self.explorer is not None:
-            self.explorer.color_by("label" if kinds[column] == "label" else names[column])
+            from .embedding_explorer import COLUMN_PREFIX  # here: embedding_explorer imports this module
+
+            # "column:": a metadata column called e.g. "cluster" must not pick the built-in colouring.
+            self.explorer.color_by("label" if kinds[column] == "label" else COLUMN_PREFIX + names[column])
             if kinds[column] == "label":
                 # Show the class against the rest: hide nothing else, but pick the class's points.
                 codes = self.explorer.features.labels.astype(str) == names[column]
@@ -257,12 +304,10 @@ class ComponentsProbe:
                          "high_text": [item_text(self.features, int(k)) for k in high]})
         return cols
 
-    def view(self) -> Any:
-        """The scree chart above the components view (an ipywidgets VBox)."""
-        import ipywidgets as w
-
-        if self._box is not None:
-            return self._box
+    def view(self) -> ComponentsView:
+        """The components view (one anywidget view: it renders in marimo and Colab as in Jupyter), made once."""
+        if self._view is not None:
+            return self._view
         view = ComponentsView(self.features, title=f"{self.n} principal components", columns=self._columns(),
                               walk_steps=int(self._steps))
         try:
@@ -278,43 +323,50 @@ class ComponentsProbe:
         view.observe(lambda c: self._on_cell(c["new"]), names="corr_cell")
         view.observe(lambda c: self._on_picked(c["new"]), names="picked")
         self._on_walk(focus=False)
-        self.scree = scree_figure(100 * np.asarray(self.explained_variance_ratio), self.show_axes)
-        self._box = w.VBox([self.scree, view])
-        self._box.add_class("nbviz-components-probe")
-        return self._box
+        return view
+
+    def scree_figure(self) -> Any:
+        """A bqplot scree chart for Jupyter dashboards (a companion: the view draws its own percentages); a click
+        on a bar shows that component's axes in the explorer. Closed with the view."""
+        fig = scree_figure(100 * np.asarray(self.explained_variance_ratio), self.show_axes)
+        self.view().own(fig)
+        return fig
 
     def _on_active(self, value: list[int]) -> None:
-        if len(value) == 2:
-            with self._view.reporting_errors():  # type: ignore[union-attr]
-                self.show_axes(*value)
+        if len(value) == 2:  # a failure undoes the change (NbvizWidget.notify_change) and is reported
+            self.show_axes(*value)
 
     def _on_walk(self, focus: bool = True) -> None:
         view = self._view
         assert view is not None
-        with view.reporting_errors():
-            i = view.walk_component
-            positions, idx = self.walk(i)
-            step = int(np.clip(view.walk_step, 0, len(positions) - 1))
-            items = [int(k) for k in idx[step]]
-            with view.hold_sync():
-                view.walk_positions = [float(p) for p in positions]
-                view.walk_indices = items
-                view.walk_text = [item_text(self.features, k) for k in items]
-            if self.explorer is not None and focus:
-                self.explorer.focus = items[0]
+        i = view.walk_component
+        positions, idx = self.walk(i)
+        step = int(np.clip(view.walk_step, 0, len(positions) - 1))
+        items = [int(k) for k in idx[step]]
+        with view.hold_sync():
+            view.walk_positions = [float(p) for p in positions]
+            view.walk_indices = items
+            view.walk_text = [item_text(self.features, k) for k in items]
+        if self.explorer is not None and focus:
+            self.explorer.focus = items[0]
 
     def _on_picked(self, i: int) -> None:
         if self.explorer is not None and i >= 0:
-            with self._view.reporting_errors():  # type: ignore[union-attr]
-                self.explorer.focus = int(i)
+            self.explorer.focus = int(i)
 
     def _on_cell(self, value: list[int]) -> None:
         if len(value) == 2:
-            with self._view.reporting_errors():  # type: ignore[union-attr]
-                self.color_by_cell(*value)
+            self.color_by_cell(*value)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.view()._repr_mimebundle_(**kwargs)
+    def _picture_parts(self) -> tuple[list[Any], str]:
+        self.view()
+        return [self._view], "column"
+
+    def close(self) -> None:
+        """Close the probe's view (and scree charts made for it); the explorer stays."""
+        if self._view is not None:
+            self._view.close()
+        self._view = None
 
     def __repr__(self) -> str:
         pct = ", ".join(f"{100 * r:.1f}%" for r in self.explained_variance_ratio[:5])

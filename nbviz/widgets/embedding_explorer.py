@@ -16,19 +16,37 @@ import pandas as pd
 import traitlets as t
 
 from ..colors import categorical_palette, colormap_lut
-from ..data import Features, as_numpy
-from ..export import rasterize_points, to_png
+from ..data import Features, as_numpy, encode_labels
+from ..export import colorbar_panel, legend_panel, rasterize_points, side_by_side, to_png
 from ..kernels import images as image_kernels
 from ..kernels.clustering import hierarchical_clusters
-from ..kernels.neighbors import NeighborIndex
+from ..kernels.neighbors import NeighborIndex, knn_all
+from ..kernels.progress import progress_bar
 from ..kernels.projection import CACHE, aligned_umap, check_projection, content_key, pca, project
 from ..labelling import LabelStore, check_label, copy_file, write_new_file
-from .base import Array, ArrayList, NbvizWidget
+from .arrays import array_to_json
+from .base import (
+    Array,
+    ArrayList,
+    NbvizWidget,
+    TraitValueError,
+    check_number,
+    request_index,
+    request_indices,
+    validate_number,
+)
 from .compare import compare
+from .html_page import NO_KERNEL, HtmlPage, SavesView
 
 METHODS = ("auto", "umap", "tsne", "pca", "aligned_umap", None)
+#: ``color_by`` names of the built-in colourings; a metadata column of any name is ``COLUMN_PREFIX + name``.
+BUILTIN_COLORINGS = ("label", "cluster", "value")
+COLUMN_PREFIX = "column:"
 #: Pixel size of images sent for the neighbour grid and the tooltip (small images are upscaled crisply).
 PANEL_IMAGE_PX = 96
+#: Most items whose neighbours, images and thumbnails a saved HTML page holds (``save("x.html")``): the page grows
+#: by about one small PNG per item; above it the page paints the same and neighbours need a running kernel.
+HTML_NEIGHBOR_LIMIT = 10_000
 
 
 def _auto_point_size(n: int) -> float:
@@ -37,7 +55,14 @@ def _auto_point_size(n: int) -> float:
 
 
 def _as_features(value: Any, name: str) -> Features:
-    return value if isinstance(value, Features) else Features(as_numpy(value, name))
+    if isinstance(value, Features):
+        return value
+    try:
+        return Features(as_numpy(value, name))
+    except (TypeError, ValueError) as exc:  # Features speaks of "embeddings": say which argument they came from
+        if name in str(exc):
+            raise
+        raise type(exc)(f"{name}: {exc}") from None
 
 
 def _with_items(embeddings: np.ndarray, items: Features, **override: Any) -> Features:
@@ -47,7 +72,7 @@ def _with_items(embeddings: np.ndarray, items: Features, **override: Any) -> Fea
     return Features(embeddings, **{k: v for k, v in parts.items() if v is not None})
 
 
-class EmbeddingExplorer(NbvizWidget):
+class EmbeddingExplorer(SavesView, NbvizWidget):
     """Explore a 2-D projection of N-D features: pan, zoom, hover, click for neighbours, lasso, label.
 
     Parameters
@@ -68,7 +93,8 @@ class EmbeddingExplorer(NbvizWidget):
     colors
         Per-point numbers: colour by value through ``colormap``, with a colour bar.
     color_by
-        "label" | "cluster" | "value" | a metadata column; chosen from what is given when omitted.
+        "label" | "cluster" | "value" | "column:NAME" (metadata column NAME; a bare NAME also works when it is
+        no built-in name) | None (value, cluster or label, the first given); see :meth:`color_by`.
     nside
         The neighbour grid is nside x nside: the clicked item first, then its nearest neighbours in N-D.
     metric
@@ -82,6 +108,9 @@ class EmbeddingExplorer(NbvizWidget):
     """
 
     _bundle = "embedding_explorer"
+    #: What the notebook's picture shows (see ``_picture``): a change redraws it.
+    _picture_traits = ("points", "categories", "category_names", "palette", "values", "colormap", "value_range",
+                       "color_mode", "color_title", "hidden_categories", "selection", "focus", "point_size")
 
     points = Array(help="(N, 2) float32 positions shown now")
     layouts = ArrayList(help="aligned layouts, each (N, 2) float32; empty for one layout")
@@ -120,6 +149,13 @@ class EmbeddingExplorer(NbvizWidget):
     progress = t.Float(-1.0).tag(sync=True)
     status = t.Unicode("").tag(sync=True)
 
+    # Bounds of the traits Python and the browser may set (bad values raise / are re-synced, see base.py).
+    _check_height = validate_number("height", low=50, high=10_000)
+    _check_point_size = validate_number("point_size", low=0.5, high=200)
+    _check_nside = validate_number("nside", low=1, high=16)
+    _check_thumbnail_size = validate_number("thumbnail_size", low=4, high=512)
+    _check_max_thumbnails = validate_number("max_thumbnails", low=0, high=100_000)
+
     def __init__(
         self,
         data: Any,
@@ -148,6 +184,9 @@ class EmbeddingExplorer(NbvizWidget):
         base = sets[0]
         n = len(base)
         method = self._check_method(method, sets)
+        if method_kwargs is not None and not isinstance(method_kwargs, Mapping):
+            raise TypeError(f"method_kwargs must be a dict of keyword arguments for the projection (or None), got "
+                            f"{type(method_kwargs).__name__} {method_kwargs!r}"[:200])
         params = check_projection(method, n, dict(method_kwargs or {})) if method is not None else {}
         if not isinstance(nside, (int, np.integer)) or nside < 1:
             raise ValueError(f"nside must be an int >= 1 (the neighbour grid is nside x nside), got {nside!r}")
@@ -164,7 +203,9 @@ class EmbeddingExplorer(NbvizWidget):
         self._method, self._params = method, params
         self._colors_raw = None if colors is None else self._check_colors(colors, n)
         self._clusters = None if clusters is None else self._check_clusters(clusters, n)
+        colormap_lut(colormap)  # a bad name is reported now, not when colouring by value
         self._colormap_name = colormap
+        coloring = self._coloring(color_by)  # checked before anything is made (label_dir, the widget)
         self._indexes: dict[int, NeighborIndex] = {}
         self._labels = LabelStore(label_dir)
         self._worker: threading.Thread | None = None
@@ -175,7 +216,7 @@ class EmbeddingExplorer(NbvizWidget):
             layouts=first if len(sets) > 1 else [],
             layout_names=names if len(sets) > 1 else [],
             height=int(height),
-            point_size=float(point_size) if point_size is not None else _auto_point_size(n),
+            point_size=point_size if point_size is not None else _auto_point_size(n),
             nside=int(nside),
             has_images=bool(base.n_images),
             thumbnails=bool(thumbnails) and bool(base.n_images),
@@ -185,7 +226,7 @@ class EmbeddingExplorer(NbvizWidget):
             label_options=self._labels.existing_labels(),
             **kwargs,
         )
-        self.color_by(color_by)
+        self._apply_coloring(coloring)
         if self._needs_projection():
             self._start_projection(background)
         if n > 50_000 and nside > 1:
@@ -203,7 +244,7 @@ class EmbeddingExplorer(NbvizWidget):
             sets = [_as_features(v, f"data[{k!r}]") for k, v in data.items()]
             sizes = {name: len(s) for name, s in zip(names, sets, strict=True)}
             if len(set(sizes.values())) > 1:
-                raise ValueError(f"all feature sets must describe the same N items; got sizes {sizes}")
+                raise ValueError(f"data: all feature sets must describe the same N items; got sizes {sizes}")
         else:
             names, sets = [""], [_as_features(data, "data")]
         if extra:
@@ -235,6 +276,9 @@ class EmbeddingExplorer(NbvizWidget):
         values = np.asarray(as_numpy(colors, "colors"), dtype=np.float64).reshape(-1)
         if len(values) != n:
             raise ValueError(f"colors has {len(values)} entries but data has {n} rows")
+        if n and not np.isfinite(values).any():
+            raise ValueError("colors must hold at least one finite number (NaN / inf points are drawn as the "
+                             "lowest colour), got none")
         return values
 
     @staticmethod
@@ -266,10 +310,8 @@ class EmbeddingExplorer(NbvizWidget):
         return CACHE.get(self._cache_key(self._sets[0])) is None or len(self._sets) > 1
 
     def _start_projection(self, background: bool) -> None:
-        from tqdm.auto import tqdm
-
         # Made here, on the caller's thread, so the bar shows in the cell that built the widget.
-        bar = tqdm(total=100, desc=f"nbviz {self._method}", leave=False)
+        bar = progress_bar(100, desc=f"nbviz {self._method}")
         if background:
             self._worker = threading.Thread(target=self._project_all, args=(bar,), name="nbviz-projection",
                                             daemon=True)
@@ -315,6 +357,8 @@ class EmbeddingExplorer(NbvizWidget):
         """Block until a background projection has finished (returns the widget, for chaining)."""
         if self._worker is not None:
             self._worker.join(timeout)
+            if not self._worker.is_alive():
+                self.refresh_picture()  # now, while this cell runs: a headless run records it
         return self
 
     @t.observe("layout_index")
@@ -336,34 +380,70 @@ class EmbeddingExplorer(NbvizWidget):
 
     # -- colour ------------------------------------------------------------------------------------------
     def color_by(self, by: str | None = None) -> EmbeddingExplorer:
-        """Colour points by "label", "cluster", "value" (the ``colors`` given) or a metadata column."""
+        """Colour points by a built-in colouring or a metadata column; returns the widget.
+
+        Built-in colourings and metadata columns are separate namespaces:
+
+        - ``"label"`` (the labels), ``"cluster"`` (the ``clusters`` given), ``"value"`` (the ``colors`` given);
+        - ``"column:NAME"``: the metadata column NAME, whatever it is called (e.g. ``"column:label"`` when the
+          metadata has a ``label`` column besides the labels). A bare column name works too when it is none of
+          the built-in names above; a bare built-in name always means the built-in;
+        - ``None``: the first of value, cluster, label that was given (nothing when none was).
+
+        A numeric column with more than 12 distinct values is coloured by value, any other by category.
+        """
+        self._apply_coloring(self._coloring(by))
+        return self
+
+    def _coloring(self, by: object) -> tuple[str, Any]:
+        """Check ``by`` (see :meth:`color_by`): ("builtin", name), ("column", the column's key) or ("none", None)."""
         f = self.features
-        options = ["label"] * (f.labels is not None) + ["cluster"] * (self._clusters is not None) \
-            + ["value"] * (self._colors_raw is not None) + ([str(c) for c in f.metadata.columns]
-                                                            if f.metadata is not None else [])
+        given = {"label": f.labels is not None, "cluster": self._clusters is not None,
+                 "value": self._colors_raw is not None}
+        builtins = [name for name in BUILTIN_COLORINGS if given[name]]
+        columns = {} if f.metadata is None else {str(c): c for c in f.metadata.columns}
+        options = builtins + [COLUMN_PREFIX + c for c in columns]
         if by is None:
-            by = next((o for o in ("value", "cluster", "label") if o in options), None)
-        elif by not in options:
-            raise ValueError(f"color_by must be one of {options or ['(nothing to colour by)']}, got {by!r}")
+            first = next((o for o in ("value", "cluster", "label") if given[o]), None)
+            return ("none", None) if first is None else ("builtin", first)
+        if isinstance(by, str):
+            if by in BUILTIN_COLORINGS:
+                if given[by]:
+                    return "builtin", by
+            elif by.startswith(COLUMN_PREFIX) and by[len(COLUMN_PREFIX):] in columns:
+                return "column", columns[by[len(COLUMN_PREFIX):]]
+            elif by in columns:  # a bare column name that is no built-in name
+                return "column", columns[by]
+        hint = ""
+        if by in BUILTIN_COLORINGS:
+            needs = {"label": "labels", "cluster": "clusters=k", "value": "colors"}[str(by)]
+            hint = f"; color_by={by!r} needs {needs}"
+            if by in columns:
+                hint += f" (for the metadata column {by!r} pass color_by='{COLUMN_PREFIX}{by}')"
+        raise ValueError(f"color_by must be one of {options or ['(nothing to colour by)']}, got {by!r}{hint}")
+
+    def _apply_coloring(self, coloring: tuple[str, Any]) -> None:
+        f = self.features
+        kind, key = coloring
         with self.hold_sync():
-            if by is None:
+            if kind == "none":
                 self._set_categories(None, [], "")
-            elif by == "label":
+            elif kind == "column":
+                column, title = f.metadata[key], str(key)
+                if pd.api.types.is_numeric_dtype(column) and column.nunique() > 12:
+                    self._set_values(column.to_numpy(dtype=np.float64), title)
+                else:
+                    # Coded as labels are (numbers in numeric order); missing values get a category of their own.
+                    codes, names = encode_labels(column, f"metadata[{title!r}]", missing="(missing)")
+                    self._set_categories(codes, list(names or []), title)
+            elif key == "label":
                 self._set_categories(f.label_codes, list(f.label_names), "label")
-            elif by == "cluster":
+            elif key == "cluster":
                 codes = hierarchical_clusters(f.embeddings, self._clusters)
                 self._set_categories(codes, [f"cluster {i}" for i in range(self._clusters)], "cluster")
-            elif by == "value":
-                self._set_values(self._colors_raw, "value")
             else:
-                column = f.metadata[by]
-                if pd.api.types.is_numeric_dtype(column) and column.nunique() > 12:
-                    self._set_values(column.to_numpy(dtype=np.float64), by)
-                else:
-                    names, codes = np.unique(column.astype(str).to_numpy(), return_inverse=True)
-                    self._set_categories(codes, list(names), by)
-        self._color_source = by
-        return self
+                self._set_values(self._colors_raw, "value")
+        self._color_source = coloring
 
     def _set_categories(self, codes: np.ndarray | None, names: list[str], title: str) -> None:
         k = max(len(names), 1)
@@ -390,13 +470,23 @@ class EmbeddingExplorer(NbvizWidget):
         return pal[np.asarray(self.categories)] if self.categories is not None else pal[0]
 
     # -- focus, selection, neighbours --------------------------------------------------------------------
-    @t.validate("focus")
+    @t.validate("focus", "hovered")
     def _check_focus(self, proposal: dict) -> int:
         value = proposal["value"]
         n = len(self.features)
         if not -1 <= value < n:
-            raise t.TraitError(f"focus must be -1 (none) or a point index in 0..{n - 1}, got {value}")
+            raise TraitValueError(f"{proposal['trait'].name} must be -1 (none) or a point index in 0..{n - 1}, "
+                                  f"got {value}")
         return value
+
+    @t.validate("hidden_categories")
+    def _check_hidden(self, proposal: dict) -> list[int]:
+        k = max(len(self.category_names), 1)
+        bad = [c for c in proposal["value"] if not 0 <= c < k]
+        if bad:
+            raise TraitValueError(f"hidden_categories must list category indices in 0..{k - 1} (of "
+                                  f"{self.category_names or ['one category']}), got {bad[0]}")
+        return sorted(set(proposal["value"]))
 
     @t.validate("view")
     def _check_view(self, proposal: dict) -> list[float]:
@@ -407,13 +497,25 @@ class EmbeddingExplorer(NbvizWidget):
 
     @t.validate("selection")
     def _check_selection(self, proposal: dict) -> np.ndarray:
-        value = proposal["value"]
-        idx = np.zeros(0, dtype=np.int64) if value is None else np.asarray(as_numpy(value, "selection")).reshape(-1)
-        if idx.dtype == bool:
-            idx = np.flatnonzero(idx)
+        return self._indices(proposal["value"], "selection")
+
+    def _indices(self, value: Any, name: str) -> np.ndarray:
+        """Sorted unique point indices (uint32) from indices or a boolean mask; a TraitValueError naming ``name``."""
+        try:
+            idx = np.zeros(0, dtype=np.int64) if value is None else np.asarray(as_numpy(value, name))
+        except (TypeError, ValueError) as exc:
+            raise TraitValueError(str(exc)) from None
+        if idx.ndim > 1:
+            raise TraitValueError(f"{name} must be 1-D (point indices or a boolean mask), got shape {idx.shape}")
+        idx = idx.reshape(-1)
         n = len(self.features)
+        if idx.dtype == bool:
+            if len(idx) != n:
+                raise TraitValueError(f"{name} as a boolean mask needs {n} entries, got {len(idx)}")
+            idx = np.flatnonzero(idx)
         if len(idx) and (not np.issubdtype(idx.dtype, np.integer) or idx.min() < 0 or idx.max() >= n):
-            raise t.TraitError(f"selection must hold point indices in 0..{n - 1} (or a boolean mask)")
+            raise TraitValueError(f"{name} must hold point indices in 0..{n - 1} (or a boolean mask), got "
+                                  f"{np.asarray(idx).reshape(-1)[:5].tolist()}{'...' if len(idx) > 5 else ''}")
         return np.unique(idx).astype(np.uint32)
 
     @property
@@ -439,10 +541,12 @@ class EmbeddingExplorer(NbvizWidget):
         ``k`` defaults to nside * nside - 1, the neighbours the grid shows. Returns (indices, distances).
         """
         n = len(self.features)
-        if not isinstance(i, (int, np.integer)) or not 0 <= i < n:
-            raise ValueError(f"i must be a point index in 0..{n - 1}, got {i!r}")
-        k = self.nside * self.nside - 1 if k is None else k
-        return self._neighbor_index(self.layout_index if len(self._sets) > 1 else 0).query(int(i), k)
+        i = check_number(i, "i", low=0, high=n - 1, integer=True)
+        k = min(self.nside * self.nside - 1, n - 1) if k is None else check_number(k, "k", low=1, high=n - 1,
+                                                                                    integer=True)
+        if k == 0:  # a 1 x 1 grid (nside=1) shows the clicked item alone
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return self._neighbor_index(self.layout_index if len(self._sets) > 1 else 0).query(i, k)
 
     def _neighbor_index(self, s: int) -> NeighborIndex:
         if s not in self._indexes:
@@ -452,11 +556,14 @@ class EmbeddingExplorer(NbvizWidget):
     # -- labelling ---------------------------------------------------------------------------------------
     @t.validate("active_label")
     def _check_active_label(self, proposal: dict) -> str:
-        return proposal["value"] and check_label(proposal["value"])
+        try:
+            return proposal["value"] and check_label(proposal["value"])
+        except (TypeError, ValueError) as exc:
+            raise TraitValueError(f"active_label: {exc}") from None
 
     def annotate(self, indices: Any, label: str) -> int:
         """Assign ``label`` to items (copying their images into ``label_dir/<label>/`` when it is set)."""
-        idx = self._check_selection({"value": indices})
+        idx = self._indices(indices, "indices")
         count = self._labels.assign(idx, label, self._write_item if self.features.n_images else None)
         with self.hold_sync():
             self.annotation_counts = self._labels.counts()
@@ -478,18 +585,111 @@ class EmbeddingExplorer(NbvizWidget):
         return self._labels.frame()
 
     # -- export ------------------------------------------------------------------------------------------
-    def export_projector(self, logdir: str | os.PathLike, sprite_size: int = 32) -> Path:
-        """Write TensorBoard projector files (tensors, metadata TSV, sprite) for the shown feature set."""
+    def export_projector(self, logdir: str | os.PathLike, sprite_size: int = 32, *,
+                         overwrite: bool = False) -> Path:
+        """Write TensorBoard projector files (tensors, metadata TSV, sprite) for the shown feature set.
+
+        Files already in ``logdir`` are replaced only with ``overwrite=True``; see
+        :func:`nbviz.integrations.tensorboard.export_projector`.
+        """
         from ..integrations.tensorboard import export_projector
 
         shown = self._sets[self.layout_index if len(self._sets) > 1 else 0]
-        return export_projector(_with_items(shown.embeddings, self.features), logdir, sprite_size=sprite_size)
+        return export_projector(_with_items(shown.embeddings, self.features), logdir, sprite_size=sprite_size,
+                                overwrite=overwrite)
 
-    def to_png(self, width: int = 800, height: int | None = None) -> bytes:
-        """A PNG of the layout as first shown, with the live view's colours."""
-        img = rasterize_points(self.points, self._point_colors(), width=width, height=height or self.height,
-                               radius=max(self.point_size / 2, 1.0))
-        return to_png(img)
+    def to_html(self, title: str | None = None) -> str:
+        """A standalone HTML page of the view that runs offline with no kernel: what ``save("x.html")`` writes.
+
+        The page holds the layout (after waiting for a projection still running), colours, legend, selection and
+        aligned layouts. With at most :data:`HTML_NEIGHBOR_LIMIT` items it also holds each item's nearest
+        neighbours (the ``nside`` x ``nside`` grid), image (longer side at most 96 px) and tooltip text, and,
+        when thumbnails are on, every thumbnail, so clicking and hovering work as in the notebook; the page
+        grows with them (about N x the size of one small PNG). Above the limit it paints the same and a click
+        says that neighbours need a running kernel. Labelling always needs the kernel.
+        """
+        self.wait()
+        page = HtmlPage(self, self._bundle)
+        n, multi = len(self.features), len(self._sets) > 1
+        held = n <= HTML_NEIGHBOR_LIMIT
+        missing = None if held else (f"this page holds neighbours, images and thumbnails of at most "
+                                     f"{HTML_NEIGHBOR_LIMIT:,} items and the view has {n:,}: {NO_KERNEL}")
+        page.reply_table("neighbors", "index", state=["layout_index"] if multi else (), missing=missing)
+        page.reply_table("item", "index", missing=missing)
+        page.reply_table("thumbnails", "size", missing=missing)
+        if multi:  # Python moves the points when the slider picks another layout
+            layouts = {(s,): {"points": array_to_json(a)} for s, a in enumerate(self.layouts)}
+            page.add_reaction(["layout_index"], layouts)
+        if held:
+            self._page_items(page, multi)
+        return page.html(title or "nbviz EmbeddingExplorer")
+
+    def _page_items(self, page: HtmlPage, multi: bool) -> None:
+        """Neighbours, images, tooltips and thumbnails of every item, as replies in a saved page."""
+        n = len(self.features)
+        images = []
+        if self.has_images:
+            for i in range(n):
+                img = self.features.image(i)
+                # Small images stay small: the view upscales them crisply (image-rendering: pixelated).
+                size = PANEL_IMAGE_PX if max(img.shape[:2]) > PANEL_IMAGE_PX else None
+                images.append(page.blob(image_kernels.encode_png(img, size)))
+        k = min(self.nside * self.nside - 1, n - 1)
+        for s, shown in enumerate(self._sets if multi else self._sets[:1]):
+            idx, dist = knn_all(shown.embeddings, k, self._metric) if k > 0 else \
+                (np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0), dtype=np.float32))
+            for i in range(n):
+                reply = self._neighbors_reply(i, idx[i], dist[i])
+                page.add_reply("neighbors", [s, i] if multi else [i], reply,
+                               [images[j] for j in reply["indices"]] if images else [])
+        for i in range(n):
+            page.add_reply("item", [i], self._item_reply(i), [images[i]] if images else [])
+        if self.thumbnails and self.has_images:
+            try:
+                png, columns = image_kernels.atlas([self.features.image(i) for i in range(n)], self.thumbnail_size)
+            except ValueError:  # too many for one atlas image: thumbnails then need the kernel
+                return
+            page.add_reply("thumbnails", [self.thumbnail_size],
+                           {"indices": list(range(n)), "size": self.thumbnail_size, "columns": columns}, [png])
+
+    def to_png(self, width: int = 800, height: int | None = None, *, legend: bool = True) -> bytes:
+        """A PNG of the layout as first shown (camera fitted to the data), with the live view's colours, hidden
+        categories left out, the selection on top of dimmed other points, the focused point ringed and, with
+        ``legend``, the class legend or the colour bar to the right of the ``width`` x ``height`` plot."""
+        width = check_number(width, "width", low=1, high=10_000, integer=True)
+        height = self.height if height is None else check_number(height, "height", low=1, high=10_000, integer=True)
+        return to_png(self._picture(width, height, legend))
+
+    def _picture(self, width: int, height: int, legend: bool) -> np.ndarray:
+        points = np.asarray(self.points)
+        colors = np.broadcast_to(self._point_colors(), (len(points), 4)).copy()
+        order = np.arange(len(points))
+        if self.color_mode == "category" and self.categories is not None and self.hidden_categories:
+            order = order[~np.isin(np.asarray(self.categories), self.hidden_categories)]
+        selection = np.asarray(self.selection if self.selection is not None else [], dtype=np.int64)
+        if len(selection):
+            colors[:, :3] = (colors[:, :3] * 0.25 + 255 * 0.75).astype(np.uint8)  # the rest fades, as live
+            colors[selection] = np.broadcast_to(self._point_colors(), (len(points), 4))[selection]
+            picked = np.isin(order, selection)
+            order = np.concatenate([order[~picked], order[picked]])  # drawn last: on top
+        radius = max(self.point_size / 2, 1.0)
+        # Positions fitted on every point (as the live camera is), drawn for the visible ones only.
+        img = rasterize_points(points, colors, width=width, height=height, radius=radius, only=order)
+        if 0 <= self.focus < len(points):
+            ring = np.full((1, 4), (20, 20, 20, 255), dtype=np.uint8)
+            for r in (radius + 3, radius + 4):
+                rasterize_points(points, ring, width=width, height=height, radius=r, only=[self.focus],
+                                 out=img, ring=r - 1)
+        if not legend:
+            return img
+        if self.color_mode == "value" and self.values is not None:
+            lo, hi = self.value_range
+            return side_by_side([img, colorbar_panel(self.colormap, lo, hi, self.color_title, height)])
+        if self.category_names:
+            panel = legend_panel(list(self.category_names), self.palette, self.color_title, height,
+                                 self.hidden_categories)
+            return side_by_side([img, panel])
+        return img
 
     def _static_png(self) -> bytes | None:
         return self.to_png(640, min(self.height, 480))
@@ -503,27 +703,35 @@ class EmbeddingExplorer(NbvizWidget):
         return [image_kernels.encode_png(self.features.image(i), size) for i in indices]
 
     def _reply_neighbors(self, content: dict) -> tuple[dict, list]:
-        i = int(content["index"])
-        idx, dist = self.neighbors(i)
+        i = request_index(content, "index", len(self.features))
+        reply = self._neighbors_reply(i, *self.neighbors(i))
+        return reply, self._images_png(reply["indices"], PANEL_IMAGE_PX) if self.has_images else []
+
+    def _neighbors_reply(self, i: int, idx: np.ndarray, dist: np.ndarray) -> dict:
+        """The fields of a ``neighbors`` reply (the live one and a saved page's)."""
         indices = [i, *map(int, idx)]
         labels = self.features.labels
-        reply = {"index": i, "indices": indices, "distances": [0.0, *map(float, dist)],
-                 "labels": [] if labels is None else [str(labels[j]) for j in indices]}
-        return reply, self._images_png(indices, PANEL_IMAGE_PX) if self.has_images else []
+        return {"index": i, "indices": indices, "distances": [0.0, *map(float, dist)],
+                "labels": [] if labels is None else [str(labels[j]) for j in indices]}
 
     def _reply_thumbnails(self, content: dict) -> tuple[dict, list]:
-        indices = [int(i) for i in content["indices"]][: max(self.max_thumbnails, 1)]
-        size = int(content.get("size", self.thumbnail_size))
+        indices = request_indices(content, "indices", len(self.features))[: max(self.max_thumbnails, 1)]
+        size = check_number(content.get("size", self.thumbnail_size), "request field 'size'", low=4, high=512,
+                            integer=True)
         png, columns = image_kernels.atlas([self.features.image(i) for i in indices], size)
         return {"indices": indices, "size": size, "columns": columns}, [png]
 
     def _reply_item(self, content: dict) -> tuple[dict, list]:
-        i = int(content["index"])
+        i = request_index(content, "index", len(self.features))
+        return self._item_reply(i), self._images_png([i], PANEL_IMAGE_PX) if self.has_images else []
+
+    def _item_reply(self, i: int) -> dict:
+        """The fields of an ``item`` reply (the live one and a saved page's)."""
         f = self.features
         meta = {} if f.metadata is None else {str(k): str(v) for k, v in f.metadata.iloc[i].items()}
-        reply = {"index": i, "label": "" if f.labels is None else str(f.labels[i]), "metadata": meta}
-        return reply, self._images_png([i], PANEL_IMAGE_PX) if self.has_images else []
+        return {"index": i, "label": "" if f.labels is None else str(f.labels[i]), "metadata": meta}
 
     def _reply_assign(self, content: dict) -> tuple[dict, list]:
-        count = self.annotate(content["indices"], content["label"])
+        indices = request_indices(content, "indices", len(self.features))
+        count = self.annotate(indices, content.get("label"))
         return {"label": content["label"], "count": count}, []

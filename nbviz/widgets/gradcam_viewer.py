@@ -19,10 +19,14 @@ import traitlets as t
 from torch import nn
 
 from ..colors import colormap_lut
-from ..export import to_png
+from ..data import encode_labels
+from ..export import stacked, text_panel, to_png
 from ..kernels import attribution as attr
 from ..kernels import images as image_kernels
-from .base import Array, NbvizWidget
+from .base import Array, CompositeOutput, NbvizWidget, check_number, validate_number
+from .html_page import HtmlPage, SavesView, state_json
+from .panel import Panel
+from .sketch_input import SketchInput
 
 SIGNS = ("positive", "negative", "both")
 NORMALIZATIONS = ("image", "batch", "minmax")
@@ -101,7 +105,7 @@ def _as_batch(images: Any) -> tuple[torch.Tensor, Any]:
         ys = [it[1] for it in items if isinstance(it, (tuple, list)) and len(it) > 1]
         x = torch.stack([torch.as_tensor(np.asarray(v)) if not isinstance(v, torch.Tensor) else v for v in xs])
         labels = [int(y) if isinstance(y, (int, np.integer)) or torch.is_tensor(y) else y for y in ys]
-        return x, labels if len(ys) == len(xs) else None
+        return attr.check_images(x, "images"), labels if len(ys) == len(xs) else None
     if isinstance(images, np.ndarray):
         images = torch.from_numpy(np.ascontiguousarray(images))
     if isinstance(images, torch.Tensor) and images.ndim == 3:
@@ -162,7 +166,7 @@ class ConfusionView:
         return self.to_png()
 
 
-class GradCamViewer(NbvizWidget):
+class GradCamViewer(SavesView, NbvizWidget):
     """Grad-CAM (signed or not) and Captum attributions of an image classifier over a batch, in the browser.
 
     Parameters
@@ -197,13 +201,16 @@ class GradCamViewer(NbvizWidget):
     """
 
     _bundle = "gradcam_viewer"
+    _picture_traits = ("image_png", "heatmap", "heatmap2", "colormap", "opacity", "sign", "threshold",
+                       "normalization", "batch_peak")
 
     index = t.Int(0, help="the image shown large").tag(sync=True)
     layer = t.Unicode("", help="dotted path of the attributed layer").tag(sync=True)
-    layers = t.List(t.Unicode(), help="layers whose output can be mapped (the picker)").tag(sync=True)
+    layers = t.List(t.Unicode(), help="layers whose output can be mapped (the picker); re-read from the model by "
+                    "set_images and at every layer pick, so it follows a changed model").tag(sync=True)
     compare_layer = t.Unicode("", help="a second layer shown side by side, '' for none").tag(sync=True)
     target = t.Int(-1, help="class explained, -1 for each image's predicted class").tag(sync=True)
-    method = t.Unicode("gradcam").tag(sync=True)
+    method = t.Unicode("gradcam", read_only=True, help="set by the constructor").tag(sync=True)
 
     opacity = t.Float(0.5).tag(sync=True)
     sign = t.Enum(SIGNS, default_value="both").tag(sync=True)
@@ -239,6 +246,8 @@ class GradCamViewer(NbvizWidget):
 
     computations = t.Int(0, help="kernel calls so far (display changes never add one)").tag(sync=True)
 
+    _check_size = validate_number("size", low=16, high=4096)
+
     def __init__(self, model: nn.Module, images: Any, labels: Any = None, layer: Any = "layer4", *,
                  classes: Sequence[str] | None = None, method: str = "gradcam", precision: str = "fp32",
                  proc_x: Callable | None = None, unproc_x: Callable | None = None, topk: int = 5,
@@ -247,10 +256,21 @@ class GradCamViewer(NbvizWidget):
                  size: int = 320, **kwargs: Any) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        attr._check_choice(method, "method", attr.METHODS)
-        attr._check_choice(precision, "precision", attr.PRECISIONS)
+        attr.check_choice(method, "method", attr.METHODS)
+        attr.check_choice(precision, "precision", attr.PRECISIONS)
         if isinstance(topk, bool) or not isinstance(topk, (int, np.integer)) or topk < 1:
             raise ValueError(f"topk must be a positive int, got {topk!r}")
+        for name, fn in (("proc_x", proc_x), ("unproc_x", unproc_x), ("reshape", reshape)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{name} must be a callable taking and returning a batch (or None), "
+                                f"got {type(fn).__name__} {fn!r}"[:200])
+        if isinstance(classes, (str, bytes)) or (classes is not None and not hasattr(classes, "__len__")):
+            raise TypeError(f"classes must be a sequence of class names, got {type(classes).__name__} {classes!r}"
+                            [:200])
+        batch_size = check_number(batch_size, "batch_size", low=1, integer=True)
+        opacity = check_number(opacity, "opacity", low=0, high=1)
+        threshold = check_number(threshold, "threshold", low=0, high=1)
+        size = check_number(size, "size", low=16, high=4096, integer=True)
         self._model, self._method, self._precision = model, method, precision
         self._proc_x, self._unproc_x, self._reshape = proc_x, unproc_x, reshape
         self._batch_size, self._topk = int(batch_size), int(topk)
@@ -260,8 +280,9 @@ class GradCamViewer(NbvizWidget):
         self._singles: OrderedDict[tuple, np.ndarray] = OrderedDict()
         luts = np.stack([colormap_lut(name) for name in dict.fromkeys((colormap, *COLORMAPS))])
         super().__init__(colormaps=list(dict.fromkeys((colormap, *COLORMAPS))), luts=luts, colormap=colormap,
-                         opacity=float(opacity), sign=sign, threshold=float(threshold),
-                         normalization=normalization, method=method, size=int(size), **kwargs)
+                         opacity=opacity, sign=sign, threshold=threshold, normalization=normalization, size=size,
+                         **kwargs)
+        self.set_trait("method", method)  # read-only: the method is fixed when the viewer is made
         self._layer_arg = layer
         self.set_images(images, labels)
 
@@ -272,8 +293,10 @@ class GradCamViewer(NbvizWidget):
         labels = labels if labels is not None else ds_labels
         self._x = x
         self._images = _display_images(x, self._unproc_x)
-        spatial = attr.spatial_layers(self._model, x, self._proc_x) if self._method in attr.LAYER_METHODS else {}
-        path = self._layer_path(self._layer_arg if not self.layer else self.layer, x) \
+        # One probe of the current model gives the picker's list and checks the layer (no cache: it went stale).
+        shapes = attr.layer_shapes(self._model, x, self._proc_x) if self._method in attr.LAYER_METHODS else {}
+        spatial = attr.mappable_layers(shapes)
+        path = self._layer_path(self._layer_arg if not self.layer else self.layer, shapes) \
             if self._method in attr.LAYER_METHODS else ""
         self._batches.clear()
         self._singles.clear()
@@ -304,8 +327,8 @@ class GradCamViewer(NbvizWidget):
             self.index = min(self.index, len(self._x) - 1)
             self.target = self.target if self.target < k else -1
 
-    def _layer_path(self, layer: Any, x: torch.Tensor) -> str:
-        path, _, _ = attr._check_layer(self._model, layer, x, self._proc_x, self._reshape)
+    def _layer_path(self, layer: Any, shapes: dict[str, tuple[int, ...]]) -> str:
+        path, _, _ = attr.check_layer(self._model, layer, shapes, self._reshape)
         return path
 
     @staticmethod
@@ -319,23 +342,13 @@ class GradCamViewer(NbvizWidget):
 
     @staticmethod
     def _label_codes(labels: Any, n: int, names: list[str]) -> np.ndarray:
+        """True classes as indices into the model's columns (ints, whole floats, or names in ``classes``)."""
         if labels is None:
             return np.full(n, -1, dtype=np.int32)
-        values = labels.cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels, dtype=object)
-        values = values.reshape(-1)
-        if len(values) != n:
-            raise ValueError(f"labels has {len(values)} entries but images has {n}")
-        codes = np.empty(n, dtype=np.int32)
-        for i, v in enumerate(values):
-            if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-                if not 0 <= int(v) < len(names):
-                    raise ValueError(f"labels[{i}] = {v} is not a class index in 0..{len(names) - 1}")
-                codes[i] = int(v)
-            elif str(v) in names:
-                codes[i] = names.index(str(v))
-            else:
-                raise ValueError(f"labels[{i}] = {v!r} is neither a class index nor one of classes {names[:10]}")
-        return codes
+        codes, _ = encode_labels(labels, "labels", names)
+        if len(codes) != n:
+            raise ValueError(f"labels has {len(codes)} entries but images has {n}")
+        return codes.astype(np.int32)
 
     # -- kernels ------------------------------------------------------------------------------------------
     def _attribute(self, x: torch.Tensor, layer: str, target: Any) -> attr.Attribution:
@@ -356,8 +369,15 @@ class GradCamViewer(NbvizWidget):
 
     def maps(self, i: int, layer: str | None = None, target: int | None = None) -> np.ndarray:
         """The raw signed (H, W) map of image ``i`` at ``layer`` for class ``target`` (None: as shown)."""
-        layer = self.layer if layer is None else layer
-        target = self.target if target is None else target
+        i = check_number(i, "i", low=0, high=len(self._x) - 1, integer=True)
+        if layer is None:
+            layer = self.layer
+        elif not isinstance(layer, str) or layer not in {self.layer, *self.layers}:
+            raise ValueError(f"layer must be one of the viewer's layers {self.layers or ['']} (see .layers), "
+                             f"got {layer!r}"[:300])
+        k = len(self.class_names) or None
+        target = self.target if target is None else check_number(target, "target", low=-1, high=k and k - 1,
+                                                                  integer=True)
         batch = self._batch(layer)
         if target < 0 or target == int(batch.targets[i]):
             return batch.maps[i].numpy()
@@ -393,10 +413,16 @@ class GradCamViewer(NbvizWidget):
             if value:
                 raise t.TraitError(f"method {self._method!r} attributes to the input; it takes no layer")
             return value
+        if self._quiet:  # set_images checked it on the same probe
+            return value
         try:
-            return self._layer_path(value, self._x)
+            # The model may have changed since the list was made (a head replaced): probe it as it is now, and
+            # refresh the picker's list with what it finds.
+            shapes = attr.layer_shapes(self._model, self._x, self._proc_x)
+            self.layers = list(attr.mappable_layers(shapes))
+            return self._layer_path(value, shapes)
         except ValueError as exc:
-            raise t.TraitError(str(exc)) from None
+            raise t.TraitError(f"{proposal['trait'].name}: {exc}") from None
 
     @t.validate("colormap")
     def _check_colormap(self, proposal: dict) -> str:
@@ -476,21 +502,81 @@ class GradCamViewer(NbvizWidget):
             out["map2"] = self.maps(self.index, self.compare_layer)
         return out
 
+    def to_html(self, title: str | None = None) -> str:
+        """A standalone HTML page of the viewer that runs offline with no kernel: what ``save("x.html")`` writes.
+
+        The page holds, at the shown layer (and the compared one), the map of every image for its predicted
+        class and for each of its ``topk`` classes, so clicking images and classes works as in the notebook;
+        display settings (colormap, opacity, sign, threshold, normalisation, sorting) work as well. A class
+        outside an image's top ``topk`` falls back to its predicted class; picking another layer or the
+        confusion view needs a running kernel (the layer pickers offer the saved layers only). Making the page
+        costs ``topk - 1`` batched passes per layer.
+        """
+        layers = [self.layer] + ([self.compare_layer] if self.compare_layer else [])
+        probs = self._batch(self.layer).probabilities.numpy()
+        order = np.argsort(-probs, axis=1, kind="stable")[:, : self._topk]
+        for layer in layers:  # one batched pass per rank fills the cache maps() reads
+            for rank in range(1, order.shape[1]):
+                maps = self._attribute(self._x, layer, order[:, rank]).maps
+                for i, c in enumerate(order[:, rank]):
+                    self._singles[(layer, self._method, i, int(c))] = maps[i].numpy()
+        start = (self.index, self.target)
+        views = [(i, c) for i in range(len(self._x)) for c in dict.fromkeys([-1, *map(int, order[i])])]
+        views += [] if start in views else [start]
+        # What Python sets for each (index, target) the page offers: the traits that change between them.
+        snapshots, changed = {}, set()
+
+        def note(change: dict) -> None:
+            changed.add(change["name"])
+
+        self.observe(note)
+        try:
+            with self.hold_sync():
+                for i, c in views:
+                    with self.hold_trait_notifications():
+                        self.target, self.index = c, i
+                    snapshots[(i, c)] = state_json(self)
+        finally:
+            self.unobserve(note)
+            with self.hold_sync(), self.hold_trait_notifications():
+                self.target, self.index = start[1], start[0]
+        derived = sorted(changed - {"index", "target", "computations"})
+        page = HtmlPage(self, self._bundle)
+        page.state["layers"] = layers if self.layer else []  # the pickers offer what the page holds
+        table = {view: {k: snap[k] for k in derived} for view, snap in snapshots.items()}
+        page.add_reaction(["index", "target"], table, fallback={"target": -1})
+        page.kernel_traits = ["layer", "compare_layer", "show_confusion"]
+        return page.html(title or "nbviz GradCamViewer")
+
     def to_png(self, scale: int | None = None) -> bytes:
         """The large view (and the compared layer beside it) as the browser draws it, as PNG bytes."""
+        if scale is not None:
+            scale = check_number(scale, "scale", low=1, high=64, integer=True)
+        layers = [self.layer] + ([self.compare_layer] if self.compare_layer else [])
+        return to_png(self._draw([self.maps(self.index, layer) for layer in layers], scale))
+
+    def _draw(self, maps: list[np.ndarray], scale: int | None) -> np.ndarray:
         image = self._images[self.index]
-        scale = scale or max(1, self.size // max(image.shape[:2]))
+        scale = max(1, self.size // max(image.shape[:2])) if scale is None else scale
         lut = np.asarray(self.luts)[self.colormaps.index(self.colormap)]
-        panels = []
-        for layer in [self.layer] + ([self.compare_layer] if self.compare_layer else []):
-            over = colorize(self.maps(self.index, layer), lut, sign=self.sign, threshold=self.threshold,
-                            opacity=self.opacity, normalization=self.normalization, batch_peak=self.batch_peak)
-            panels.append(_composite(image, over))
+        panels = [_composite(image, colorize(m, lut, sign=self.sign, threshold=self.threshold, opacity=self.opacity,
+                                             normalization=self.normalization, batch_peak=self.batch_peak))
+                  for m in maps]
         img = np.concatenate(panels, axis=1)
-        return to_png(np.repeat(np.repeat(img, scale, axis=0), scale, axis=1))
+        return np.repeat(np.repeat(img, scale, axis=0), scale, axis=1)
 
     def _static_png(self) -> bytes | None:
-        return self.to_png()
+        # The maps the view paints (the quantised traits): no model call, so it is safe from the picture's timer.
+        maps = [np.asarray(q, dtype=np.float32) * scale for q, scale in
+                ((self.heatmap, self.heatmap_scale), (self.heatmap2, self.heatmap2_scale)) if q is not None]
+        if not maps:
+            return None
+        img = self._draw(maps, None)
+        names = self.class_names
+        shown = names[self.shown_target] if 0 <= self.shown_target < len(names) else ""
+        layers = " | ".join(x for x in (self.layer, self.compare_layer) if x) or "input"
+        caption = [f"image {self.index} · {layers}", f"explains {shown}" if shown else ""]
+        return to_png(stacked([img, text_panel([c for c in caption if c], max(img.shape[1], 160))], gap=0))
 
     # -- sketchpad ---------------------------------------------------------------------------------------
     @classmethod
@@ -516,66 +602,48 @@ class GradCamViewer(NbvizWidget):
         return Sketchpad(model, layer, shape, ink=ink, brush=brush, scale=scale, **kwargs)
 
 
-class Sketchpad:
-    """An ipycanvas drawing pad beside a one-image :class:`GradCamViewer` that follows what is drawn."""
+class Sketchpad(CompositeOutput):
+    """A drawing pad (:class:`~nbviz.widgets.sketch_input.SketchInput`) beside a one-image :class:`GradCamViewer`
+    that follows what is drawn: one anywidget view (a Panel), so it works in marimo as in Jupyter."""
 
     def __init__(self, model: nn.Module, layer: Any, shape: tuple[int, int, int], *, ink: float, brush: float,
                  scale: int, **kwargs: Any) -> None:
-        import ipywidgets as w
-        from ipycanvas import Canvas
-
-        if len(shape) != 3 or min(shape) < 1:
+        if not isinstance(shape, (tuple, list)) or len(shape) != 3 or not all(
+                isinstance(s, (int, np.integer)) and s >= 1 for s in shape):
             raise ValueError(f"shape must be (C, H, W) of the model's input, got {shape!r}")
-        self.shape, self.ink, self.brush, self.scale = tuple(int(s) for s in shape), float(ink), float(brush), scale
+        self.shape = tuple(int(s) for s in shape)
         c, h, wd = self.shape
-        self.pixels = np.zeros((h, wd), dtype=np.float32)
-        self.canvas = Canvas(width=wd * scale, height=h * scale, layout=w.Layout(border="1px solid #888"))
-        self.viewer = GradCamViewer(model, self._batch(), layer=layer, **kwargs)
-        clear = w.Button(description="Clear")
-        clear.on_click(lambda _b: self.clear())
-        self._drawing = False
-        self.canvas.on_mouse_down(self._down)
-        self.canvas.on_mouse_move(self._move)
-        self.canvas.on_mouse_up(self._up)
-        self.canvas.on_mouse_out(self._up)
-        self.widget = w.HBox([w.VBox([self.canvas, clear]), self.viewer])
-        self._paint()
+        self.pad = SketchInput(h, wd, ink=ink, brush=brush, scale=scale)
+        try:
+            self.viewer = GradCamViewer(model, self._batch(), layer=layer, **kwargs)
+        except BaseException:
+            self.pad.close()
+            raise
+        self.pad.on_draw(lambda: self.viewer.set_images(self._batch()))
+        self.widget = Panel([self.pad, self.viewer], "row")
+        self.viewer.own(self.pad, self.widget)  # closed with the viewer
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """(H, W) float32 ink values in [0, ink]: what the model is given (every channel the same)."""
+        return self.pad.values
 
     def _batch(self) -> torch.Tensor:
-        c, h, wd = self.shape
-        return torch.from_numpy(np.repeat(self.pixels[None, None], c, axis=1).copy())
+        c, _, _ = self.shape
+        return torch.from_numpy(np.repeat(self.pad.values[None, None], c, axis=1).copy())
 
     def draw(self, x: float, y: float) -> None:
-        """Ink a disc at canvas position (x, y) in CSS px, then update the viewer."""
-        gy, gx = np.mgrid[: self.pixels.shape[0], : self.pixels.shape[1]]
-        d = np.hypot(gx + 0.5 - x / self.scale, gy + 0.5 - y / self.scale)
-        stroke = np.clip(1.5 - d / max(self.brush, 1e-3), 0, 1) * self.ink
-        self.pixels = np.maximum(self.pixels, stroke.astype(np.float32))
-        self._paint()
-        self.viewer.set_images(self._batch())
+        """Ink a disc at pad position (x, y) in CSS px, then update the viewer."""
+        self.pad.draw(x, y)
 
     def clear(self) -> None:
-        self.pixels[:] = 0
-        self._paint()
-        self.viewer.set_images(self._batch())
+        """Blank the pad (the viewer follows)."""
+        self.pad.clear()
 
-    def _paint(self) -> None:
-        level = np.round(255 - 255 * np.clip(self.pixels / self.ink, 0, 1)).astype(np.uint8)
-        rgb = np.repeat(np.repeat(np.repeat(level[..., None], 3, axis=2), self.scale, axis=0), self.scale, axis=1)
-        self.canvas.put_image_data(rgb, 0, 0)
+    def view(self) -> Panel:
+        """The pad beside the viewer."""
+        return self.widget
 
-    def _down(self, x: float, y: float) -> None:
-        self._drawing = True
-        self.draw(x, y)
-
-    def _move(self, x: float, y: float) -> None:
-        if self._drawing:
-            self.draw(x, y)
-
-    def _up(self, _x: float, _y: float) -> None:
-        self._drawing = False
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
+    def close(self) -> None:
+        """Close the viewer and the pad."""
+        self.viewer.close()

@@ -8,23 +8,24 @@ The whole captured graph is sent once (strings as lists, numbers as binary array
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import traitlets as t
 from torch import nn
 
+from ..export import export_font, fit_text, to_png
 from ..kernels import attribution as attr
 from ..kernels import graph as G
 from ..kernels.activations import resolve_layer
-from .base import Array, NbvizWidget
+from .base import Array, NbvizWidget, validate_number
+from .html_page import HtmlPage, SavesView
 
 #: Characters of a module's repr sent to the details panel.
 REPR_CHARS = 4000
 
 
-class ModelGraph(NbvizWidget):
+class ModelGraph(SavesView, NbvizWidget):
     """A model's modules (or autograd graph) as a zoomable graph with collapsible groups, shapes on edges and
     parameters on click.
 
@@ -45,8 +46,9 @@ class ModelGraph(NbvizWidget):
     """
 
     _bundle = "model_graph"
+    _picture_traits = ("expanded", "node_ids")
 
-    mode = t.Unicode("modules").tag(sync=True)
+    mode = t.Unicode("modules", read_only=True, help="set by the constructor").tag(sync=True)
     fallback = t.Unicode("", help="why the capture fell back to forward hooks ('' when it did not)").tag(sync=True)
     node_ids = t.List(t.Unicode()).tag(sync=True)
     node_paths = t.List(t.Unicode()).tag(sync=True)
@@ -63,6 +65,8 @@ class ModelGraph(NbvizWidget):
     unusable = t.Dict(help="path -> why a linked widget cannot use that layer").tag(sync=True)
     height = t.Int(480).tag(sync=True)
 
+    _check_height = validate_number("height", low=50, high=10_000)
+
     def __init__(self, model: nn.Module, example_input: Any, mode: str = "modules", depth: int = 2, *,
                  height: int = 480, **kwargs: Any) -> None:
         if not isinstance(model, nn.Module):
@@ -74,7 +78,8 @@ class ModelGraph(NbvizWidget):
         self._model = model
         self._links: list[Any] = []
         # The comm opens before the capture: the browser loads the bundle and starts elkjs's worker meanwhile.
-        super().__init__(mode=mode, height=int(height), **kwargs)
+        super().__init__(height=height, **kwargs)
+        self.set_trait("mode", mode)  # read-only: the capture is made once, in this mode
         try:
             self._graph = g = G.capture(model, x, mode)
         except BaseException:
@@ -141,25 +146,37 @@ class ModelGraph(NbvizWidget):
         path = change["new"]
         if not path or not self._links:
             return
-        with self.reporting_errors():
-            if path in self.unusable:
-                raise ValueError(self.unusable[path])
-            for target in self._links:
-                if callable(target) and not hasattr(target, "layer"):
-                    target(path)
-                else:
-                    target.layer = path
-            self.error = ""
+        if path in self.unusable:
+            # A documented refusal, not a failure: the graph keeps the selection (its details show), the linked
+            # widgets keep their layer, and the view says why.
+            self.error = f"selected {path!r} is {self.unusable[path]}; the linked widgets keep their layer"
+            return
+        # A failure in a linked widget undoes the selection (NbvizWidget.notify_change) and is reported.
+        for target in self._links:
+            if callable(target) and not hasattr(target, "layer"):
+                target(path)
+            else:
+                target.layer = path
+        self.error = ""
 
     def expand(self, *paths: str) -> ModelGraph:
         """Open groups (or folded runs); returns the widget."""
+        self._check_paths(paths)
         self.expanded = [*self.expanded, *paths]
         return self
 
     def collapse(self, *paths: str) -> ModelGraph:
         """Close groups (and every group inside them); returns the widget."""
+        self._check_paths(paths)
+        self._check_expanded({"value": list(paths)})  # the same names expand() takes
         self.expanded = [p for p in self.expanded if not any(p == c or p.startswith(c + ".") for c in paths)]
         return self
+
+    @staticmethod
+    def _check_paths(paths: tuple) -> None:
+        bad = [p for p in paths if not isinstance(p, str)]
+        if bad:
+            raise TypeError(f"paths must be group paths or fold ids (str), got {type(bad[0]).__name__} {bad[0]!r}")
 
     # -- links -----------------------------------------------------------------------------------------------
     def link(self, target: Any) -> ModelGraph:
@@ -186,7 +203,12 @@ class ModelGraph(NbvizWidget):
     # -- details (js/src/model_graph/details.ts asks) ---------------------------------------------------------
     def details(self, path: str) -> dict:
         """Type, parameters (name, shape, count) and repr of the module at ``path``."""
-        module = resolve_layer(self._model, path)[1]
+        if not isinstance(path, str):
+            raise TypeError(f"path must be a module path (str, '' for the model), got {type(path).__name__}")
+        try:
+            module = resolve_layer(self._model, path)[1]
+        except ValueError as exc:
+            raise ValueError(f"path {path!r}: {exc}") from None
         params = [{"name": n, "shape": list(p.shape), "count": int(p.numel()), "trainable": bool(p.requires_grad)}
                   for n, p in module.named_parameters()]
         text = repr(module)
@@ -196,7 +218,7 @@ class ModelGraph(NbvizWidget):
                 "shape": list(self._graph.module_shapes.get(path, ())), "unusable": self.unusable.get(path, "")}
 
     def _request_handlers(self) -> dict[str, Callable[[dict], tuple[dict, list]]]:
-        return {"details": lambda content: (self.details(str(content.get("path", ""))), [])}
+        return {"details": lambda content: (self.details(content.get("path")), [])}
 
     # -- export ----------------------------------------------------------------------------------------------
     def to_dot(self, full: bool = False) -> str:
@@ -205,50 +227,55 @@ class ModelGraph(NbvizWidget):
         return G.to_dot(nodes, edges, type(self._model).__name__)
 
     def to_png(self) -> bytes:
-        """The graph as drawn now, laid out in layers, as PNG bytes (matplotlib; no graphviz needed)."""
-        import io
-
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        from matplotlib.figure import Figure
-        from matplotlib.patches import FancyBboxPatch
+        """The graph as drawn now, laid out in layers, as PNG bytes (Pillow: cheap enough for every redraw of
+        the notebook's picture; no graphviz needed)."""
+        from PIL import Image, ImageDraw
 
         nodes, edges = self.visible()
         at = G.layered_layout(nodes, edges)
         cols = max((i for _, i in at.values()), default=0) + 1
         rows = max((k for k, _ in at.values()), default=0) + 1
-        fig = Figure(figsize=(min(2.2 * cols, 30), min(0.7 * rows, 60)), dpi=80)
-        ax = fig.add_axes((0, 0, 1, 1))
-        ax.set_xlim(-0.6, cols - 0.4)
-        ax.set_ylim(rows - 0.5, -0.5)
-        ax.axis("off")
-        for e in edges:
-            (k1, i1), (k2, i2) = at[e["source"]], at[e["target"]]
-            ax.plot([i1, i2], [k1 + 0.25, k2 - 0.25], color="#888", lw=0.8)
-        for n in nodes:
-            k, i = at[n["id"]]
-            closed = n["kind"] in ("group", "fold")
-            ax.add_patch(FancyBboxPatch((i - 0.45, k - 0.25), 0.9, 0.5, boxstyle="round,pad=0.02",
-                                        fc="#dde8f5" if closed else "#f4f4f4", ec="#666", lw=0.8))
-            ax.text(i, k, G.node_label(n)[:60], ha="center", va="center", fontsize=7, family="monospace")
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        return buf.getvalue()
+        cell_w, cell_h, box_w, box_h = 176, 56, 160, 28
+        img = Image.new("RGB", (min(cols * cell_w, 4000), min(rows * cell_h, 8000)), "white")
+        draw = ImageDraw.Draw(img)
+        font = export_font(11)
 
-    def save(self, path: str | Path) -> Path:
-        """Write the graph as drawn now to ``.svg``, ``.png`` or ``.dot`` (no graphviz binary needed)."""
-        path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix == ".dot":
-            path.write_text(self.to_dot())
-        elif suffix == ".svg":
-            path.write_text(G.to_svg(*self.visible()))
-        elif suffix == ".png":
-            path.write_bytes(self.to_png())
-        else:
-            raise ValueError(f"path must end in .svg, .png or .dot, got {path.name!r}")
-        return path
+        def centre(node_id: str) -> tuple[float, float]:
+            k, i = at[node_id]
+            return i * cell_w + cell_w / 2, k * cell_h + cell_h / 2
+
+        for e in edges:
+            (x1, y1), (x2, y2) = centre(e["source"]), centre(e["target"])
+            draw.line((x1, y1 + box_h / 2, x2, y2 - box_h / 2), fill="#888888", width=1)
+        for n in nodes:
+            x, y = centre(n["id"])
+            closed = n["kind"] in ("group", "fold")
+            draw.rounded_rectangle((x - box_w / 2, y - box_h / 2, x + box_w / 2, y + box_h / 2), radius=4,
+                                   fill="#dde8f5" if closed else "#f4f4f4", outline="#666666")
+            label = fit_text(draw, G.node_label(n).replace("\n", " "), box_w - 8, font)
+            draw.text((x, y), label, fill="#222222", font=font, anchor="mm")
+        return to_png(np.asarray(img))
+
+    def _writers(self) -> dict[str, Callable[[], bytes | str]]:
+        # The graph as drawn now; .svg/.png/.dot need no graphviz binary.
+        return {".svg": lambda: G.to_svg(*self.visible()), ".png": self.to_png, ".dot": self.to_dot,
+                ".html": self.to_html}
+
+    def to_html(self, title: str | None = None) -> str:
+        """A standalone HTML page of the graph that runs offline with no kernel: what ``save("x.html")`` writes.
+
+        Opening and closing groups works as in the notebook (the browser works out the drawn graph); the
+        details panel of every module (type, parameters, repr) is in the page. Links to other widgets need the
+        kernel.
+        """
+        page = HtmlPage(self, self._bundle)
+        page.reply_table("details", "path")
+        for path in dict.fromkeys(["", *self.node_paths, *(g["path"] for g in self.groups)]):
+            try:
+                page.add_reply("details", [path], self.details(path))
+            except ValueError as exc:  # a node with no module (autograd): the same error as live
+                page.add_reply("details", [path], {"error": f"{type(exc).__name__}: {exc}"})
+        return page.html(title or f"nbviz ModelGraph: {type(self._model).__name__}")
 
     def _static_png(self) -> bytes | None:
         return self.to_png()

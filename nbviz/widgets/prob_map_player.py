@@ -14,10 +14,7 @@ view while the training loop holds the kernel's main thread.
 
 from __future__ import annotations
 
-import base64
-import html
-import json
-import re
+import math
 import shutil
 import threading
 import weakref
@@ -29,7 +26,9 @@ import numpy as np
 import traitlets as t
 
 from ..colors import categorical_palette, colormap_lut
-from ..export import to_png
+from ..data import code_dtype
+from ..export import colorbar_panel, legend_panel, side_by_side, stacked, text_panel, to_png
+from ..files import check_target, write_atomic
 from ..kernels.probmap import (
     BOUNDARY_LOW,
     INTERPOLATIONS,
@@ -44,10 +43,17 @@ from ..kernels.probmap import (
     interpolate,
     timeline,
 )
-from .base import Array, NbvizWidget, bundle_path
+from .arrays import array_to_json
+from .base import Array, NbvizWidget, call_at_cell_end, check_number, request_index, validate_number
+from .html_page import HtmlPage
 
 #: Largest reply to a ``frames`` request; a view asks again for the rest.
 REPLY_BYTES = 8 * 2**20
+#: The recorded frames are also kept in the ``stored_frames`` trait (what a saved notebook, an HTML export or a view
+#: without a kernel paints from). Re-sending that trait sends every frame, so it is re-sent when their number has
+#: doubled and PERSIST_S after the last new frame (longer for big recordings: PERSIST_S per PERSIST_BYTES); the
+#: frames in between reach open views as pushes.
+PERSIST_S, PERSIST_BYTES = 2.0, 32 * 2**20
 EXPORT_SUFFIXES = (".gif", ".mp4", ".png", ".html")
 #: Transparent pixels between the panels of a compare-mode PNG.
 PANEL_GAP = 8
@@ -101,6 +107,17 @@ def _check_domain(names: list[str], recs: list[ProbMapRecorder]) -> None:
                              "Compare needs recorders made with the same X, y, plane, grid and limits")
 
 
+def _check_fps(fps: Any) -> float:
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)) or not 0 < fps < math.inf:
+        raise ValueError(f"fps must be a number > 0 (playback frames per second), got {fps!r}")
+    return float(fps)
+
+
+def _wire_codes(codes: np.ndarray | None) -> np.ndarray | None:
+    """The recorder's class codes (already coded by :func:`nbviz.data.encode_labels`) in the browser's dtype."""
+    return None if codes is None else codes.astype(code_dtype(int(codes.max(initial=0)) + 1))
+
+
 def _pad(values: Sequence[float], width: int) -> np.ndarray:
     """Values padded to ``width`` by repeating the last (bqplot lines of one mark share a length)."""
     v = np.asarray(values, dtype=np.float64)
@@ -137,6 +154,8 @@ class ProbMapPlayer(NbvizWidget):
     """
 
     _bundle = "prob_map_player"
+    _picture_traits = ("epoch", "n_frames", "n_classes", "mode", "target_class", "interpolation_type",
+                       "boundary_line", "show_train", "show_flips")
 
     n_frames = t.Int(0).tag(sync=True)
     grid_shape = t.List(t.Int(), default_value=[0, 0]).tag(sync=True)
@@ -174,6 +193,11 @@ class ProbMapPlayer(NbvizWidget):
     test_classes = Array(help="(M,) uint8/uint16 test labels, or None")
 
     status = t.Unicode("").tag(sync=True)
+    stored_frames = t.List(t.Dict(), help="per recorder, its frames as one frames message (protocol.ts) whose "
+                           "buffers travel in the state: the persisted copy the view paints from without a kernel"
+                           ).tag(sync=True)
+
+    _check_size = validate_number("size", low=64, high=4096)
 
     def __init__(
         self,
@@ -198,21 +222,24 @@ class ProbMapPlayer(NbvizWidget):
         timeline([], interpolation)  # validates interpolation
         if not isinstance(size, (int, np.integer)) or size < 64:
             raise ValueError(f"size must be an int of at least 64 CSS pixels, got {size!r}")
+        _check_fps(fps)
         _check_domain(names, recs)
         self.recs, self.rec = recs, recs[0]  # rec: the shared domain (the only recorder outside compare mode)
         self._classes = None if classes is None else [str(c) for c in classes]
-        self._cmaps = (colormap_lut(class_colormap), colormap_lut(entropy_colormap))
+        self._cmaps = (colormap_lut(class_colormap, param="class_colormap"),
+                       colormap_lut(entropy_colormap, param="entropy_colormap"))
         self._lock = threading.RLock()
         self._sent = [0] * len(recs)
+        self._persisted, self._persist_timer = 0, None
         self._latest: int | None = None  # the newest epoch the view was moved to
         self._chart = None
         rec0 = recs[0]
         super().__init__(
             mode=mode, interpolation=int(interpolation), interpolation_type=interpolation_type, size=int(size),
             fps=float(fps), grid_shape=list(rec0.shape), xlim=list(rec0.xlim), ylim=list(rec0.ylim),
-            points=rec0.points.astype(np.float32), point_classes=self._codes(rec0.y),
+            points=rec0.points.astype(np.float32), point_classes=_wire_codes(rec0.y),
             test_points=None if rec0.test_points is None else rec0.test_points.astype(np.float32),
-            test_classes=self._codes(rec0.y_test), run_names=names, run_epochs=[[] for _ in recs], **kwargs,
+            test_classes=_wire_codes(rec0.y_test), run_names=names, run_epochs=[[] for _ in recs], **kwargs,
         )
         # A weak reference: a recorder kept by a training script must not keep closed players alive. Listening
         # starts before the first sync, so no frame stored in between is missed.
@@ -229,26 +256,32 @@ class ProbMapPlayer(NbvizWidget):
         self._listener = on_record
         for r in recs:
             r.add_listener(on_record)
-        self._sync_frames()
+        self._sync_frames(initial=True)
         if chart:
             self._chart = self._make_chart()
+            self.own(self._chart)
 
-    @staticmethod
-    def _codes(codes: np.ndarray | None) -> np.ndarray | None:
-        if codes is None:
-            return None
-        return codes.astype(np.uint8 if codes.max(initial=0) < 256 else np.uint16)
+    @t.validate("fps")
+    def _valid_fps(self, proposal: dict) -> float:
+        try:
+            return _check_fps(proposal["value"])
+        except ValueError as exc:
+            raise t.TraitError(str(exc)) from None
 
     # -- frames -----------------------------------------------------------------------------------------
     def _stored(self) -> list[Stored]:
         return [r.stored() for r in self.recs]
 
-    def _sync_frames(self) -> None:
-        """Bring traits up to date with what the recorders have stored and push the frames no view has been
-        sent yet. Frames still queued in a recorder's worker come later, through the listener."""
+    def _sync_frames(self, initial: bool = False) -> None:
+        """Bring traits up to date with what the recorders have stored, push the frames no view has been
+        sent yet and keep ``stored_frames`` (see PERSIST_S). Frames still queued in a recorder's worker come later,
+        through the listener."""
         with self._lock:
             stored = self._stored()
             self._check_classes(stored)
+            total = sum(len(st.frames) for st in stored)
+            if initial and total:
+                self._persist(stored)  # frames stored before the player was made go in its first state only
             union = sorted(set().union(*(st.epochs for st in stored)))
             with self.hold_sync():
                 self.run_epochs = [list(st.epochs) for st in stored]
@@ -267,8 +300,46 @@ class ProbMapPlayer(NbvizWidget):
                     content, buffers = self._frame_message(self._sent[run], len(st.frames), run, st)
                     self.send({"type": "frames", **content}, buffers)
                     self._sent[run] = len(st.frames)
+            if total >= 2 * self._persisted and total > self._persisted:
+                self._persist(stored)
+            elif total > self._persisted:
+                self._schedule_persist(stored)
             if self._chart is not None:
                 self._update_chart(stored)
+
+    def _persist(self, stored: list[Stored]) -> None:
+        """Every stored frame into ``stored_frames`` (open views take the ones they lack from it)."""
+        entries = []
+        for run, st in enumerate(stored):
+            content, buffers = self._frame_message(0, len(st.frames), run, st)
+            entries.append({"type": "frames", **content, "buffers": buffers})
+        self.stored_frames = entries
+        self._sent = [len(st.frames) for st in stored]
+        self._persisted = sum(self._sent)
+
+    def _schedule_persist(self, stored: list[Stored]) -> None:
+        nbytes = sum(f.nbytes for st in stored for f in st.frames)
+        if self._persist_timer is not None:
+            self._persist_timer.cancel()
+        self._persist_timer = threading.Timer(PERSIST_S * max(1.0, nbytes / PERSIST_BYTES), self._persist_pending)
+        self._persist_timer.daemon = True
+        self._persist_timer.start()
+        call_at_cell_end(self)
+
+    def _persist_pending(self) -> None:
+        with self._lock:
+            timer, self._persist_timer = self._persist_timer, None
+            if timer is not None:
+                timer.cancel()
+            stored = self._stored()
+            if sum(len(st.frames) for st in stored) > self._persisted:
+                with self.reporting_errors():
+                    self._persist(stored)
+
+    def _cell_ended(self) -> None:
+        if self._persist_timer is not None:
+            self._persist_pending()
+        super()._cell_ended()
 
     def _check_classes(self, stored: list[Stored]) -> None:
         known = [(name, st.n_classes) for name, st in zip(self.run_names, stored, strict=True) if st.n_classes]
@@ -295,25 +366,26 @@ class ProbMapPlayer(NbvizWidget):
     def _frame_message(self, start: int, stop: int, run: int = 0, st: Stored | None = None) -> tuple[dict, list]:
         st = st or self.recs[run].stored()
         buffers: list = []
+        map_chunks = 1
         for i in range(start, stop):
-            buffers.append(memoryview(st.frames[i].reshape(-1)))
+            # A map in chunks of at most CHUNK_BYTES (arrays.py's rule): a big grid stays under message limits.
+            chunks = array_to_json(st.frames[i])["chunks"]
+            map_chunks = len(chunks)
+            buffers += chunks
             buffers.append(memoryview(st.point_preds[i]).cast("B"))
             if st.test_preds:
                 buffers.append(memoryview(st.test_preds[i]).cast("B"))
         pred_dtype = st.point_preds[start].dtype.name if stop > start else "uint8"
-        return {"run": run, "start": start, "count": stop - start, "pred_dtype": pred_dtype}, buffers
+        return {"run": run, "start": start, "count": stop - start, "pred_dtype": pred_dtype,
+                "map_chunks": map_chunks}, buffers
 
     def _request_handlers(self) -> dict:
         return {"frames": self._reply_frames}
 
     def _reply_frames(self, content: dict) -> tuple[dict, list]:
-        run = int(content.get("run", 0))
-        if not 0 <= run < len(self.recs):
-            raise ValueError(f"frames request run must be in 0..{len(self.recs) - 1}, got {run}")
+        run = request_index(content, "run", len(self.recs), default=0)
         st = self.recs[run].stored()
-        start = int(content.get("start", 0))
-        if not 0 <= start <= len(st.frames):
-            raise ValueError(f"frames request start must be in 0..{len(st.frames)}, got {start}")
+        start = request_index(content, "start", len(st.frames) + 1, default=0)  # == len: nothing new yet
         per = max(self.rec.cells * (st.n_classes or 1), 1)
         stop = min(len(st.frames), start + max(1, REPLY_BYTES // per))
         return self._frame_message(start, stop, run, st)
@@ -341,9 +413,10 @@ class ProbMapPlayer(NbvizWidget):
     def _check_interpolation(self, proposal: dict) -> int:
         try:
             timeline([], proposal["value"])
+            # Blended frames per step: more than a few hundred only makes exports huge.
+            return check_number(proposal["value"], "interpolation", low=0, high=240, integer=True)
         except ValueError as exc:
             raise t.TraitError(str(exc)) from None
-        return int(proposal["value"])
 
     # -- metrics chart (bqplot) ---------------------------------------------------------------------------
     @property
@@ -404,15 +477,17 @@ class ProbMapPlayer(NbvizWidget):
                 self.epoch = self.epochs[i]
         self._hits.selected = None
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
-        # The map and the chart under it show as one output; text and the static PNG stay the player's own.
-        bundle = super()._repr_mimebundle_(**kwargs)
+    def _view_bundle(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        # The map and the chart under it show as one output; the text stays the player's own.
+        bundle = super()._view_bundle(**kwargs)
         if bundle is None or self._chart is None or not any(st.metric_epochs for st in self._stored()):
             return bundle
         import ipywidgets as w
 
-        box = getattr(self, "_box", None) or w.VBox([self, self._chart])
-        self._box = box
+        box = getattr(self, "_box", None)
+        if box is None:
+            box = self._box = w.VBox([self, self._chart])
+            self.own(box)
         box_bundle = box._repr_mimebundle_(**kwargs)
         key = "application/vnd.jupyter.widget-view+json"
         box_data = box_bundle[0] if isinstance(box_bundle, tuple) else box_bundle
@@ -438,14 +513,22 @@ class ProbMapPlayer(NbvizWidget):
 
     def frame_index(self, epoch: int | None = None, run: int = 0) -> int:
         """Index of the recorded frame nearest to ``epoch`` (default: the shown epoch) in recorder ``run``."""
-        epochs = self._require_frames()[run].epochs
-        e = self.epoch if epoch is None else epoch
+        epochs = self._require_frames()[self._check_run(run)].epochs
+        e = self.epoch if epoch is None else check_number(epoch, "epoch")
         return int(np.abs(np.asarray(epochs) - e).argmin())
 
     def render_rgba(self, i: int, f: float = 0.0, mode: str | None = None, run: int = 0) -> np.ndarray:
         """The map of recorder ``run`` between its frames ``i`` and ``i + 1`` at blend ``f`` as RGBA, as the
         browser draws it."""
-        return self._render(self._require_frames()[run], i, f, mode)
+        st = self._require_frames()[self._check_run(run)]
+        i = check_number(i, "i", low=0, high=len(st.frames) - 1, integer=True)
+        f = check_number(f, "f", low=0, high=1)
+        if mode is not None and mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES} (or None: the shown mode), got {mode!r}")
+        return self._render(st, i, f, mode)
+
+    def _check_run(self, run: Any) -> int:
+        return check_number(run, "run", low=0, high=len(self.recs) - 1, integer=True)
 
     def _render(self, st: Stored, i: int, f: float = 0.0, mode: str | None = None) -> np.ndarray:
         frames = st.frames
@@ -461,10 +544,14 @@ class ProbMapPlayer(NbvizWidget):
     def to_png(self, width: int = 420) -> bytes:
         """PNG of the shown epoch with the training points, one map per recorder side by side (nearest-pixel
         upscale, no matplotlib). Waits for frames still queued in a recorder."""
+        width = check_number(width, "width", low=1, high=10_000, integer=True)
         self._require_frames()
         return self._png(width)
 
     def _png(self, width: int) -> bytes:
+        return to_png(self._maps_image(width))
+
+    def _maps_image(self, width: int) -> np.ndarray:
         rows, cols = self.rec.shape
         height = max(1, round(width * rows / cols))
         yi = np.minimum(np.arange(height) * rows // height, rows - 1)
@@ -480,7 +567,7 @@ class ProbMapPlayer(NbvizWidget):
                 if self.show_train and len(self.rec.points) <= 20000:
                     self._draw_points(img, st.point_preds[i + 1 if f >= 0.5 else i])
             panels += [img, np.zeros((height, PANEL_GAP, 4), dtype=np.uint8)]
-        return to_png(np.concatenate(panels[:-1], axis=1))
+        return np.concatenate(panels[:-1], axis=1)
 
     def _draw_points(self, img: np.ndarray, preds: np.ndarray) -> None:
         """Training points as discs in their class colour with a dark ring; misclassified ones hollow."""
@@ -505,8 +592,17 @@ class ProbMapPlayer(NbvizWidget):
                     img[y[fill], x[fill]] = colours[fill]
 
     def _static_png(self) -> bytes | None:
-        # What is stored now: a notebook output must not wait for a recorder's queue.
-        return self._png(min(self.size, 480))
+        # What is stored now: a notebook output must not wait for a recorder's queue. With the epoch shown and,
+        # as the live view, the class legend (region / boundary) or the scale of the "class" / "entropy" mode.
+        maps = self._maps_image(min(self.size, 480))
+        height = max(maps.shape[0], 120)
+        title = f"epoch {self.epoch}" if self.epochs else "no frames yet"
+        if self.mode in ("class", "entropy") and self.n_classes:
+            lut, what = ((self.class_lut, f"p({self.class_names[self.target_class]})") if self.mode == "class"
+                         else (self.entropy_lut, "entropy"))
+            key = colorbar_panel(lut, 0.0, 1.0, what, height)
+            return to_png(side_by_side([maps, stacked([text_panel([title], key.shape[1]), key])]))
+        return to_png(side_by_side([maps, legend_panel(list(self.class_names), self.palette, title, height)]))
 
     def save(
         self,
@@ -519,6 +615,7 @@ class ProbMapPlayer(NbvizWidget):
         figsize: tuple[float, float] | None = None,
         dark: bool = False,
         margin: float = 0.08,
+        overwrite: bool = False,
     ) -> Path:
         """Export to ``.gif`` / ``.mp4`` (every playback step, with interpolation), ``.png`` (the shown epoch,
         or a small-multiples grid of ``epochs``: one row per recorder in compare mode) or ``.html`` (standalone,
@@ -526,51 +623,43 @@ class ProbMapPlayer(NbvizWidget):
 
         GIF frame delays are ``1000 / fps`` ms rounded to the 10 ms GIF clock, at least 20 ms. MP4 needs ffmpeg.
         Frames still queued in a recorder's background worker are waited for.
+
+        ``~`` is expanded and the folder must exist. An existing file is replaced only with ``overwrite=True``
+        (FileExistsError otherwise); a symbolic link at ``path`` is always refused; the file appears complete
+        or not at all (see :mod:`nbviz.files`). Returns the path written.
         """
-        path = Path(path)
+        path = check_target(path, EXPORT_SUFFIXES, overwrite=overwrite)
         suffix = path.suffix.lower()
-        if suffix not in EXPORT_SUFFIXES:
-            raise ValueError(f"path must end in one of {EXPORT_SUFFIXES}, got {path.name!r}")
         if not (isinstance(fps, (int, float)) and 0 < fps <= 100):
             raise ValueError(f"fps must be a number in (0, 100], got {fps!r}")
         self._require_frames()
         if suffix == ".html":
-            path.write_text(self.to_html(title=title), encoding="utf-8")
-            return path
+            page = self.to_html(title=title)
+            return write_atomic(path, lambda tmp: tmp.write_text(page, encoding="utf-8"), overwrite=overwrite)
         if suffix == ".mp4" and shutil.which("ffmpeg") is None:
             raise RuntimeError("saving .mp4 needs ffmpeg on PATH, which was not found; install ffmpeg "
                                "(e.g. conda install ffmpeg / apt install ffmpeg) or save a .gif instead")
         fig = _Figure(self, title=title, dpi=dpi, figsize=figsize, dark=dark, margin=margin)
-        if suffix == ".png":
-            fig.save_png(path, epochs)
-        elif suffix == ".gif":
-            fig.save_gif(path, fps)
-        else:
-            fig.save_mp4(path, fps)
-        return path
+        writers = {".png": lambda tmp: fig.save_png(tmp, epochs), ".gif": lambda tmp: fig.save_gif(tmp, fps),
+                   ".mp4": lambda tmp: fig.save_mp4(tmp, fps)}
+        return write_atomic(path, writers[suffix], overwrite=overwrite)
 
     def to_html(self, title: str | None = None) -> str:
-        """A standalone offline HTML page running the live player on the recorded frames (no kernel)."""
+        """A standalone offline HTML page running the live player on the recorded frames (no kernel): what
+        ``save("x.html")`` writes."""
         stored = self._require_frames()
-        state = {k: v for k, v in self.get_state().items() if not k.startswith("_")}
-        runs = []
+        page = HtmlPage(self, self._bundle)
+        # The view asks each recorder (run) for its frames: every frame is the reply.
+        page.reply_table("frames", "run", default=0)
         for run, st in enumerate(stored):
             content, buffers = self._frame_message(0, len(st.frames), run, st)
-            runs.append({"message": {"type": "frames", **content}, "sizes": [len(b) for b in buffers],
-                         "frames": base64.b64encode(b"".join(bytes(b) for b in buffers)).decode("ascii")})
-        data = {"state": state, "runs": runs}
-        # JSON in <script> blocks: "</" is escaped so no value can close the block early. One pass, so text
-        # from users (class names) can never be taken for a placeholder.
-        parts = {
-            "__TITLE__": html.escape(title or "nbviz ProbMapPlayer"),
-            "__CSS__": bundle_path(self._bundle, ".css").read_text(encoding="utf-8"),
-            "__DATA__": json.dumps(data, default=_b64_chunks).replace("</", "<\\/"),
-            "__JS__": json.dumps(bundle_path(self._bundle).read_text(encoding="utf-8")).replace("</", "<\\/"),
-        }
-        page = re.sub("__(TITLE|CSS|DATA|JS)__", lambda m: parts[m.group(0)], HTML_PAGE)
-        return page
+            page.add_reply("frames", [run], {"type": "frames", **content}, buffers)
+        return page.html(title or "nbviz ProbMapPlayer")
 
     def close(self) -> None:
+        timer = getattr(self, "_persist_timer", None)
+        if timer is not None:
+            timer.cancel()
         listener = getattr(self, "_listener", None)
         for rec in getattr(self, "recs", []):
             if listener is not None:
@@ -690,57 +779,6 @@ class _Figure:
             for e in self.steps():
                 self.show(e)
                 writer.grab_frame(facecolor=self.fig.get_facecolor())
-
-
-HTML_PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>__TITLE__</title>
-<style>body { margin: 16px; font-family: system-ui, sans-serif; }</style>
-<style>__CSS__</style></head>
-<body><div id="nbviz-player"></div>
-<script type="application/json" id="nbviz-data">__DATA__</script>
-<script type="module">
-// A stand-in for the Jupyter widget model: the recorded state and frames are in the page, no kernel needed.
-const data = JSON.parse(document.getElementById('nbviz-data').textContent);
-const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-const revive = (v) => v && typeof v === 'object' && !Array.isArray(v)
-  ? ('b64' in v ? new DataView(bytes(v.b64).buffer)
-    : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, revive(x)])))
-  : Array.isArray(v) ? v.map(revive) : v;
-const state = revive(data.state);
-// One frames reply per recorder (run): its buffers cut from one base64 block.
-const replies = data.runs.map((run) => {
-  const all = bytes(run.frames);
-  let at = 0;
-  const buffers = run.sizes.map((n) => { const b = new DataView(all.buffer, at, n); at += n; return b; });
-  return { message: run.message, buffers };
-});
-const handlers = new Map();
-const model = {
-  get: (k) => state[k],
-  set: (k, v) => { state[k] = v; (handlers.get('change:' + k) || []).forEach((f) => f()); },
-  on: (name, f) => handlers.set(name, [...(handlers.get(name) || []), f]),
-  off: (name, f) => { if (name) handlers.set(name, (handlers.get(name) || []).filter((g) => g !== f)); },
-  save_changes: () => {},
-  send: (msg) => {
-    const run = replies[msg.run ?? 0];
-    if (msg.type !== 'frames' || !run) return;
-    const reply = { ...run.message, id: msg.id };
-    setTimeout(() => (handlers.get('msg:custom') || []).forEach((f) => f(reply, run.buffers)), 0);
-  },
-  widget_manager: {},
-};
-const url = URL.createObjectURL(new Blob([__JS__], { type: 'text/javascript' }));
-const mod = (await import(url)).default;
-if (mod.initialize) await mod.initialize({ model });
-await mod.render({ model, el: document.getElementById('nbviz-player') });
-</script></body></html>
-"""
-
-
-def _b64_chunks(value: Any) -> Any:
-    if isinstance(value, memoryview):
-        return {"b64": base64.b64encode(bytes(value)).decode("ascii")}
-    raise TypeError(f"cannot write {type(value).__name__} into the HTML export")
 
 
 __all__ = ["ProbMapPlayer"]

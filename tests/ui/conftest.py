@@ -6,9 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from .harness import CHROMIUM_ARGS, NetworkGuard, chromium_executable, start_lab, start_voila
-
-ARTIFACTS = Path(__file__).parent / "artifacts"
+from .harness import (
+    CHROMIUM_ARGS,
+    NetworkGuard,
+    chromium_executable,
+    guarded_page,
+    save_screenshot,
+    start_lab,
+    start_notebook,
+    start_voila,
+)
 
 
 def pytest_collection_modifyitems(items):
@@ -48,6 +55,11 @@ def lab(ui_root):
 
 
 @pytest.fixture(scope="session")
+def notebook7(ui_root):
+    yield from _serve(ui_root, "notebook7", start_notebook)
+
+
+@pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -65,20 +77,11 @@ def guard() -> NetworkGuard:
 @pytest.fixture
 def page(browser, guard, request):
     """A fresh page whose requests may only go to 127.0.0.1; the test fails if any other is attempted."""
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, device_scale_factor=1)
-    context.route("**/*", guard.handle)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.page_errors = errors  # type: ignore[attr-defined]
+    context, page = guarded_page(browser, guard)
     yield page
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     if failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        try:
-            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        except Exception:  # noqa: BLE001 - a failed screenshot must not hide the real failure
-            pass
+        save_screenshot(page, request.node.name)
     context.close()
     if not getattr(request.node, "allow_external_requests", False):
         assert not guard.blocked, f"requests tried to leave the machine: {guard.blocked}"

@@ -1,4 +1,5 @@
-"""Real-browser test harness: Voila and JupyterLab servers on 127.0.0.1, Debian's Chromium via Playwright.
+"""Real-browser test harness: Voila, JupyterLab, Notebook 7 and marimo servers on 127.0.0.1, Debian's Chromium via
+Playwright.
 
 Tests write a notebook, open it in a server, drive the page with the mouse and read Python traits back through
 small JSON files that the notebook's kernel writes whenever a watched trait changes (`probe`).
@@ -77,7 +78,7 @@ class NetworkGuard:
 
 @dataclass
 class Server:
-    """A Jupyter server process (Voila or JupyterLab) serving ``root`` on 127.0.0.1."""
+    """A server process (Voila, JupyterLab, Notebook 7 or marimo) serving ``root`` on 127.0.0.1."""
 
     name: str
     root: Path
@@ -130,14 +131,18 @@ def _isolated_env(root: Path) -> dict[str, str]:
     return env
 
 
-def _start(name: str, root: Path, args: list[str], ready_path: str) -> Server:
-    port = free_port()
+def _spawn(name: str, root: Path, command: list[str], port: int, ready_path: str, env: dict[str, str]) -> Server:
     log_path = root / f"{name}.log"
-    proc = subprocess.Popen([sys.executable, "-m", name, *args, "--no-browser", f"--port={port}"], cwd=root,
-                            env=_isolated_env(root), stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(command, cwd=root, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
     server = Server(name, root, port, proc, log_path)
     _wait_http(server.url + ready_path, server)
     return server
+
+
+def _start(name: str, root: Path, args: list[str], ready_path: str) -> Server:
+    port = free_port()
+    command = [sys.executable, "-m", name, *args, "--no-browser", f"--port={port}"]
+    return _spawn(name, root, command, port, ready_path, _isolated_env(root))
 
 
 def start_voila(root: Path) -> Server:
@@ -153,6 +158,36 @@ def start_lab(root: Path) -> Server:
         "--LabApp.extension_manager=readonly", "--allow-root",
     ]
     return _start("jupyterlab", root, args, "/api/status")
+
+
+def start_notebook(root: Path) -> Server:
+    """Notebook 7 (``jupyter notebook``) serving ``root``, its app exposed as ``window.jupyterapp``. It has no
+    news or update-check options of its own: the settings written by ``_isolated_env`` turn those off."""
+    args = [
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={root}", "--IdentityProvider.token=",
+        "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+        "--JupyterNotebookApp.expose_app_in_browser=True", "--allow-root",
+    ]
+    return _start("notebook", root, args, "/api/status")
+
+
+def start_marimo(root: Path, app: Path, mode: str = "run") -> Server:
+    """``marimo run`` (or ``marimo edit``) of the app file ``app`` on 127.0.0.1, its config, cache and state in
+    ``root``; each page that opens it gets a fresh kernel that runs the app."""
+    if mode not in ("run", "edit"):
+        raise ValueError(f"mode must be 'run' or 'edit', got {mode!r}")
+    port = free_port()
+    env = _isolated_env(root)
+    # No update check against PyPI, and no user config (a theme, a sandbox default) leaking into the test.
+    env.update(MARIMO_SKIP_UPDATE_CHECK="1", XDG_CONFIG_HOME=str(root / ".xdg-config"),
+               XDG_CACHE_HOME=str(root / ".xdg-cache"), XDG_STATE_HOME=str(root / ".xdg-state"))
+    # `marimo edit` runs the cells when a page opens only with this setting (off by default in marimo 0.25).
+    config = root / ".xdg-config" / "marimo" / "marimo.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("[runtime]\nauto_instantiate = true\n")
+    command = [sys.executable, "-m", "marimo", mode, str(app), "--headless", "--no-token", "--host", "127.0.0.1",
+               "--port", str(port), "--no-sandbox"]
+    return _spawn(f"marimo-{mode}", root, command, port, "/health", env)
 
 
 PROBE_MODULE = '''
@@ -187,8 +222,12 @@ def write_notebook(path: Path, cells: list[str], probe_folder: Path | None = Non
     return path
 
 
-def wait_for_json(path: Path, predicate: Callable[[Any], bool] = lambda v: True, timeout: float = 30) -> Any:
-    """Poll a probe file until its value satisfies ``predicate``; fail with the last value seen."""
+def wait_for_json(path: Path, predicate: Callable[[Any], bool] = lambda v: True, timeout: float = 30,
+                  page: Any = None) -> Any:
+    """Poll a probe file until its value satisfies ``predicate``; fail with the last value seen.
+
+    With ``page``, wait on the page rather than sleep: Playwright's sync client serves routed requests (the
+    network guard) only while it is called, and marimo sends widget messages as HTTP requests."""
     deadline = time.monotonic() + timeout
     last: Any = "<never written>"
     while time.monotonic() < deadline:
@@ -200,8 +239,49 @@ def wait_for_json(path: Path, predicate: Callable[[Any], bool] = lambda v: True,
             else:
                 if predicate(last):
                     return last
-        time.sleep(0.1)
+        if page is None:
+            time.sleep(0.1)
+        else:
+            page.wait_for_timeout(100)
     raise AssertionError(f"{path.name}: condition not met in {timeout}s; last value {last!r}")
+
+
+def run_all_cells(page: Any, path: str) -> None:
+    """Once the page's JupyterLab or Notebook 7 (``window.jupyterapp``) shows notebook ``path`` with an idle
+    kernel, start its Run All command, as a user pressing Run All would."""
+    page.wait_for_function(
+        "(path) => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+        " return w && w.context && w.context.path === path && w.sessionContext.session"
+        " && w.sessionContext.session.kernel; }",
+        arg=path,
+        timeout=120_000,
+    )
+    page.evaluate("async () => { const s = window.jupyterapp.shell.currentWidget.sessionContext; await s.ready;"
+                  " while (s.session.kernel.status !== 'idle') await new Promise(r => setTimeout(r, 100)); }")
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def guarded_page(browser: Any, guard: NetworkGuard) -> tuple[Any, Any]:
+    """A new browser context and page whose requests all pass ``guard``; ``page.page_errors`` collects the
+    page's uncaught errors."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, device_scale_factor=1)
+    context.route("**/*", guard.handle)
+    page = context.new_page()
+    page.page_errors = []
+    page.on("pageerror", lambda exc: page.page_errors.append(str(exc)))
+    return context, page
+
+
+def save_screenshot(page: Any, name: str) -> None:
+    """The whole page as ``artifacts/<name>.png`` (CI uploads the folder), for a failed test."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    except Exception:  # noqa: BLE001 - a failed screenshot must not hide the real failure
+        pass
 
 
 def ready_root(page: Any, selector: str = ".nbviz-root", timeout: float = 120_000) -> Any:

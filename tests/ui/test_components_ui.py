@@ -16,11 +16,10 @@ from nbviz.widgets.components_view import ComponentsProbe
 d = load_digits()
 ex = nbviz.EmbeddingExplorer(d.data, labels=d.target, images=d.images / 16.0, method="pca", height=300, nside=1)
 probe = ComponentsProbe(ex, 5, m=4)
-box = probe.view()
-view = box.children[1]
+view = probe.view()
 nbviz_probe(view, "active", "error")
 nbviz_probe(ex, "focus", "error")
-w.VBox([ex, box])
+w.VBox([ex, probe.scree_figure(), view])
 """
 
 COMPARE = """

@@ -7,7 +7,16 @@ import pytest
 
 from nbviz.export import fit_to_canvas
 
-from .harness import around, color_fraction, pixels, ready_root, screen_point, wait_for_json, write_notebook
+from .harness import (
+    around,
+    color_fraction,
+    pixels,
+    ready_root,
+    run_all_cells,
+    screen_point,
+    wait_for_json,
+    write_notebook,
+)
 
 FOCUS_RGB = (0xE6, 0x00, 0x7E)  # --nbviz-focus default
 
@@ -47,16 +56,7 @@ def open_lab(page, lab, name: str, cells: list[str]):
     write_notebook(lab.root / f"{name}.ipynb", cells, probe_folder=probe)
     # A workspace per test, so JupyterLab restores no tabs from an earlier test.
     page.goto(f"{lab.url}/lab/workspaces/{name}/tree/{name}.ipynb", timeout=120_000)
-    page.wait_for_function(
-        "(path) => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-        " return w && w.context && w.context.path === path && w.sessionContext.session"
-        " && w.sessionContext.session.kernel; }",
-        arg=f"{name}.ipynb",
-        timeout=120_000,
-    )
-    page.evaluate("async () => { const s = window.jupyterapp.shell.currentWidget.sessionContext; await s.ready;"
-                  " while (s.session.kernel.status !== 'idle') await new Promise(r => setTimeout(r, 100)); }")
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    run_all_cells(page, f"{name}.ipynb")
     return probe
 
 

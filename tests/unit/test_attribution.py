@@ -421,3 +421,98 @@ def test_bf16_autocast_stays_close_to_fp32():
     b = grad_cam(model, "6", x, signed=True, precision="bf16")
     assert b.dtype == torch.float32
     assert float((a - b).abs().max()) <= 0.05 * float(a.abs().max())
+
+
+# -- no stale layer shapes -----------------------------------------------------------------------------------
+def test_a_replaced_head_takes_its_new_classes():
+    model, x = small_cnn(), images(n=2)
+    grad_cam(model, "4", x, target=4)
+    model[10] = nn.Linear(16, 8)  # 8 classes now
+    assert grad_cam(model, "4", x, target=7).shape == (2, 12, 12)
+    with pytest.raises(AttributionInputError, match="target 8 is out of range: the model scores 8 classes"):
+        grad_cam(model, "4", x, target=8)
+
+
+def test_a_layer_pooled_to_one_pixel_is_refused_after_the_change():
+    model, x = small_cnn(), images(n=2)
+    assert grad_cam(model, "7", x).shape == (2, 12, 12)
+    model[5] = nn.MaxPool2d(12)  # layers 6 and 7 now give 1x1 maps: constant Grad-CAM
+    with pytest.raises(ValueError, match="'7' gives .* single pixel.*layers that can be mapped: .*'4'"):
+        grad_cam(model, "7", x)
+    assert list(spatial_layers(model, x)) == ["0", "1", "2", "3", "4"]
+
+
+def test_shapes_follow_proc_x_even_when_its_id_is_reused():
+    model, x = small_cnn(), images(n=1)
+    for scale in (1, 2, 1, 3):  # each lambda dies after its call: CPython reuses its id for the next one
+        shapes = layer_shapes(model, x, lambda t, s=scale: F.interpolate(t, scale_factor=s))
+        assert shapes["4"] == (1, 16, 12 * scale, 12 * scale)
+
+
+def test_the_viewers_layer_list_follows_the_model():
+    import traitlets
+
+    from nbviz.widgets.gradcam_viewer import GradCamViewer
+
+    model = small_cnn()
+    viewer = GradCamViewer(model, images(n=2), layer="4")
+    assert viewer.layers == ["0", "1", "2", "3", "4", "5", "6", "7"]
+    model[5] = nn.MaxPool2d(12)
+    model[2] = nn.Sequential(nn.Conv2d(8, 16, 3, padding=1), nn.Identity())
+    viewer.layer = "2.1"  # a module that did not exist when the viewer was made
+    assert viewer.layers == ["0", "1", "2.0", "2.1", "2", "3", "4"]  # in the order their outputs come
+    with pytest.raises(traitlets.TraitError, match="single pixel"):
+        viewer.layer = "7"
+
+
+# -- NaN is refused, naming the images ---------------------------------------------------------------------------
+def test_nan_images_are_refused_with_their_indices():
+    x = images(n=5)
+    x[1, 0, 2, 2] = float("nan")
+    x[3, 2] = float("inf")
+    with pytest.raises(ValueError, match=r"^x has NaN or inf values in images 1, 3;"):
+        grad_cam(small_cnn(), "4", x)
+
+
+def test_nan_images_given_to_the_viewer_name_images():
+    from torch.utils.data import TensorDataset
+
+    from nbviz.widgets.gradcam_viewer import GradCamViewer
+
+    x = images(n=4)
+    x[2, 1, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"^images has NaN or inf values in image 2;"):
+        GradCamViewer(small_cnn(), x, layer="4")
+    with pytest.raises(ValueError, match=r"^images has NaN or inf values in image 2;"):
+        GradCamViewer(small_cnn(), TensorDataset(x, torch.arange(4)), layer="4")
+
+
+class _NanWhereMarked(nn.Module):
+    """NaN for the images marked by a first pixel above 100 (a model that diverges on some inputs)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.where(x[:, :1, :1, :1] > 100, float("nan"), x)
+
+
+def marked(n: int, rows: list[int]) -> torch.Tensor:
+    x = images(n=n)
+    x[rows, 0, 0, 0] = 1000.0
+    return x
+
+
+@pytest.mark.parametrize("method", ["gradcam", "saliency"])
+@pytest.mark.parametrize("rows, named", [([1, 2], "images 1, 2"), ([5], "image 5")])
+def test_a_model_giving_nan_names_the_images(method, rows, named):
+    model = small_cnn()
+    model.insert(0, _NanWhereMarked())
+    with pytest.raises(ValueError, match=f"NaN or inf class scores for {named};"):
+        attribute(model, marked(6, rows), "5", method=method, batch_size=4)  # image 5: the second batch
+
+
+def test_the_viewer_refuses_a_model_giving_nan():
+    from nbviz.widgets.gradcam_viewer import GradCamViewer
+
+    model = small_cnn()
+    model.insert(0, _NanWhereMarked())
+    with pytest.raises(ValueError, match="NaN or inf class scores for image 0;"):
+        GradCamViewer(model, marked(2, [0]), layer="5")

@@ -40,8 +40,8 @@ def test_probe_numbers_match_sklearn(explorer, digits):
 
 def test_view_columns_click_axes_walk_and_heatmap(explorer):
     probe = ComponentsProbe(explorer, 4, m=3)
-    box = probe.view()
-    view = box.children[1]
+    view = probe.view()
+    assert view is probe.view(), "one view, made once"
     assert [c["title"].split(" ")[0] for c in view.columns] == ["PC1", "PC2", "PC3", "PC4"]
     assert view.columns[2]["high"] == probe.extremes(2, 3)[1].tolist()
     assert view.columns[0]["low_text"] == [str(explorer.features.labels[i]) for i in view.columns[0]["low"]]
@@ -49,7 +49,7 @@ def test_view_columns_click_axes_walk_and_heatmap(explorer):
     view.active = [2, 3]
     np.testing.assert_array_equal(explorer.points, probe.scores[:, [2, 3]].astype(np.float32))
     # A click on a scree bar does the same (bqplot writes `selected`).
-    probe.scree.marks[0].selected = [1]
+    probe.scree_figure().marks[0].selected = [1]
     np.testing.assert_array_equal(explorer.points, probe.scores[:, [1, 2]].astype(np.float32))
     assert view.active == [1, 2]
     # The walk: the slider's step picks the items nearest that position; the first is focused in the scatter.
@@ -71,10 +71,10 @@ def test_view_columns_click_axes_walk_and_heatmap(explorer):
 
 def test_images_request_and_static_png(explorer):
     probe = ComponentsProbe(explorer, 3)
-    view = probe.view().children[1]
+    view = probe.view()
     reply, buffers = view._reply_images({"indices": [0, 5], "size": 16})
     assert reply["indices"] == [0, 5] and all(b.startswith(b"\x89PNG") for b in buffers)
-    with pytest.raises(ValueError, match="indices must be item indices"):
+    with pytest.raises(ValueError, match="'indices' must be a list of indices"):
         view._reply_images({"indices": [5000]})
     assert view._static_png().startswith(b"\x89PNG")
 
@@ -90,7 +90,7 @@ def test_probe_fit_on_another_set_and_bad_input(digits, explorer):
         probe.show_axes(3)
     # No labels, no metadata: text falls back to the index, and there is no heatmap.
     bare = ComponentsProbe(nbviz.EmbeddingExplorer(digits.data, method="pca"), 2)
-    view = bare.view().children[1]
+    view = bare.view()
     assert view.correlations is None and view.columns[0]["low_text"][0].startswith("#")
 
 

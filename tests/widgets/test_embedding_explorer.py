@@ -68,7 +68,9 @@ def test_browser_errors_reach_the_view_not_the_log():
     ex.set_state({"focus": 3})  # as a browser click would
     assert "RuntimeError: observer exploded" in ex.error
     assert "Traceback" in ex.error_details
+    assert ex.focus == -1  # the change whose observer failed is undone
     ex.unobserve(explode, "focus")
+    ex.set_state({"focus": 3})
     ex.error = ""
     ex.set_state({"focus": 99})  # an out-of-range value from the browser is refused, visibly
     assert "focus must be" in ex.error and ex.focus == 3

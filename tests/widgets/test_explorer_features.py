@@ -153,13 +153,25 @@ def test_neighbor_request_sends_query_first_with_images(digits):
     np.testing.assert_array_equal(first[::block, ::block][:8, :8], imgs[42])
 
 
+def test_one_by_one_grid_answers_a_click_with_the_item_alone(digits):
+    """nside=1 (as compare() and the components probe are often made): a click must not fail asking for 0
+    neighbours."""
+    x, y, imgs = digits
+    ex = nbviz.EmbeddingExplorer(x[:100], labels=y[:100], images=imgs[:100], method="pca", nside=1)
+    idx, dist = ex.neighbors(5)
+    assert idx.shape == dist.shape == (0,)
+    content, buffers = Replies(ex).ask(ex, type="neighbors", id=1, index=5)
+    assert "error" not in content and content["indices"] == [5] and len(buffers) == 1
+    assert ex.error == ""
+
+
 def test_bad_requests_answer_with_error_and_show_it(digits):
     x, y, _ = digits
     ex = nbviz.EmbeddingExplorer(x[:100], method="pca")
     replies = Replies(ex)
     content, _ = replies.ask(ex, type="neighbors", id=3, index=1000)
-    assert content["id"] == 3 and "i must be a point index in 0..99" in content["error"]
-    assert "i must be a point index" in ex.error
+    assert content["id"] == 3 and "'index' must be an index in 0..99, got 1000" in content["error"]
+    assert "'index' must be an index" in ex.error
 
 
 def test_thumbnails_and_item_requests(digits):

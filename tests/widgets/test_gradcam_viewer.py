@@ -117,10 +117,11 @@ def test_confusion_needs_labels():
 def test_static_png_shows_the_overlay(viewer):
     data, _ = viewer._repr_mimebundle_()
     img = np.asarray(Image.open(__import__("io").BytesIO(base64.b64decode(data["image/png"]))))
-    assert img.shape[0] == img.shape[1] == 320
+    assert img.shape[1] == 320 and img.shape[0] > 320  # the view, and a caption under it
     viewer.opacity = 0.0
     plain = np.asarray(Image.open(__import__("io").BytesIO(viewer.to_png())))
-    assert not np.array_equal(img[..., :3], plain[..., :3])
+    assert plain.shape[:2] == (320, 320)
+    assert not np.array_equal(img[:320, :, :3], plain[..., :3])
 
 
 def test_colorize_rule():
@@ -219,11 +220,18 @@ def test_sketchpad_draws_and_the_viewer_follows():
     assert pad.viewer.heatmap.shape == (8, 8)
     first_image = pad.viewer.image_png
     calls = pad.viewer.computations
-    pad._down(35, 35)
-    pad._move(45, 45)
-    pad._up(45, 45)
-    pad._move(75, 5)  # not drawing any more
+    # A stroke as the browser sends it (one batch of pointer positions): inked in Python, the viewer follows once.
+    replies = []
+    pad.pad.send = lambda content, buffers=None: replies.append(content)
+    pad.pad._dispatch_request(None, {"type": "stroke", "id": 1, "points": [[35, 35], [45, 45]]}, [])
+    assert replies == [{"type": "stroke", "id": 1}] and pad.pad.error == ""
     assert pad.pixels.max() == pytest.approx(16.0) and pad.pixels[0, 7] == 0
-    assert pad.viewer.computations == calls + 2 and pad.viewer.image_png != first_image
+    assert pad.pad.pixels.max() == 255 and pad.pad.pixels.dtype == np.uint8  # what the view paints
+    assert pad.viewer.computations == calls + 1 and pad.viewer.image_png != first_image
+    # One anywidget view: the pad beside the viewer (renders in marimo, where ipycanvas does not).
+    assert pad.view().children == [pad.pad, pad.viewer]
+    bad = {"type": "stroke", "id": 2, "points": [[1, "x"]]}
+    pad.pad._dispatch_request(None, bad, [])
+    assert "y must be a finite number" in replies[-1]["error"]
     pad.clear()
-    assert pad.pixels.max() == 0
+    assert pad.pixels.max() == 0 and pad.pad.pixels.max() == 0

@@ -74,8 +74,16 @@ def test_link_gradcam_viewer_follows_and_refuses_non_spatial_layers(g):
     assert "single pixel" in g.unusable["2"]
     g.selected = "1.1.0"
     assert viewer.layer == "1.1.0" and g.error == ""
+    # A layer the viewer cannot use: selected in the graph (its details show), the viewer keeps its layer and
+    # the view says why; from Python and from a click alike.
     g.selected = "4"
-    assert viewer.layer == "1.1.0" and "not usable for Grad-CAM" in g.error
+    assert viewer.layer == "1.1.0" and g.selected == "4" and "not usable for Grad-CAM" in g.error
+    g.selected = "1.1.0"
+    assert viewer.layer == "1.1.0" and g.error == ""
+    g.set_state({"selected": "4"})  # a click
+    assert viewer.layer == "1.1.0" and g.selected == "4" and "not usable for Grad-CAM" in g.error
+    g.selected = "0"
+    assert viewer.layer == "0" and g.error == ""
 
 
 def test_link_callable_and_layer_object(g):
@@ -113,7 +121,7 @@ def test_exports(g, tmp_path):
     png = g.save(tmp_path / "m.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "m.dot").exists() is False and g.save(tmp_path / "m.dot").read_text() == dot
-    with pytest.raises(ValueError, match="must end in .svg, .png or .dot"):
+    with pytest.raises(ValueError, match=r"path must end in one of \('.svg', '.png', '.dot', '.html'\)"):
         g.save(tmp_path / "m.pdf")
     data, _ = g._repr_mimebundle_()
     assert base64.b64decode(data["image/png"])[:4] == b"\x89PNG"

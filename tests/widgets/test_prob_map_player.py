@@ -46,10 +46,13 @@ def test_state_is_binary_and_colour_tables_come_from_python(rec):
     assert p.class_names == ["a", "b", "<c>"]
     assert p.epochs == [0, 2, 7] and p.epoch == 7 and p.n_frames == 3 and p.grid_shape == [24, 24]
     np.testing.assert_array_equal(array_from_json(state["points"]), rec.points.astype("float32"))
-    # Frames never sit in the trait state: they go as messages, C bytes per cell.
-    assert not any(k for k in state if "frame" in k and k != "n_frames")
+    # Frames go as binary buffers, C bytes per cell: in messages, and all of them in the persisted copy.
+    assert not any(k for k in state if "frame" in k and k not in ("n_frames", "stored_frames"))
     content, buffers = p._frame_message(0, 3)
-    assert content == {"run": 0, "start": 0, "count": 3, "pred_dtype": "uint8"}
+    assert content == {"run": 0, "start": 0, "count": 3, "pred_dtype": "uint8", "map_chunks": 1}
+    (copy,) = state["stored_frames"]
+    assert {**copy, "buffers": None} == {"type": "frames", **content, "buffers": None}
+    assert [bytes(b) for b in copy["buffers"]] == [bytes(b) for b in buffers]
     assert [len(b) for b in buffers[:3]] == [24 * 24 * 3, 40, 10]
     np.testing.assert_array_equal(np.frombuffer(buffers[3], np.uint8).reshape(24, 24, 3), rec.frames[1])
 
@@ -70,7 +73,7 @@ def test_frames_are_pushed_live_once_each(rec):
     # A view that opens late pulls what it missed, in replies under the size limit.
     reply, buffers = p._reply_frames({"start": 4})
     assert reply["start"] == 4 and reply["count"] == 2 and len(buffers) == 6
-    with pytest.raises(ValueError, match="start must be in 0..6"):
+    with pytest.raises(ValueError, match="'start' must be an index in 0..6"):
         p._reply_frames({"start": 9})
 
 
@@ -170,11 +173,12 @@ def test_html_export_is_offline_and_holds_the_frames(rec, tmp_path):
     assert "&lt;run 1&gt;" in page and page.count("</script>") == 2
     data = json.loads(re.search(r'id="nbviz-data">(.*?)</script>', page, re.S).group(1))
     assert data["state"]["class_names"][1] == "</script><b>x</b>"
-    (run,) = data["runs"]
-    frames = base64.b64decode(run["frames"])
-    assert len(frames) == sum(run["sizes"]) and run["sizes"] == [24 * 24 * 3, 40, 10] * 3
-    assert run["message"] == {"type": "frames", "run": 0, "start": 0, "count": 3, "pred_dtype": "uint8"}
-    np.testing.assert_array_equal(np.frombuffer(frames[-24 * 24 * 3 - 50:-50], np.uint8), rec.frames[2].ravel())
+    (reply,) = data["replies"]["frames"]["table"].values()  # the reply to the view's frames request (run 0)
+    buffers = [base64.b64decode(data["blobs"][k]) for k in reply["buffers"]]
+    assert [len(b) for b in buffers] == [24 * 24 * 3, 40, 10] * 3
+    assert reply["content"] == {"type": "frames", **p._frame_message(0, 3)[0]}  # what a live view is sent
+    assert reply["content"]["count"] == 3 and reply["content"]["start"] == 0
+    np.testing.assert_array_equal(np.frombuffer(buffers[-3], np.uint8), rec.frames[2].ravel())
 
 
 # -- background recording ----------------------------------------------------------------------------------
@@ -249,15 +253,15 @@ def test_compare_mode_state_messages_and_chart():
     assert p.run_names == ["seed 0", "seed 1"] and p.run_epochs == [[0, 2, 7], [0, 4, 7]]
     assert p.epochs == [0, 2, 4, 7] and p.epoch == 7 and p.n_frames == 6
     content, buffers = p._reply_frames({"run": 1, "start": 1})
-    assert content == {"run": 1, "start": 1, "count": 2, "pred_dtype": "uint8"}
+    assert content == {"run": 1, "start": 1, "count": 2, "pred_dtype": "uint8", "map_chunks": 1}
     np.testing.assert_array_equal(np.frombuffer(buffers[0], np.uint8).reshape(24, 24, 3), b.frames[1])
-    with pytest.raises(ValueError, match="frames request run must be in 0..1, got 2"):
+    with pytest.raises(ValueError, match="'run' must be an index in 0..1, got 2"):
         p._reply_frames({"run": 2})
     # Live: a push names its run.
     sent = []
     p.send = lambda content, buffers=None: sent.append(content)
     b.record(model_at(9), 9, loss=0.1)
-    assert sent == [{"type": "frames", "run": 1, "start": 3, "count": 1, "pred_dtype": "uint8"}]
+    assert sent == [{"type": "frames", "run": 1, "start": 3, "count": 1, "pred_dtype": "uint8", "map_chunks": 1}]
     assert p.epochs == [0, 2, 4, 7, 9] and p.epoch == 9
     # One line per recorder and metric; lines of different lengths padded with their last value.
     assert list(p._lines.labels) == ["seed 0: loss", "seed 1: acc", "seed 1: loss"]
@@ -288,8 +292,9 @@ def test_compare_mode_renders_each_recorder_at_the_shared_epoch(tmp_path):
     assert grid.size[1] == 2 * one.size[1]  # a row per recorder
     page = p.save(tmp_path / "cmp.html").read_text()
     data = json.loads(re.search(r'id="nbviz-data">(.*?)</script>', page, re.S).group(1))
-    assert [r["message"]["run"] for r in data["runs"]] == [0, 1]
-    assert [r["message"]["count"] for r in data["runs"]] == [3, 3]
+    replies = sorted(data["replies"]["frames"]["table"].values(), key=lambda r: r["content"]["run"])
+    assert [r["content"]["run"] for r in replies] == [0, 1]  # one frames reply per recorder
+    assert [r["content"]["count"] for r in replies] == [3, 3]
 
 
 def test_compare_mode_needs_one_domain():

@@ -10,6 +10,7 @@ import { createRequester } from '../lib/requests';
 import { imageSource } from './images';
 import { axesFor, formatCorr, heatColor, heatText, nextSort, tableRows, type Column, type SortKey, type SummaryRow } from './model';
 import './styles.css';
+import '../lib/static_picture.css'; // hides the notebook's picture of the view beside it
 
 export interface ComponentsTraits {
   title: string;

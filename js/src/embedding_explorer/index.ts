@@ -26,6 +26,7 @@ import { mountNeighborPanel } from './neighbors_panel';
 import { labelBar } from './toolbar';
 import type { ExplorerTraits } from './protocol';
 import './styles.css';
+import '../lib/static_picture.css'; // hides the notebook's picture of the view beside it
 // --- panels (neighbours, thumbnails, labelling): imports ---
 import { itemTooltip } from './item_tooltip';
 import { mountLinkedView, toView, type LinkedView } from './linked_view';

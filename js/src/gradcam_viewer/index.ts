@@ -15,6 +15,7 @@ import { confusionCaptions, renderTopClasses } from './panels';
 import type { GradCamTraits, Normalization, Sign, SortBy } from './protocol';
 import '../embedding_explorer/styles.css'; // the shared .nbviz-root base and error banner styles
 import './styles.css';
+import '../lib/static_picture.css'; // hides the notebook's picture of the view beside it
 
 /** Test hook on the root element (tests/ui). */
 export interface GradCamHook {

@@ -46,7 +46,8 @@ export function dtypeOf(data: TypedArray): WireDtype {
   throw new TypeError(`unsupported typed array ${Object.prototype.toString.call(data)}`);
 }
 
-function asBytes(chunk: DataView | ArrayBuffer | ArrayBufferView): Uint8Array {
+/** The bytes of a received buffer, as a view (no copy). */
+export function asBytes(chunk: DataView | ArrayBuffer | ArrayBufferView): Uint8Array {
   if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
   return new Uint8Array(chunk.buffer as ArrayBuffer, chunk.byteOffset, chunk.byteLength);
 }

@@ -2,6 +2,7 @@
 // Text only (textContent): error messages may quote user input.
 
 import type { AnyModel } from '@anywidget/types';
+import { adoptHostTheme } from './theme';
 
 interface ErrorTraits {
   error: string;
@@ -79,5 +80,6 @@ export function mountWidgetRoot<T extends ErrorTraits>(
   root.className = `nbviz-root ${className}`;
   root.dataset.nbvizReady = 'false';
   host.append(root);
+  adoptHostTheme(root);
   return { root, banner: mountErrorBanner(model, root) };
 }

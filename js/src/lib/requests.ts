@@ -10,6 +10,29 @@ interface MessageModel {
   send(content: unknown, callbacks?: unknown, buffers?: ArrayBuffer[] | ArrayBufferView[]): void;
   on(name: 'msg:custom', fn: (content: unknown, buffers: DataView[]) => void): void;
   off(name: 'msg:custom', fn: (content: unknown, buffers: DataView[]) => void): void;
+  widget_manager?: unknown;
+}
+
+/** What a view says when a request needs Python and no kernel can answer (an exported page, a notebook opened
+ *  without its kernel): at once, instead of after the timeout. */
+export const NO_KERNEL = 'needs a running kernel';
+
+/** Why no kernel can answer this model's requests, or '' when one may (or the host is unknown).
+ *
+ *  Detected: a widget manager with an empty or dead `kernel` (JupyterLab / Notebook 7 with "No Kernel", a kernel
+ *  that died) and @jupyter-widgets/html-manager with no kernel (nbconvert / "embed widgets" pages: state only).
+ *  A comm that closed is seen when `send` throws. Not detected: widgets restored from a notebook's saved state
+ *  while a new kernel runs (their comm is gone but the manager has a kernel): those requests still time out. */
+export function missingKernel(model: { widget_manager?: unknown }): string {
+  const wm = model.widget_manager;
+  if (!wm || typeof wm !== 'object') return '';
+  if ('kernel' in wm) {
+    const kernel = (wm as { kernel?: { status?: string; isDisposed?: boolean } | null }).kernel;
+    if (kernel == null) return 'no kernel is connected';
+    return kernel.status === 'dead' || kernel.isDisposed ? 'the kernel is not running' : '';
+  }
+  // html-manager (its `renderMime`; JupyterLab's manager has `rendermime` and a `kernel`): a page with no backend.
+  return 'renderMime' in wm ? 'this page has no kernel' : '';
 }
 
 export interface Requester {
@@ -39,12 +62,24 @@ export function createRequester(model: MessageModel): Requester {
           reject(new Error('widget closed'));
           return;
         }
+        const why = missingKernel(model);
+        if (why) {
+          reject(new Error(`${type}: ${NO_KERNEL} (${why})`));
+          return;
+        }
         const timer = setTimeout(() => {
           waiting.delete(id);
           reject(new Error(`no reply to ${type} request within ${timeoutMs} ms`));
         }, timeoutMs);
         waiting.set(id, { resolve: resolve as (r: Reply) => void, reject, timer });
-        model.send({ ...payload, type, id });
+        try {
+          model.send({ ...payload, type, id });
+        } catch (err) {
+          // A closed comm (the kernel restarted or shut down) throws on send.
+          waiting.delete(id);
+          clearTimeout(timer);
+          reject(new Error(`${type}: ${NO_KERNEL} (${err instanceof Error ? err.message : String(err)})`));
+        }
       });
     },
     dispose() {

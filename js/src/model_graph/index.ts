@@ -17,6 +17,7 @@ import type { GraphData, ModelGraphTraits } from './protocol';
 import { pathsThrough, revealing, search, visibleGraph, type VisibleGraph } from './visible';
 import '../embedding_explorer/styles.css'; // the shared .nbviz-root base and error banner styles
 import './styles.css';
+import '../lib/static_picture.css'; // hides the notebook's picture of the view beside it
 
 type Model = AnyModel<ModelGraphTraits>;
 

@@ -1,10 +1,12 @@
 // The recorded frames of one recorder (`run`: its panel, 0 without compare mode), shared by all views of a
-// model: pushed by Python as they are stored, and pulled (request `frames`) for those a view missed.
-// Append-only; a frame is never sent twice to a store.
+// model: read from the `stored_frames` trait (the persisted copy: a saved notebook or an HTML page paints from it
+// with no kernel), pushed by Python as they are stored, and pulled (request `frames`) for those a view missed.
+// All three are frames messages, decoded by decodeFrames. Append-only; a frame is never sent twice to a store.
 
 import type { AnyModel } from '@anywidget/types';
+import { asBytes } from '../lib/codecs';
 import { createRequester, type Requester } from '../lib/requests';
-import type { FramesMessage, PlayerTraits } from './protocol';
+import type { FramesMessage, PlayerTraits, StoredFrames } from './protocol';
 
 export interface Frame {
   /** rows x cols x C uint8 probabilities. */
@@ -24,25 +26,45 @@ export interface FrameStore {
 
 const EMPTY = new Uint8Array(0);
 
-function predsOf(buf: DataView | undefined, dtype: string): Uint8Array | Uint16Array {
+type Buffer = DataView | ArrayBuffer | ArrayBufferView;
+
+function predsOf(buf: Buffer | undefined, dtype: string): Uint8Array | Uint16Array {
   if (!buf) return EMPTY;
-  const bytes = new Uint8Array(buf.buffer as ArrayBuffer, buf.byteOffset, buf.byteLength);
+  const bytes = asBytes(buf);
   // Copied for uint16: a typed array view needs an aligned offset, which a message buffer does not promise.
   return dtype === 'uint16' ? new Uint16Array(bytes.slice().buffer) : bytes;
 }
 
-/** Split one frames message into frames; `perFrame` buffers each (map, preds[, test preds]). */
-export function decodeFrames(msg: FramesMessage, buffers: DataView[], perFrame: number): Frame[] {
-  if (buffers.length !== msg.count * perFrame) {
-    throw new RangeError(`frames message has ${buffers.length} buffers; ${msg.count} frames need ${msg.count * perFrame}`);
+/** A map from its chunks: a view of the one chunk, else the chunks joined. */
+function mapOf(chunks: Buffer[]): Uint8Array {
+  if (chunks.length === 1) return asBytes(chunks[0]);
+  const parts = chunks.map(asBytes);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Split one frames message (a push, a reply or the `stored_frames` copy) into frames. `perFrame`: buffers per frame
+ * with one-chunk maps (map, preds[, test preds]); a map in `msg.map_chunks` chunks takes that many.
+ */
+export function decodeFrames(msg: FramesMessage, buffers: Buffer[], perFrame: number): Frame[] {
+  const chunks = Math.max(1, Number(msg.map_chunks ?? 1));
+  const per = perFrame - 1 + chunks;
+  if (buffers.length !== msg.count * per) {
+    throw new RangeError(`frames message has ${buffers.length} buffers; ${msg.count} frames need ${msg.count * per}`);
   }
   const out: Frame[] = [];
   for (let k = 0; k < msg.count; k++) {
-    const m = buffers[k * perFrame];
+    const at = k * per;
     out.push({
-      map: new Uint8Array(m.buffer as ArrayBuffer, m.byteOffset, m.byteLength),
-      preds: predsOf(buffers[k * perFrame + 1], msg.pred_dtype),
-      testPreds: perFrame > 2 ? predsOf(buffers[k * perFrame + 2], msg.pred_dtype) : EMPTY,
+      map: mapOf(buffers.slice(at, at + chunks)),
+      preds: predsOf(buffers[at + chunks], msg.pred_dtype),
+      testPreds: perFrame > 2 ? predsOf(buffers[at + chunks + 1], msg.pred_dtype) : EMPTY,
     });
   }
   return out;
@@ -80,6 +102,7 @@ export function frameStore(model: AnyModel<PlayerTraits>, run = 0): FrameStore {
     dispose() {
       model.off('msg:custom', onPush);
       model.off('change:run_epochs', pull);
+      model.off('change:stored_frames', fromState);
       stores.delete(run);
       if (!stores.size) {
         requester.dispose();
@@ -87,7 +110,7 @@ export function frameStore(model: AnyModel<PlayerTraits>, run = 0): FrameStore {
       }
     },
   };
-  const add = (msg: FramesMessage, buffers: DataView[]) => {
+  const add = (msg: FramesMessage, buffers: Buffer[]) => {
     // Only this run's next frames in order are taken; anything else is pulled again from where the store stands.
     if ((msg.run ?? 0) !== run) return;
     if (msg.start > store.frames.length) {
@@ -120,9 +143,15 @@ export function frameStore(model: AnyModel<PlayerTraits>, run = 0): FrameStore {
       pulling = false;
     }
   }
+  function fromState() {
+    const copy = (model.get('stored_frames') as StoredFrames[] | undefined)?.[run];
+    if (copy && Array.isArray(copy.buffers)) add(copy, copy.buffers);
+  }
   model.on('msg:custom', onPush);
   model.on('change:run_epochs', pull);
+  model.on('change:stored_frames', fromState);
   stores.set(run, store);
+  fromState(); // before pulling: with the copy complete, nothing is asked of a kernel that may not be there
   void pull();
   return store;
 }

@@ -14,6 +14,7 @@ import { createPanel } from './panel';
 import { epochLabel, stepForEpoch, timeline, unionEpochs, type Step } from './playback';
 import type { PlayerTraits } from './protocol';
 import './styles.css';
+import '../lib/static_picture.css'; // hides the notebook's picture of the view beside it
 
 /** Test hook on the root element (tests/ui, benchmarks). */
 export interface PlayerHook {

@@ -42,6 +42,8 @@ export interface PlayerTraits {
   test_points: unknown;
   test_classes: unknown;
   status: string;
+  /** Per recorder, all its frames as one frames message whose buffers travel in the state: the persisted copy. */
+  stored_frames: StoredFrames[];
 }
 
 /** A push from Python (no id) or the reply to a `frames` request: one buffer per map and per prediction array. */
@@ -53,4 +55,11 @@ export interface FramesMessage {
   start: number;
   count: number;
   pred_dtype: 'uint8' | 'uint16';
+  /** Buffers each map comes in (chunks of at most 4 MiB, as arrays.py cuts them); 1 when absent. */
+  map_chunks?: number;
+}
+
+/** A frames message kept in the `stored_frames` trait, its buffers beside it (ipywidgets restores them there). */
+export interface StoredFrames extends FramesMessage {
+  buffers: Array<DataView | ArrayBuffer | ArrayBufferView>;
 }

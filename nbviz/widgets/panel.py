@@ -1,0 +1,62 @@
+"""Panel: nbviz views in a row or a column, as one anywidget view.
+
+Composites (``ex.components()``, ``EmbeddingExplorer.compare()``, the sketchpad) are Panels rather than ipywidgets
+boxes: anywidget's widget composition draws the children inside one view, so they render where only anywidget views
+do (marimo), carry anywidget's Colab metadata, and have one static picture made of their children's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import anywidget
+import traitlets as t
+
+from .base import NbvizWidget, compose_pictures
+
+
+def _refs(children: Sequence[Any], _widget: Any) -> list[str]:
+    # anywidget's wire form of a child widget: the view resolves it with host.getWidget.
+    return [f"anywidget:{child.model_id}" for child in children]
+
+
+class Panel(NbvizWidget):
+    """Views laid out in a ``"row"`` (wrapping when narrow) or a ``"column"``, with optional titles.
+
+    Parameters
+    ----------
+    children
+        anywidget views (every nbviz widget is one).
+    direction
+        ``"row"`` or ``"column"``.
+    titles
+        One title per child, or none.
+    """
+
+    _bundle = "panel"
+    _picture_traits = ("children", "direction", "titles")
+
+    children = t.List(t.Instance(anywidget.AnyWidget)).tag(sync=True, to_json=_refs)
+    direction = t.Enum(("row", "column"), default_value="column").tag(sync=True)
+    titles = t.List(t.Unicode()).tag(sync=True)
+
+    def __init__(self, children: Sequence[Any], direction: str = "column", titles: Sequence[str] | None = None,
+                 **kwargs: Any) -> None:
+        children = list(children)
+        for i, child in enumerate(children):
+            if not isinstance(child, anywidget.AnyWidget):
+                raise TypeError(f"children[{i}] must be an anywidget view (any nbviz widget), got "
+                                f"{type(child).__name__}")
+        if direction not in ("row", "column"):
+            raise ValueError(f"direction must be 'row' or 'column', got {direction!r}")
+        titles = [str(x) for x in (titles or [])]
+        if titles and len(titles) != len(children):
+            raise ValueError(f"titles must have one entry per child ({len(children)}), got {len(titles)}")
+        super().__init__(children=children, direction=direction, titles=titles, **kwargs)
+        self.follow_pictures(*(c for c in children if isinstance(c, NbvizWidget)))  # a child's change redraws
+
+    def _static_png(self) -> bytes | None:
+        """The children's pictures placed as the view places them."""
+        return compose_pictures([c._static_png() if isinstance(c, NbvizWidget) else None for c in self.children],
+                                self.direction)

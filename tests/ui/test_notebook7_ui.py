@@ -88,16 +88,14 @@ def screenshot_on_failure(request, nb_page):
         save_screenshot(nb_page, f"notebook7_{request.node.name}")
 
 
-def test_explorer_click_sets_focus(nb_page, nb_server):
-    check_explorer(nb_page, nb_server)
+# The marimo test's checks, each driving its widget here as there.
+CHECKS = [check_explorer, check_gradcam, check_probmap, check_panel, check_sketch, check_components, check_compare,
+          check_sketchpad]
 
 
-def test_gradcam_image_and_class_clicks(nb_page, nb_server):
-    check_gradcam(nb_page, nb_server)
-
-
-def test_probmap_slider_sets_epoch(nb_page, nb_server):
-    check_probmap(nb_page, nb_server)
+@pytest.mark.parametrize("check", CHECKS, ids=[c.__name__.removeprefix("test_") for c in CHECKS])
+def test_widget(check, nb_page, nb_server):
+    check(nb_page, nb_server)
 
 
 def test_model_graph_click_selects(nb_page, nb_server):
@@ -109,26 +107,6 @@ def test_model_graph_click_selects(nb_page, nb_server):
     assert root.locator(".nbviz-mg-dtype").text_content() == "Conv2d"
     assert wait_for_json(probe / "error.json") == ""
     assert_shown(nb_page, "graph")
-
-
-def test_panel_of_two_explorers(nb_page, nb_server):
-    check_panel(nb_page, nb_server)
-
-
-def test_sketch_input_drag_inks_pixels(nb_page, nb_server):
-    check_sketch(nb_page, nb_server)
-
-
-def test_components_render_and_image_click_focuses(nb_page, nb_server):
-    check_components(nb_page, nb_server)
-
-
-def test_compare_renders_and_click_in_second_focuses(nb_page, nb_server):
-    check_compare(nb_page, nb_server)
-
-
-def test_sketchpad_renders_and_drawing_updates_the_viewer(nb_page, nb_server):
-    check_sketchpad(nb_page, nb_server)
 
 
 def test_every_output_is_an_nbviz_view_without_errors(nb_page):

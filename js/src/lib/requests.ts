@@ -69,7 +69,10 @@ export function createRequester(model: MessageModel): Requester {
         }
         const timer = setTimeout(() => {
           waiting.delete(id);
-          reject(new Error(`no reply to ${type} request within ${timeoutMs} ms`));
+          // The kernel may be busy with a long cell, or not know this view at all: a view restored from a notebook's
+          // saved widget state has no comm, and its messages go nowhere without a word.
+          reject(new Error(`no reply to ${type} request within ${timeoutMs} ms: the kernel is busy, or this view \
+was restored from the saved notebook (run its cell again)`));
         }, timeoutMs);
         waiting.set(id, { resolve: resolve as (r: Reply) => void, reject, timer });
         try {

@@ -125,9 +125,8 @@ def test_saved_state_holds_the_probmap_frames(executed):
     assert len(base64.b64decode(buffers[0]["data"])) == 12 * 12 * 2
 
 
-def test_html_export_shows_a_picture_of_every_view_offline(executed, tmp_path):
+def test_html_export_shows_a_picture_of_every_view_offline(executed, tmp_path, browser):
     from nbconvert import HTMLExporter
-    from playwright.sync_api import sync_playwright
 
     nb, _ = executed
     assert "application/vnd.jupyter.widget-state+json" in nb.metadata.get("widgets", {})
@@ -144,22 +143,18 @@ def test_html_export_shows_a_picture_of_every_view_offline(executed, tmp_path):
             blocked.append(route.request.url)
             route.abort()
 
-    with sync_playwright() as p:
-        from tests.ui.harness import CHROMIUM_ARGS, chromium_executable
-
-        browser = p.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page()
-            page.route("**/*", guard)
-            page.goto(page_path.as_uri())
-            page.wait_for_load_state("load")
-            shown = page.evaluate(PICTURES_JS)
-            # Online, the widget manager renders each view (a .nbviz-root) and injects the widgets' CSS: the
-            # picture beside a rendered view is hidden, so it is not shown twice.
-            page.add_style_tag(content=css)
-            hidden = page.evaluate(ONLINE_JS)
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        page.route("**/*", guard)
+        page.goto(page_path.as_uri())
+        page.wait_for_load_state("load")
+        shown = page.evaluate(PICTURES_JS)
+        # Online, the widget manager renders each view (a .nbviz-root) and injects the widgets' CSS: the
+        # picture beside a rendered view is hidden, so it is not shown twice.
+        page.add_style_tag(content=css)
+        hidden = page.evaluate(ONLINE_JS)
+    finally:
+        page.close()
     assert any("jsdelivr" in u or "unpkg" in u for u in blocked), "the export did not try to load the widget CDN"
     assert len(shown) == len(VIEWS) - 1, shown
     for item in shown:

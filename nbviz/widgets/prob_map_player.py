@@ -118,6 +118,11 @@ def _wire_codes(codes: np.ndarray | None) -> np.ndarray | None:
     return None if codes is None else codes.astype(code_dtype(int(codes.max(initial=0)) + 1))
 
 
+def _has_metrics(stored: list[Stored]) -> bool:
+    """Whether any recorder was given a metric (``metric_epochs`` lists every record call, metric or not)."""
+    return any(st.metrics for st in stored)
+
+
 def _pad(values: Sequence[float], width: int) -> np.ndarray:
     """Values padded to ``width`` by repeating the last (bqplot lines of one mark share a length)."""
     v = np.asarray(values, dtype=np.float64)
@@ -232,7 +237,7 @@ class ProbMapPlayer(NbvizWidget):
         self._sent = [0] * len(recs)
         self._persisted, self._persist_timer = 0, None
         self._latest: int | None = None  # the newest epoch the view was moved to
-        self._chart = None
+        self._chart, self._chart_wanted = None, chart
         rec0 = recs[0]
         super().__init__(
             mode=mode, interpolation=int(interpolation), interpolation_type=interpolation_type, size=int(size),
@@ -257,9 +262,6 @@ class ProbMapPlayer(NbvizWidget):
         for r in recs:
             r.add_listener(on_record)
         self._sync_frames(initial=True)
-        if chart:
-            self._chart = self._make_chart()
-            self.own(self._chart)
 
     @t.validate("fps")
     def _valid_fps(self, proposal: dict) -> float:
@@ -306,6 +308,11 @@ class ProbMapPlayer(NbvizWidget):
                 self._schedule_persist(stored)
             if self._chart is not None:
                 self._update_chart(stored)
+            elif self._chart_wanted and _has_metrics(stored):
+                # Made at the first metric: bqplot widgets nobody shows would still be in the saved widget
+                # state, and an HTML export would fetch bqplot's front end from the CDN for them.
+                self._chart = self._make_chart()
+                self.own(self._chart)
 
     def _persist(self, stored: list[Stored]) -> None:
         """Every stored frame into ``stored_frames`` (open views take the ones they lack from it)."""
@@ -421,7 +428,8 @@ class ProbMapPlayer(NbvizWidget):
     # -- metrics chart (bqplot) ---------------------------------------------------------------------------
     @property
     def chart(self) -> Any:
-        """The bqplot Figure of the recorded metrics shown under the map (None without ``chart=True``)."""
+        """The bqplot Figure of the recorded metrics shown under the map (None without ``chart=True`` or before
+        a metric is recorded)."""
         return self._chart
 
     def _make_chart(self) -> Any:
@@ -480,7 +488,7 @@ class ProbMapPlayer(NbvizWidget):
     def _view_bundle(self, **kwargs: Any) -> tuple[dict, dict] | None:
         # The map and the chart under it show as one output; the text stays the player's own.
         bundle = super()._view_bundle(**kwargs)
-        if bundle is None or self._chart is None or not any(st.metric_epochs for st in self._stored()):
+        if bundle is None or self._chart is None or not _has_metrics(self._stored()):
             return bundle
         import ipywidgets as w
 

@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 
 from .harness import (
-    CHROMIUM_ARGS,
     NetworkGuard,
-    chromium_executable,
     guarded_page,
     save_screenshot,
     start_lab,
@@ -57,16 +55,6 @@ def lab(ui_root):
 @pytest.fixture(scope="session")
 def notebook7(ui_root):
     yield from _serve(ui_root, "notebook7", start_notebook)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

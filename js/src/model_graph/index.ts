@@ -152,6 +152,9 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
     paint();
   };
   const resize = () => {
+    // Read again here, once attached: the HTML widget manager renders a view before inserting it in the page,
+    // where no CSS colour resolves (an unset fillStyle paints everything black).
+    pal = palette(root);
     const dpr = window.devicePixelRatio || 1;
     size = { w: Math.max(200, stage.clientWidth || 600), h: Number(model.get('height')) || 480 };
     canvas.width = Math.round(size.w * dpr);

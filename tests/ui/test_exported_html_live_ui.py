@@ -22,7 +22,6 @@ from PIL import Image
 
 from nbviz.export import STATIC_PNG_MARK
 from tests.test_exported_html import VIEWS, executed, widget_cells  # noqa: F401  (executed is a fixture)
-from tests.ui.harness import CHROMIUM_ARGS, chromium_executable
 
 NODE_MODULES = Path(__file__).resolve().parents[2] / "js" / "node_modules"
 # <CDN>/<package>@<version range>/<path in the package>, as nbconvert's template and the html-manager's loader ask.
@@ -58,10 +57,9 @@ def canvas_spread(png: bytes) -> float:
 
 
 @pytest.mark.timeout(240)
-def test_exported_html_renders_every_view_from_saved_state(executed, tmp_path):  # noqa: F811
+def test_exported_html_renders_every_view_from_saved_state(executed, tmp_path, browser):  # noqa: F811
     import anywidget
     from nbconvert import HTMLExporter
-    from playwright.sync_api import sync_playwright
 
     nb, _ = executed
     html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
@@ -83,38 +81,36 @@ def test_exported_html_renders_every_view_from_saved_state(executed, tmp_path): 
         route.fulfill(path=str(path), content_type=kind, headers={"Access-Control-Allow-Origin": "*"})
 
     names = [name for name in VIEWS if name != "explorer_wait"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1200, "height": 900})
-            context.route("**/*", answer)
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(page_path.as_uri())
-            roots = page.locator(".jp-OutputArea-output .nbviz-root:not(.nbviz-root .nbviz-root)")
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        context.route("**/*", answer)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_path.as_uri())
+        roots = page.locator(".jp-OutputArea-output .nbviz-root:not(.nbviz-root .nbviz-root)")
+        page.wait_for_function(
+            "n => document.querySelectorAll('.nbviz-root:not(.nbviz-root .nbviz-root)').length >= n",
+            arg=len(names), timeout=60_000)
+        assert roots.count() == len(names), f"{roots.count()} views rendered, {len(names)} expected: {errors}"
+        spreads: dict[str, float] = {}
+        for index, name in enumerate(names):
+            root = roots.nth(index)
+            # Ready for itself and for every view it holds (a Panel's explorers).
             page.wait_for_function(
-                "n => document.querySelectorAll('.nbviz-root:not(.nbviz-root .nbviz-root)').length >= n",
-                arg=len(names), timeout=60_000)
-            assert roots.count() == len(names), f"{roots.count()} views rendered, {len(names)} expected: {errors}"
-            spreads: dict[str, float] = {}
-            for index, name in enumerate(names):
-                root = roots.nth(index)
-                # Ready for itself and for every view it holds (a Panel's explorers).
-                page.wait_for_function(
-                    "r => r.dataset.nbvizReady === 'true'"
-                    " && [...r.querySelectorAll('.nbviz-root')].every((c) => c.dataset.nbvizReady === 'true')",
-                    arg=root.element_handle(), timeout=30_000)
-                root.scroll_into_view_if_needed()
-                page.wait_for_timeout(300)  # a frame for WebGL to present
-                canvases = root.locator("canvas")
-                shots = [canvases.nth(i).screenshot() for i in range(canvases.count())
-                         if canvases.nth(i).bounding_box() and canvases.nth(i).bounding_box()["width"] > 40]
-                # components() draws with DOM elements only: its root must then not be blank.
-                spreads[name] = max(canvas_spread(s) for s in shots or [root.screenshot()])
-            pictures = page.evaluate(PICTURES_JS)
-        finally:
-            browser.close()
+                "r => r.dataset.nbvizReady === 'true'"
+                " && [...r.querySelectorAll('.nbviz-root')].every((c) => c.dataset.nbvizReady === 'true')",
+                arg=root.element_handle(), timeout=30_000)
+            root.scroll_into_view_if_needed()
+            page.wait_for_timeout(300)  # a frame for WebGL to present
+            canvases = root.locator("canvas")
+            shots = [canvases.nth(i).screenshot() for i in range(canvases.count())
+                     if canvases.nth(i).bounding_box() and canvases.nth(i).bounding_box()["width"] > 40]
+            # components() draws with DOM elements only: its root must then not be blank.
+            spreads[name] = max(canvas_spread(s) for s in shots or [root.screenshot()])
+        pictures = page.evaluate(PICTURES_JS)
+    finally:
+        context.close()
     version = anywidget.AnyWidget()._model_module_version
     assert any(re.search(rf"/anywidget@{re.escape(version)}/dist/index\.js$", u.replace("%7E", "~")) for u in served), \
         served

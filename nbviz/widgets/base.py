@@ -158,15 +158,6 @@ _PICTURE_LOCK = threading.Lock()
 _CELL_END: weakref.WeakSet = weakref.WeakSet()
 
 
-def colab_metadata() -> dict:
-    """The output metadata anywidget gives its own views, which Colab needs to render ours (``{}`` elsewhere)."""
-    try:
-        from anywidget._util import get_repr_metadata  # anywidget's one rule for it; absent in other versions
-    except ImportError:
-        return {}
-    return get_repr_metadata()
-
-
 def _cells_end(*_args: Any) -> None:
     for owner in list(_CELL_END):
         _CELL_END.discard(owner)
@@ -295,51 +286,21 @@ class PictureOutput:
             update_display(data, display_id=display_id, raw=True)
 
 
-def compose_pictures(pngs: list[bytes | None], direction: str = "row") -> bytes | None:
-    """The pictures of a composite's parts in a ``"row"`` or a ``"column"`` (parts without one left out)."""
-    from ..export import from_png, side_by_side, stacked, to_png
-
-    images = [from_png(p) for p in pngs if p]
-    if not images:
-        return None
-    return to_png((side_by_side if direction == "row" else stacked)(images))
-
-
 class CompositeOutput(PictureOutput):
     """A Python object shown as a view made of widgets (``ex.components()``, ``compare()``, the sketchpad): its
-    view comes from ``view()``, its picture from its parts' (``_picture_parts``), redrawn when one changes."""
+    view is the one nbviz widget ``view()`` returns (a Panel, say), and so is its picture, redrawn when the view's
+    changes."""
 
-    def view(self) -> Any:
+    def view(self) -> NbvizWidget:
         raise NotImplementedError
 
-    def _picture_parts(self) -> tuple[list[Any], str]:
-        """The parts whose pictures make this one, and ``"row"`` or ``"column"``."""
-        return [], "row"
-
     def _view_bundle(self, **kwargs: Any) -> tuple[dict, dict] | None:
-        view = self.view()
-        if isinstance(view, PictureOutput):
-            return view._view_bundle(**kwargs)
-        bundle = view._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        return data, {**metadata, **colab_metadata()}  # an ipywidgets box carries none: Colab needs it
+        return self.view()._view_bundle(**kwargs)
 
     def _static_png(self) -> bytes | None:
         view = self.view()
-        if isinstance(view, PictureOutput):  # a view that draws its own picture (an nbviz Panel)
-            self.follow_pictures(view)
-            return view._static_png()
-        parts, direction = self._picture_parts()
-        return self._compose(parts, direction)
-
-    def _compose(self, parts: list[Any], direction: str) -> bytes | None:
-        # A part is a view (its picture, followed), PNG bytes, or a list of parts laid the other way.
-        other = "column" if direction == "row" else "row"
-        self.follow_pictures(*(p for p in parts if isinstance(p, PictureOutput)))
-        return compose_pictures([p._static_png() if isinstance(p, PictureOutput) else
-                                 self._compose(p, other) if isinstance(p, list) else p for p in parts], direction)
+        self.follow_pictures(view)
+        return view._static_png()
 
 
 def _closing_on_failure(init: Callable[..., None]) -> Callable[..., None]:

@@ -358,10 +358,6 @@ class ComponentsProbe(CompositeOutput):
         if len(value) == 2:
             self.color_by_cell(*value)
 
-    def _picture_parts(self) -> tuple[list[Any], str]:
-        self.view()
-        return [self._view], "column"
-
     def close(self) -> None:
         """Close the probe's view (and scree charts made for it); the explorer stays."""
         if self._view is not None:

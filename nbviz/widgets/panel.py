@@ -13,7 +13,8 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from .base import NbvizWidget, compose_pictures
+from ..export import from_png, side_by_side, stacked, to_png
+from .base import NbvizWidget
 
 
 def _refs(children: Sequence[Any], _widget: Any) -> list[str]:
@@ -58,5 +59,8 @@ class Panel(NbvizWidget):
 
     def _static_png(self) -> bytes | None:
         """The children's pictures placed as the view places them."""
-        return compose_pictures([c._static_png() if isinstance(c, NbvizWidget) else None for c in self.children],
-                                self.direction)
+        pngs = [c._static_png() for c in self.children if isinstance(c, NbvizWidget)]
+        images = [from_png(p) for p in pngs if p]
+        if not images:
+            return None
+        return to_png((side_by_side if self.direction == "row" else stacked)(images))

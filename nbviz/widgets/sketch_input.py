@@ -26,6 +26,7 @@ class SketchInput(NbvizWidget):
     """
 
     _bundle = "sketch_input"
+    _picture_traits = ("pixels",)
 
     pixels = Array(read_only=True, help="(H, W) uint8 ink levels (0 blank .. 255 full ink), as painted")
     scale = t.Int(24, read_only=True, help="CSS px per pixel").tag(sync=True)

@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "GradCamViewer": ".widgets.gradcam_viewer",
     "ProbMapPlayer": ".widgets.prob_map_player",
-    "ProbMapRecorder": ".kernels.probmap",
+    "ProbMapRecorder": ".kernels.recorder",
     "ModelGraph": ".widgets.model_graph",
 }
 

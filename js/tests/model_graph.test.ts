@@ -48,7 +48,7 @@ function branchy(): GraphData {
   };
 }
 
-describe('visible graph mirrors nbviz.kernels.graph.visible', () => {
+describe('visible graph mirrors nbviz.kernels.graph_view.visible', () => {
   it('chains: a module node is not its own group, an op is inside its module', () => {
     expect(chain('1.0.conv1', 'module')).toEqual(['1', '1.0']);
     expect(chain('1.0', 'op')).toEqual(['1', '1.0']);

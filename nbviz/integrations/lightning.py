@@ -10,7 +10,7 @@ import importlib
 import math
 from typing import Any
 
-from ..kernels.probmap import ProbMapRecorder
+from ..kernels.recorder import ProbMapRecorder
 
 
 def _callback_base() -> type:

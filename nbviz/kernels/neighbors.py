@@ -32,7 +32,7 @@ def _check_metric(metric: object) -> str:
     return str(metric)
 
 
-def _check_features(x: object, name: str = "x") -> np.ndarray:
+def check_features(x: object, name: str = "x") -> np.ndarray:
     """``x`` as a C-contiguous float32 (N, D) array (no copy when it already is one), or a clear error."""
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor, on any device
         x = x.detach().cpu().numpy()  # type: ignore[attr-defined]
@@ -118,7 +118,7 @@ class NeighborIndex:
 
     def __init__(self, x: np.ndarray, metric: str = "euclidean") -> None:
         self.metric = _check_metric(metric)
-        x = _check_features(x)
+        x = check_features(x)
         if metric == "cosine":
             norms = np.linalg.norm(x, axis=1, keepdims=True)
             x = x / np.where(norms > 0, norms, 1).astype(np.float32)

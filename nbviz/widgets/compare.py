@@ -18,15 +18,10 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
-from ..data import Features, as_numpy
-from ..kernels.components import (
-    distribution_shift,
-    extremes,
-    knn_recall,
-    neighborhood_agreement,
-    principal_components,
-    trustworthiness,
-)
+from ..checks import as_numpy
+from ..data import Features
+from ..kernels.component_stats import distribution_shift, knn_recall, neighborhood_agreement, trustworthiness
+from ..kernels.components import extremes, principal_components
 from .base import CompositeOutput
 from .components_view import ComponentsView, item_text
 from .panel import Panel

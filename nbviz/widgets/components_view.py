@@ -15,11 +15,14 @@ from typing import Any
 import numpy as np
 import traitlets as t
 
-from ..data import Features, as_numpy
+from ..checks import as_numpy
+from ..data import Features
 from ..export import export_font, fit_text, stacked, text_panel, to_png
 from ..kernels import images as image_kernels
-from ..kernels.components import Components, component_correlations, extremes, principal_components, walk
+from ..kernels.component_stats import component_correlations
+from ..kernels.components import Components, extremes, principal_components, walk
 from .base import Array, CompositeOutput, NbvizWidget, TraitValueError, check_number, request_indices
+from .explorer_colors import COLUMN_PREFIX
 
 #: Pixel size of the images shown in the columns and the walk.
 IMAGE_PX = 64
@@ -283,8 +286,6 @@ class ComponentsProbe(CompositeOutput):
         _, names, kinds = self.correlations()
         column = check_number(column, "column", low=0, high=len(names) - 1, integer=True)
         if self.explorer is not None:
-            from .embedding_explorer import COLUMN_PREFIX  # here: embedding_explorer imports this module
-
             # "column:": a metadata column called e.g. "cluster" must not pick the built-in colouring.
             self.explorer.color_by("label" if kinds[column] == "label" else COLUMN_PREFIX + names[column])
             if kinds[column] == "label":

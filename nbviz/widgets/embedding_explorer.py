@@ -1,6 +1,12 @@
 """EmbeddingExplorer: projections of N-D features drawn with WebGL, talking back to Python.
 
 Traits and messages follow ``js/src/embedding_explorer/protocol.ts``; both sides change together.
+
+This module holds the widget's traits, their checks, the input checks, the projection and neighbour queries.
+What the class does besides lives in mixins next to it, to keep each file short: colouring in
+:mod:`~nbviz.widgets.explorer_colors`, answers to the browser's requests in :mod:`~nbviz.widgets.explorer_requests`,
+labelling to disk in :mod:`~nbviz.widgets.explorer_labels`, the HTML page and PNG in
+:mod:`~nbviz.widgets.explorer_export`.
 """
 
 from __future__ import annotations
@@ -12,41 +18,31 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import traitlets as t
 
-from ..colors import categorical_palette, colormap_lut
-from ..data import Features, as_numpy, encode_labels
-from ..export import colorbar_panel, legend_panel, rasterize_points, side_by_side, to_png
-from ..kernels import images as image_kernels
-from ..kernels.clustering import hierarchical_clusters
-from ..kernels.neighbors import NeighborIndex, knn_all
+from ..checks import as_numpy
+from ..colors import colormap_lut
+from ..data import Features
+from ..kernels.neighbors import NeighborIndex
 from ..kernels.progress import progress_bar
 from ..kernels.projection import CACHE, aligned_umap, check_projection, content_key, pca, project
-from ..labelling import LabelStore, check_label, copy_file, write_new_file
-from .arrays import array_to_json
+from ..labelling import LabelStore, check_label
 from .base import (
     Array,
     ArrayList,
     NbvizWidget,
     TraitValueError,
     check_number,
-    request_index,
-    request_indices,
     validate_number,
 )
 from .compare import compare
-from .html_page import NO_KERNEL, HtmlPage, SavesView
+from .explorer_colors import PointColors
+from .explorer_export import ExportsView
+from .explorer_labels import LabelsItems
+from .explorer_requests import AnswersRequests
+from .html_page import SavesView
 
 METHODS = ("auto", "umap", "tsne", "pca", "aligned_umap", None)
-#: ``color_by`` names of the built-in colourings; a metadata column of any name is ``COLUMN_PREFIX + name``.
-BUILTIN_COLORINGS = ("label", "cluster", "value")
-COLUMN_PREFIX = "column:"
-#: Pixel size of images sent for the neighbour grid and the tooltip (small images are upscaled crisply).
-PANEL_IMAGE_PX = 96
-#: Most items whose neighbours, images and thumbnails a saved HTML page holds (``save("x.html")``): the page grows
-#: by about one small PNG per item; above it the page paints the same and neighbours need a running kernel.
-HTML_NEIGHBOR_LIMIT = 10_000
 
 
 def _auto_point_size(n: int) -> float:
@@ -72,7 +68,7 @@ def _with_items(embeddings: np.ndarray, items: Features, **override: Any) -> Fea
     return Features(embeddings, **{k: v for k, v in parts.items() if v is not None})
 
 
-class EmbeddingExplorer(SavesView, NbvizWidget):
+class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, SavesView, NbvizWidget):
     """Explore a 2-D projection of N-D features: pan, zoom, hover, click for neighbours, lasso, label.
 
     Parameters
@@ -271,22 +267,6 @@ class EmbeddingExplorer(SavesView, NbvizWidget):
                              "{'layer2': f2, 'layer3': f3}")
         return method
 
-    @staticmethod
-    def _check_colors(colors: Any, n: int) -> np.ndarray:
-        values = np.asarray(as_numpy(colors, "colors"), dtype=np.float64).reshape(-1)
-        if len(values) != n:
-            raise ValueError(f"colors has {len(values)} entries but data has {n} rows")
-        if n and not np.isfinite(values).any():
-            raise ValueError("colors must hold at least one finite number (NaN / inf points are drawn as the "
-                             "lowest colour), got none")
-        return values
-
-    @staticmethod
-    def _check_clusters(k: Any, n: int) -> int:
-        if not isinstance(k, (int, np.integer)) or not 2 <= k <= n:
-            raise ValueError(f"clusters must be an int between 2 and N = {n}, got {k!r}")
-        return int(k)
-
     # -- projection --------------------------------------------------------------------------------------
     def _first_layout(self, features: Features) -> np.ndarray:
         """What is drawn at once: the data itself when 2-D, a cached result, else PCA."""
@@ -378,97 +358,6 @@ class EmbeddingExplorer(SavesView, NbvizWidget):
         """(N, 2) float32 positions as displayed."""
         return self.points
 
-    # -- colour ------------------------------------------------------------------------------------------
-    def color_by(self, by: str | None = None) -> EmbeddingExplorer:
-        """Colour points by a built-in colouring or a metadata column; returns the widget.
-
-        Built-in colourings and metadata columns are separate namespaces:
-
-        - ``"label"`` (the labels), ``"cluster"`` (the ``clusters`` given), ``"value"`` (the ``colors`` given);
-        - ``"column:NAME"``: the metadata column NAME, whatever it is called (e.g. ``"column:label"`` when the
-          metadata has a ``label`` column besides the labels). A bare column name works too when it is none of
-          the built-in names above; a bare built-in name always means the built-in;
-        - ``None``: the first of value, cluster, label that was given (nothing when none was).
-
-        A numeric column with more than 12 distinct values is coloured by value, any other by category.
-        """
-        self._apply_coloring(self._coloring(by))
-        return self
-
-    def _coloring(self, by: object) -> tuple[str, Any]:
-        """Check ``by`` (see :meth:`color_by`): ("builtin", name), ("column", the column's key) or ("none", None)."""
-        f = self.features
-        given = {"label": f.labels is not None, "cluster": self._clusters is not None,
-                 "value": self._colors_raw is not None}
-        builtins = [name for name in BUILTIN_COLORINGS if given[name]]
-        columns = {} if f.metadata is None else {str(c): c for c in f.metadata.columns}
-        options = builtins + [COLUMN_PREFIX + c for c in columns]
-        if by is None:
-            first = next((o for o in ("value", "cluster", "label") if given[o]), None)
-            return ("none", None) if first is None else ("builtin", first)
-        if isinstance(by, str):
-            if by in BUILTIN_COLORINGS:
-                if given[by]:
-                    return "builtin", by
-            elif by.startswith(COLUMN_PREFIX) and by[len(COLUMN_PREFIX):] in columns:
-                return "column", columns[by[len(COLUMN_PREFIX):]]
-            elif by in columns:  # a bare column name that is no built-in name
-                return "column", columns[by]
-        hint = ""
-        if by in BUILTIN_COLORINGS:
-            needs = {"label": "labels", "cluster": "clusters=k", "value": "colors"}[str(by)]
-            hint = f"; color_by={by!r} needs {needs}"
-            if by in columns:
-                hint += f" (for the metadata column {by!r} pass color_by='{COLUMN_PREFIX}{by}')"
-        raise ValueError(f"color_by must be one of {options or ['(nothing to colour by)']}, got {by!r}{hint}")
-
-    def _apply_coloring(self, coloring: tuple[str, Any]) -> None:
-        f = self.features
-        kind, key = coloring
-        with self.hold_sync():
-            if kind == "none":
-                self._set_categories(None, [], "")
-            elif kind == "column":
-                column, title = f.metadata[key], str(key)
-                if pd.api.types.is_numeric_dtype(column) and column.nunique() > 12:
-                    self._set_values(column.to_numpy(dtype=np.float64), title)
-                else:
-                    # Coded as labels are (numbers in numeric order); missing values get a category of their own.
-                    codes, names = encode_labels(column, f"metadata[{title!r}]", missing="(missing)")
-                    self._set_categories(codes, list(names or []), title)
-            elif key == "label":
-                self._set_categories(f.label_codes, list(f.label_names), "label")
-            elif key == "cluster":
-                codes = hierarchical_clusters(f.embeddings, self._clusters)
-                self._set_categories(codes, [f"cluster {i}" for i in range(self._clusters)], "cluster")
-            else:
-                self._set_values(self._colors_raw, "value")
-        self._color_source = coloring
-
-    def _set_categories(self, codes: np.ndarray | None, names: list[str], title: str) -> None:
-        k = max(len(names), 1)
-        dtype = np.uint8 if k <= 256 else np.uint16
-        self.categories = None if codes is None else np.asarray(codes).astype(dtype)
-        self.category_names = [str(n) for n in names]
-        self.palette = categorical_palette(k)
-        self.hidden_categories = []
-        self.color_title, self.color_mode = title, "category"
-
-    def _set_values(self, raw: np.ndarray, title: str) -> None:
-        finite = raw[np.isfinite(raw)]
-        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-        self.values = ((raw - lo) / (hi - lo if hi > lo else 1.0)).astype(np.float32)
-        self.colormap = colormap_lut(self._colormap_name)
-        self.value_range = [lo, hi]
-        self.color_title, self.color_mode = title, "value"
-
-    def _point_colors(self) -> np.ndarray:
-        if self.color_mode == "value":
-            v = np.nan_to_num(np.asarray(self.values), nan=0.0)
-            return np.asarray(self.colormap)[np.clip((v * 255).round().astype(int), 0, 255)]
-        pal = np.asarray(self.palette)
-        return pal[np.asarray(self.categories)] if self.categories is not None else pal[0]
-
     # -- focus, selection, neighbours --------------------------------------------------------------------
     @t.validate("focus", "hovered")
     def _check_focus(self, proposal: dict) -> int:
@@ -553,7 +442,7 @@ class EmbeddingExplorer(SavesView, NbvizWidget):
             self._indexes[s] = NeighborIndex(self._sets[s].embeddings, self._metric)
         return self._indexes[s]
 
-    # -- labelling ---------------------------------------------------------------------------------------
+    # -- labelling (assigning and writing: explorer_labels.py) ------------------------------------------
     @t.validate("active_label")
     def _check_active_label(self, proposal: dict) -> str:
         try:
@@ -561,30 +450,7 @@ class EmbeddingExplorer(SavesView, NbvizWidget):
         except (TypeError, ValueError) as exc:
             raise TraitValueError(f"active_label: {exc}") from None
 
-    def annotate(self, indices: Any, label: str) -> int:
-        """Assign ``label`` to items (copying their images into ``label_dir/<label>/`` when it is set)."""
-        idx = self._indices(indices, "indices")
-        count = self._labels.assign(idx, label, self._write_item if self.features.n_images else None)
-        with self.hold_sync():
-            self.annotation_counts = self._labels.counts()
-            if label not in self.label_options:
-                self.label_options = [*self.label_options, label]
-        return count
-
-    def _write_item(self, i: int, folder: Path) -> Path | None:
-        paths = self.features.image_paths
-        if paths is not None:
-            src = Path(paths[i])
-            return write_new_file(folder, f"{i:06d}", src.suffix.lower(), copy_file(src))
-        png = image_kernels.encode_png(self.features.image(i))
-        return write_new_file(folder, f"{i:06d}", ".png", lambda dst: dst.write_bytes(png))
-
-    @property
-    def annotations(self) -> pd.DataFrame:
-        """The labels assigned so far: columns index, label, time."""
-        return self._labels.frame()
-
-    # -- export ------------------------------------------------------------------------------------------
+    # -- export (HTML page and PNG: explorer_export.py) --------------------------------------------------
     def export_projector(self, logdir: str | os.PathLike, sprite_size: int = 32, *,
                          overwrite: bool = False) -> Path:
         """Write TensorBoard projector files (tensors, metadata TSV, sprite) for the shown feature set.
@@ -597,141 +463,3 @@ class EmbeddingExplorer(SavesView, NbvizWidget):
         shown = self._sets[self.layout_index if len(self._sets) > 1 else 0]
         return export_projector(_with_items(shown.embeddings, self.features), logdir, sprite_size=sprite_size,
                                 overwrite=overwrite)
-
-    def to_html(self, title: str | None = None) -> str:
-        """A standalone HTML page of the view that runs offline with no kernel: what ``save("x.html")`` writes.
-
-        The page holds the layout (after waiting for a projection still running), colours, legend, selection and
-        aligned layouts. With at most :data:`HTML_NEIGHBOR_LIMIT` items it also holds each item's nearest
-        neighbours (the ``nside`` x ``nside`` grid), image (longer side at most 96 px) and tooltip text, and,
-        when thumbnails are on, every thumbnail, so clicking and hovering work as in the notebook; the page
-        grows with them (about N x the size of one small PNG). Above the limit it paints the same and a click
-        says that neighbours need a running kernel. Labelling always needs the kernel.
-        """
-        self.wait()
-        page = HtmlPage(self, self._bundle)
-        n, multi = len(self.features), len(self._sets) > 1
-        held = n <= HTML_NEIGHBOR_LIMIT
-        missing = None if held else (f"this page holds neighbours, images and thumbnails of at most "
-                                     f"{HTML_NEIGHBOR_LIMIT:,} items and the view has {n:,}: {NO_KERNEL}")
-        page.reply_table("neighbors", "index", state=["layout_index"] if multi else (), missing=missing)
-        page.reply_table("item", "index", missing=missing)
-        page.reply_table("thumbnails", "size", missing=missing)
-        if multi:  # Python moves the points when the slider picks another layout
-            layouts = {(s,): {"points": array_to_json(a)} for s, a in enumerate(self.layouts)}
-            page.add_reaction(["layout_index"], layouts)
-        if held:
-            self._page_items(page, multi)
-        return page.html(title or "nbviz EmbeddingExplorer")
-
-    def _page_items(self, page: HtmlPage, multi: bool) -> None:
-        """Neighbours, images, tooltips and thumbnails of every item, as replies in a saved page."""
-        n = len(self.features)
-        images = []
-        if self.has_images:
-            for i in range(n):
-                img = self.features.image(i)
-                # Small images stay small: the view upscales them crisply (image-rendering: pixelated).
-                size = PANEL_IMAGE_PX if max(img.shape[:2]) > PANEL_IMAGE_PX else None
-                images.append(page.blob(image_kernels.encode_png(img, size)))
-        k = min(self.nside * self.nside - 1, n - 1)
-        for s, shown in enumerate(self._sets if multi else self._sets[:1]):
-            idx, dist = knn_all(shown.embeddings, k, self._metric) if k > 0 else \
-                (np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0), dtype=np.float32))
-            for i in range(n):
-                reply = self._neighbors_reply(i, idx[i], dist[i])
-                page.add_reply("neighbors", [s, i] if multi else [i], reply,
-                               [images[j] for j in reply["indices"]] if images else [])
-        for i in range(n):
-            page.add_reply("item", [i], self._item_reply(i), [images[i]] if images else [])
-        if self.thumbnails and self.has_images:
-            try:
-                png, columns = image_kernels.atlas([self.features.image(i) for i in range(n)], self.thumbnail_size)
-            except ValueError:  # too many for one atlas image: thumbnails then need the kernel
-                return
-            page.add_reply("thumbnails", [self.thumbnail_size],
-                           {"indices": list(range(n)), "size": self.thumbnail_size, "columns": columns}, [png])
-
-    def to_png(self, width: int = 800, height: int | None = None, *, legend: bool = True) -> bytes:
-        """A PNG of the layout as first shown (camera fitted to the data), with the live view's colours, hidden
-        categories left out, the selection on top of dimmed other points, the focused point ringed and, with
-        ``legend``, the class legend or the colour bar to the right of the ``width`` x ``height`` plot."""
-        width = check_number(width, "width", low=1, high=10_000, integer=True)
-        height = self.height if height is None else check_number(height, "height", low=1, high=10_000, integer=True)
-        return to_png(self._picture(width, height, legend))
-
-    def _picture(self, width: int, height: int, legend: bool) -> np.ndarray:
-        points = np.asarray(self.points)
-        colors = np.broadcast_to(self._point_colors(), (len(points), 4)).copy()
-        order = np.arange(len(points))
-        if self.color_mode == "category" and self.categories is not None and self.hidden_categories:
-            order = order[~np.isin(np.asarray(self.categories), self.hidden_categories)]
-        selection = np.asarray(self.selection if self.selection is not None else [], dtype=np.int64)
-        if len(selection):
-            colors[:, :3] = (colors[:, :3] * 0.25 + 255 * 0.75).astype(np.uint8)  # the rest fades, as live
-            colors[selection] = np.broadcast_to(self._point_colors(), (len(points), 4))[selection]
-            picked = np.isin(order, selection)
-            order = np.concatenate([order[~picked], order[picked]])  # drawn last: on top
-        radius = max(self.point_size / 2, 1.0)
-        # Positions fitted on every point (as the live camera is), drawn for the visible ones only.
-        img = rasterize_points(points, colors, width=width, height=height, radius=radius, only=order)
-        if 0 <= self.focus < len(points):
-            ring = np.full((1, 4), (20, 20, 20, 255), dtype=np.uint8)
-            for r in (radius + 3, radius + 4):
-                rasterize_points(points, ring, width=width, height=height, radius=r, only=[self.focus],
-                                 out=img, ring=r - 1)
-        if not legend:
-            return img
-        if self.color_mode == "value" and self.values is not None:
-            lo, hi = self.value_range
-            return side_by_side([img, colorbar_panel(self.colormap, lo, hi, self.color_title, height)])
-        if self.category_names:
-            panel = legend_panel(list(self.category_names), self.palette, self.color_title, height,
-                                 self.hidden_categories)
-            return side_by_side([img, panel])
-        return img
-
-    def _static_png(self) -> bytes | None:
-        return self.to_png(640, min(self.height, 480))
-
-    # -- browser requests --------------------------------------------------------------------------------
-    def _request_handlers(self) -> dict:
-        return {"neighbors": self._reply_neighbors, "thumbnails": self._reply_thumbnails,
-                "item": self._reply_item, "assign": self._reply_assign}
-
-    def _images_png(self, indices: list[int], size: int) -> list[bytes]:
-        return [image_kernels.encode_png(self.features.image(i), size) for i in indices]
-
-    def _reply_neighbors(self, content: dict) -> tuple[dict, list]:
-        i = request_index(content, "index", len(self.features))
-        reply = self._neighbors_reply(i, *self.neighbors(i))
-        return reply, self._images_png(reply["indices"], PANEL_IMAGE_PX) if self.has_images else []
-
-    def _neighbors_reply(self, i: int, idx: np.ndarray, dist: np.ndarray) -> dict:
-        """The fields of a ``neighbors`` reply (the live one and a saved page's)."""
-        indices = [i, *map(int, idx)]
-        labels = self.features.labels
-        return {"index": i, "indices": indices, "distances": [0.0, *map(float, dist)],
-                "labels": [] if labels is None else [str(labels[j]) for j in indices]}
-
-    def _reply_thumbnails(self, content: dict) -> tuple[dict, list]:
-        indices = request_indices(content, "indices", len(self.features))[: max(self.max_thumbnails, 1)]
-        size = check_number(content.get("size", self.thumbnail_size), "request field 'size'", low=4, high=512,
-                            integer=True)
-        png, columns = image_kernels.atlas([self.features.image(i) for i in indices], size)
-        return {"indices": indices, "size": size, "columns": columns}, [png]
-
-    def _reply_item(self, content: dict) -> tuple[dict, list]:
-        i = request_index(content, "index", len(self.features))
-        return self._item_reply(i), self._images_png([i], PANEL_IMAGE_PX) if self.has_images else []
-
-    def _item_reply(self, i: int) -> dict:
-        """The fields of an ``item`` reply (the live one and a saved page's)."""
-        f = self.features
-        meta = {} if f.metadata is None else {str(k): str(v) for k, v in f.metadata.iloc[i].items()}
-        return {"index": i, "label": "" if f.labels is None else str(f.labels[i]), "metadata": meta}
-
-    def _reply_assign(self, content: dict) -> tuple[dict, list]:
-        indices = request_indices(content, "indices", len(self.features))
-        count = self.annotate(indices, content.get("label"))
-        return {"label": content["label"], "count": count}, []

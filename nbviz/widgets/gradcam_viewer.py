@@ -1,17 +1,18 @@
 """GradCamViewer: where an image classifier looks, at any layer, for any class, signed, over a batch.
 
 Raw maps travel quantised (int16 with a scale); opacity, colormap, sign, threshold and normalisation are applied in
-the browser (``js/src/gradcam_viewer/heatmap.ts``) and, identically, here for the static PNG (:func:`colorize`).
-Traits follow ``js/src/gradcam_viewer/protocol.ts``; both sides change together.
+the browser (``js/src/gradcam_viewer/heatmap.ts``) and, identically, here for the static PNG
+(:func:`~nbviz.widgets.gradcam_heatmap.colorize`). Traits follow ``js/src/gradcam_viewer/protocol.ts``; both sides
+change together. The saliency confusion matrix (:mod:`~nbviz.widgets.gradcam_confusion`), the offline HTML page
+(:mod:`~nbviz.widgets.gradcam_page`) and the sketchpad (:mod:`~nbviz.widgets.sketchpad`) live in their own modules.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -19,70 +20,27 @@ import traitlets as t
 from torch import nn
 
 from ..colors import colormap_lut
-from ..data import encode_labels
 from ..export import stacked, text_panel, to_png
 from ..kernels import attribution as attr
 from ..kernels import images as image_kernels
-from .base import Array, CompositeOutput, NbvizWidget, check_number, validate_number
-from .html_page import HtmlPage, SavesView, state_json
-from .panel import Panel
-from .sketch_input import SketchInput
+from ..labels import encode_labels
+from .base import Array, NbvizWidget, check_number, validate_number
+from .gradcam_confusion import SaliencyConfusion
+from .gradcam_heatmap import colorize, composite, quantize
+from .gradcam_page import GradCamPage
+from .html_page import SavesView
+
+if TYPE_CHECKING:
+    from .sketchpad import Sketchpad
 
 SIGNS = ("positive", "negative", "both")
 NORMALIZATIONS = ("image", "batch", "minmax")
 SORTS = ("index", "confidence", "wrong", "class")
 #: Colormaps offered in the browser; their lookup tables are all sent once, so switching needs no round trip.
 COLORMAPS = ("RdBu_r", "jet", "inferno", "viridis", "coolwarm")
-QMAX = 32767
 #: Batches of maps kept per (layer, method), and single re-targeted maps kept, before the oldest is dropped.
 CACHE_LAYERS, CACHE_SINGLE = 4, 64
 GRID_CELL = 48
-
-
-# -- the display rule, mirrored by js/src/gradcam_viewer/heatmap.ts ------------------------------------------
-def quantize(values: np.ndarray) -> tuple[np.ndarray, float]:
-    """Raw map values as int16 and a scale, ``values ~= q * scale`` (scale 0 for an all-zero map)."""
-    v = np.asarray(values, dtype=np.float32)
-    peak = float(np.abs(v).max()) if v.size else 0.0
-    if not np.isfinite(peak) or peak == 0:
-        return np.zeros(v.shape, dtype=np.int16), 0.0
-    return np.round(v / peak * QMAX).astype(np.int16), peak / QMAX
-
-
-def colorize(values: np.ndarray, lut: np.ndarray, *, sign: str = "both", threshold: float = 0.0,
-             opacity: float = 0.5, normalization: str = "image", batch_peak: float = 0.0) -> np.ndarray:
-    """RGBA (H, W, 4) uint8 heatmap of raw values, as the browser draws it.
-
-    Values are divided by the map's largest magnitude ("image"), the batch's ("batch", ``batch_peak``) or
-    min-max scaled ("minmax", sign ignored). "both" puts zero in the middle of the colormap; "positive" /
-    "negative" keep one sign's magnitude on the whole colormap. Pixels whose magnitude is below ``threshold``
-    (0..1) are transparent; the others get alpha ``opacity``.
-    """
-    v = np.asarray(values, dtype=np.float64)
-    if normalization == "minmax":
-        lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 0.0)
-        s = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
-        pos, mag = s, s
-    else:
-        peak = batch_peak if normalization == "batch" else (float(np.abs(v).max()) if v.size else 0.0)
-        s = np.clip(v / peak, -1, 1) if peak > 0 else np.zeros_like(v)
-        if sign == "both":
-            pos, mag = (s + 1) / 2, np.abs(s)
-        else:
-            mag = np.maximum(s if sign == "positive" else -s, 0)
-            pos = mag
-    # floor(x + 0.5) rounds halves up, as Math.round does in the browser.
-    idx = np.clip(np.floor(pos * 255 + 0.5), 0, 255).astype(np.int64)
-    out = np.asarray(lut, dtype=np.uint8)[idx].copy()
-    alpha = np.where(mag >= threshold, np.floor(255 * opacity + 0.5), 0)
-    out[..., 3] = alpha.astype(np.uint8)
-    return out
-
-
-def _composite(base: np.ndarray, overlay: np.ndarray) -> np.ndarray:
-    """Alpha-blend an RGBA overlay over an RGB image of the same size."""
-    a = overlay[..., 3:4].astype(np.float64) / 255
-    return np.round(base.astype(np.float64) * (1 - a) + overlay[..., :3] * a).astype(np.uint8)
 
 
 # -- input ---------------------------------------------------------------------------------------------------
@@ -91,9 +49,9 @@ def _as_batch(images: Any) -> tuple[torch.Tensor, Any]:
     from torch.utils.data import Dataset
 
     if isinstance(images, (list, tuple)) and images and isinstance(images[0], (str, Path)):
-        from ..data import _load_image
+        from ..image_input import load_image
 
-        arrays = [_load_image(Path(p), f"images[{i}]") for i, p in enumerate(images)]
+        arrays = [load_image(Path(p), f"images[{i}]") for i, p in enumerate(images)]
         arrays = [a[..., :3] if a.ndim == 3 else np.repeat(a[..., None], 3, axis=2) for a in arrays]
         sizes = {a.shape for a in arrays}
         if len(sizes) > 1:
@@ -129,44 +87,7 @@ def _display_images(x: torch.Tensor, unproc_x: Callable | None) -> np.ndarray:
     return np.repeat(u8, 3, axis=3) if u8.shape[3] == 1 else u8
 
 
-@dataclass
-class ConfusionView:
-    """The saliency confusion matrix of one image: rows predicted / true class, columns positive / negative.
-
-    Attributes
-    ----------
-    maps
-        (2, 2, H, W) float32 >= 0.
-    classes, names, probabilities
-        Predicted and true class: index, name, the model's probability.
-    image
-        (H, W, 3) uint8 image the maps explain.
-    """
-
-    maps: np.ndarray
-    classes: np.ndarray
-    names: list[str]
-    probabilities: np.ndarray
-    image: np.ndarray
-
-    @property
-    def wrong(self) -> bool:
-        return bool(self.classes[0] != self.classes[1])
-
-    def to_png(self, colormap: str = "inferno", opacity: float = 0.6) -> bytes:
-        """The four maps over the image, 2 x 2 (shared scale, so magnitudes compare), as PNG bytes."""
-        peak = float(self.maps.max()) or 1.0
-        lut = colormap_lut(colormap)
-        tiles = [[_composite(self.image, colorize(self.maps[r, c], lut, sign="positive", opacity=opacity,
-                                                  normalization="batch", batch_peak=peak)) for c in range(2)]
-                 for r in range(2)]
-        return to_png(np.concatenate([np.concatenate(row, axis=1) for row in tiles], axis=0))
-
-    def _repr_png_(self) -> bytes:
-        return self.to_png()
-
-
-class GradCamViewer(SavesView, NbvizWidget):
+class GradCamViewer(SaliencyConfusion, GradCamPage, SavesView, NbvizWidget):
     """Grad-CAM (signed or not) and Captum attributions of an image classifier over a batch, in the browser.
 
     Parameters
@@ -467,31 +388,6 @@ class GradCamViewer(SavesView, NbvizWidget):
         else:
             self.confusion_maps, self.confusion_scale, self.confusion_info = None, 0.0, {}
 
-    def _confusion_view(self, i: int) -> ConfusionView:
-        true = int(self.label_codes[i])
-        pred = int(self._batch(self.layer).targets[i])
-        signed = np.stack([self.maps(i, target=pred), self.maps(i, target=true)])
-        maps = np.stack([np.maximum(signed, 0), np.maximum(-signed, 0)], axis=1).astype(np.float32)
-        probs = self._batch(self.layer).probabilities[i].numpy()
-        classes = np.array([pred, true])
-        return ConfusionView(maps, classes, [self.class_names[c] for c in classes],
-                             probs[classes].astype(np.float32), self._images[i])
-
-    def confusion(self, i: int | None = None) -> ConfusionView:
-        """The 2 x 2 saliency confusion matrix of image ``i`` (default: the shown one), shown in the view too.
-
-        Rows: the predicted and the true class; columns: positive and negative evidence. Needs ``labels``.
-        """
-        i = self.index if i is None else i
-        if not isinstance(i, (int, np.integer)) or not 0 <= i < len(self._x):
-            raise ValueError(f"i must be an image index in 0..{len(self._x) - 1}, got {i!r}")
-        if self.label_codes[i] < 0:
-            raise ValueError("confusion needs the true class: pass labels= when making the viewer")
-        with self.hold_sync():
-            self.index = int(i)
-            self.show_confusion = True
-        return self._confusion_view(int(i))
-
     # -- export ------------------------------------------------------------------------------------------
     def arrays(self) -> dict[str, np.ndarray]:
         """The shown state as arrays: image, raw map, logits of the batch, predictions, labels."""
@@ -501,52 +397,6 @@ class GradCamViewer(SavesView, NbvizWidget):
         if self.compare_layer:
             out["map2"] = self.maps(self.index, self.compare_layer)
         return out
-
-    def to_html(self, title: str | None = None) -> str:
-        """A standalone HTML page of the viewer that runs offline with no kernel: what ``save("x.html")`` writes.
-
-        The page holds, at the shown layer (and the compared one), the map of every image for its predicted
-        class and for each of its ``topk`` classes, so clicking images and classes works as in the notebook;
-        display settings (colormap, opacity, sign, threshold, normalisation, sorting) work as well. A class
-        outside an image's top ``topk`` falls back to its predicted class; picking another layer or the
-        confusion view needs a running kernel (the layer pickers offer the saved layers only). Making the page
-        costs ``topk - 1`` batched passes per layer.
-        """
-        layers = [self.layer] + ([self.compare_layer] if self.compare_layer else [])
-        probs = self._batch(self.layer).probabilities.numpy()
-        order = np.argsort(-probs, axis=1, kind="stable")[:, : self._topk]
-        for layer in layers:  # one batched pass per rank fills the cache maps() reads
-            for rank in range(1, order.shape[1]):
-                maps = self._attribute(self._x, layer, order[:, rank]).maps
-                for i, c in enumerate(order[:, rank]):
-                    self._singles[(layer, self._method, i, int(c))] = maps[i].numpy()
-        start = (self.index, self.target)
-        views = [(i, c) for i in range(len(self._x)) for c in dict.fromkeys([-1, *map(int, order[i])])]
-        views += [] if start in views else [start]
-        # What Python sets for each (index, target) the page offers: the traits that change between them.
-        snapshots, changed = {}, set()
-
-        def note(change: dict) -> None:
-            changed.add(change["name"])
-
-        self.observe(note)
-        try:
-            with self.hold_sync():
-                for i, c in views:
-                    with self.hold_trait_notifications():
-                        self.target, self.index = c, i
-                    snapshots[(i, c)] = state_json(self)
-        finally:
-            self.unobserve(note)
-            with self.hold_sync(), self.hold_trait_notifications():
-                self.target, self.index = start[1], start[0]
-        derived = sorted(changed - {"index", "target", "computations"})
-        page = HtmlPage(self, self._bundle)
-        page.state["layers"] = layers if self.layer else []  # the pickers offer what the page holds
-        table = {view: {k: snap[k] for k in derived} for view, snap in snapshots.items()}
-        page.add_reaction(["index", "target"], table, fallback={"target": -1})
-        page.kernel_traits = ["layer", "compare_layer", "show_confusion"]
-        return page.html(title or "nbviz GradCamViewer")
 
     def to_png(self, scale: int | None = None) -> bytes:
         """The large view (and the compared layer beside it) as the browser draws it, as PNG bytes."""
@@ -559,8 +409,8 @@ class GradCamViewer(SavesView, NbvizWidget):
         image = self._images[self.index]
         scale = max(1, self.size // max(image.shape[:2])) if scale is None else scale
         lut = np.asarray(self.luts)[self.colormaps.index(self.colormap)]
-        panels = [_composite(image, colorize(m, lut, sign=self.sign, threshold=self.threshold, opacity=self.opacity,
-                                             normalization=self.normalization, batch_peak=self.batch_peak))
+        panels = [composite(image, colorize(m, lut, sign=self.sign, threshold=self.threshold, opacity=self.opacity,
+                                            normalization=self.normalization, batch_peak=self.batch_peak))
                   for m in maps]
         img = np.concatenate(panels, axis=1)
         return np.repeat(np.repeat(img, scale, axis=0), scale, axis=1)
@@ -599,51 +449,6 @@ class GradCamViewer(SavesView, NbvizWidget):
         **kwargs
             Passed to the viewer (classes, proc_x, ...).
         """
+        from .sketchpad import Sketchpad  # the composite builds on this module
+
         return Sketchpad(model, layer, shape, ink=ink, brush=brush, scale=scale, **kwargs)
-
-
-class Sketchpad(CompositeOutput):
-    """A drawing pad (:class:`~nbviz.widgets.sketch_input.SketchInput`) beside a one-image :class:`GradCamViewer`
-    that follows what is drawn: one anywidget view (a Panel), so it works in marimo as in Jupyter."""
-
-    def __init__(self, model: nn.Module, layer: Any, shape: tuple[int, int, int], *, ink: float, brush: float,
-                 scale: int, **kwargs: Any) -> None:
-        if not isinstance(shape, (tuple, list)) or len(shape) != 3 or not all(
-                isinstance(s, (int, np.integer)) and s >= 1 for s in shape):
-            raise ValueError(f"shape must be (C, H, W) of the model's input, got {shape!r}")
-        self.shape = tuple(int(s) for s in shape)
-        c, h, wd = self.shape
-        self.pad = SketchInput(h, wd, ink=ink, brush=brush, scale=scale)
-        try:
-            self.viewer = GradCamViewer(model, self._batch(), layer=layer, **kwargs)
-        except BaseException:
-            self.pad.close()
-            raise
-        self.pad.on_draw(lambda: self.viewer.set_images(self._batch()))
-        self.widget = Panel([self.pad, self.viewer], "row")
-        self.viewer.own(self.pad, self.widget)  # closed with the viewer
-
-    @property
-    def pixels(self) -> np.ndarray:
-        """(H, W) float32 ink values in [0, ink]: what the model is given (every channel the same)."""
-        return self.pad.values
-
-    def _batch(self) -> torch.Tensor:
-        c, _, _ = self.shape
-        return torch.from_numpy(np.repeat(self.pad.values[None, None], c, axis=1).copy())
-
-    def draw(self, x: float, y: float) -> None:
-        """Ink a disc at pad position (x, y) in CSS px, then update the viewer."""
-        self.pad.draw(x, y)
-
-    def clear(self) -> None:
-        """Blank the pad (the viewer follows)."""
-        self.pad.clear()
-
-    def view(self) -> Panel:
-        """The pad beside the viewer."""
-        return self.widget
-
-    def close(self) -> None:
-        """Close the viewer and the pad."""
-        self.viewer.close()

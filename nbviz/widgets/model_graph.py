@@ -2,7 +2,7 @@
 
 The whole captured graph is sent once (strings as lists, numbers as binary arrays); which groups are open is the
 ``expanded`` trait, and the browser works out the drawn graph itself (``js/src/model_graph/visible.ts`` mirrors
-:func:`nbviz.kernels.graph.visible`), so opening a group needs no round trip.
+:func:`nbviz.kernels.graph_view.visible`), so opening a group needs no round trip.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from torch import nn
 from ..export import export_font, fit_text, to_png
 from ..kernels import attribution as attr
 from ..kernels import graph as G
+from ..kernels import graph_view as GV
 from ..kernels.activations import resolve_layer
 from .base import Array, NbvizWidget, validate_number
 from .html_page import HtmlPage, SavesView
@@ -99,7 +100,7 @@ class ModelGraph(SavesView, NbvizWidget):
             self.edge_index = edges
             self.groups = list(g.groups.values())
             self.folds = g.folds
-            self.expanded = G.initial_expanded(g, int(depth))
+            self.expanded = GV.initial_expanded(g, int(depth))
 
     # -- the graph as data -----------------------------------------------------------------------------------
     @property
@@ -119,7 +120,7 @@ class ModelGraph(SavesView, NbvizWidget):
 
     def visible(self) -> tuple[list[dict], list[dict]]:
         """Nodes and edges as drawn now (closed groups and folded runs as single nodes)."""
-        return G.visible(self._graph, self.expanded)
+        return GV.visible(self._graph, self.expanded)
 
     # -- state -----------------------------------------------------------------------------------------------
     @t.validate("selected")
@@ -138,7 +139,7 @@ class ModelGraph(SavesView, NbvizWidget):
         bad = [p for p in proposal["value"] if p not in known]
         if bad:
             raise t.TraitError(f"expanded must list groups of the graph; {bad[0]!r} is not one; closest: "
-                               f"{G.closest_paths(bad[0], known)}")
+                               f"{GV.closest_paths(bad[0], known)}")
         return list(dict.fromkeys(proposal["value"]))
 
     @t.observe("selected")
@@ -224,7 +225,7 @@ class ModelGraph(SavesView, NbvizWidget):
     def to_dot(self, full: bool = False) -> str:
         """The graph as drawn now (``full``: every captured node) in graphviz's DOT language."""
         nodes, edges = (self._graph.nodes, self._graph.edges) if full else self.visible()
-        return G.to_dot(nodes, edges, type(self._model).__name__)
+        return GV.to_dot(nodes, edges, type(self._model).__name__)
 
     def to_png(self) -> bytes:
         """The graph as drawn now, laid out in layers, as PNG bytes (Pillow: cheap enough for every redraw of
@@ -232,7 +233,7 @@ class ModelGraph(SavesView, NbvizWidget):
         from PIL import Image, ImageDraw
 
         nodes, edges = self.visible()
-        at = G.layered_layout(nodes, edges)
+        at = GV.layered_layout(nodes, edges)
         cols = max((i for _, i in at.values()), default=0) + 1
         rows = max((k for k, _ in at.values()), default=0) + 1
         cell_w, cell_h, box_w, box_h = 176, 56, 160, 28
@@ -252,13 +253,13 @@ class ModelGraph(SavesView, NbvizWidget):
             closed = n["kind"] in ("group", "fold")
             draw.rounded_rectangle((x - box_w / 2, y - box_h / 2, x + box_w / 2, y + box_h / 2), radius=4,
                                    fill="#dde8f5" if closed else "#f4f4f4", outline="#666666")
-            label = fit_text(draw, G.node_label(n).replace("\n", " "), box_w - 8, font)
+            label = fit_text(draw, GV.node_label(n).replace("\n", " "), box_w - 8, font)
             draw.text((x, y), label, fill="#222222", font=font, anchor="mm")
         return to_png(np.asarray(img))
 
     def _writers(self) -> dict[str, Callable[[], bytes | str]]:
         # The graph as drawn now; .svg/.png/.dot need no graphviz binary.
-        return {".svg": lambda: G.to_svg(*self.visible()), ".png": self.to_png, ".dot": self.to_dot,
+        return {".svg": lambda: GV.to_svg(*self.visible()), ".png": self.to_png, ".dot": self.to_dot,
                 ".html": self.to_html}
 
     def to_html(self, title: str | None = None) -> str:

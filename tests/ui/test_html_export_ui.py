@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 import nbviz
-from nbviz.widgets import embedding_explorer
+from nbviz.widgets import explorer_export
 from nbviz.widgets.embedding_explorer import EmbeddingExplorer
 from nbviz.widgets.gradcam_viewer import GradCamViewer
 from nbviz.widgets.model_graph import ModelGraph
@@ -45,12 +45,12 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     saved["probmap"] = nbviz.ProbMapPlayer(rec, chart=False)
     paths = {name: w.save(out / f"{name}.html") for name, w in saved.items()}
     # Above the neighbour limit (lowered here) the page still paints; neighbours need the kernel.
-    limit = embedding_explorer.HTML_NEIGHBOR_LIMIT
-    embedding_explorer.HTML_NEIGHBOR_LIMIT = 50
+    limit = explorer_export.HTML_NEIGHBOR_LIMIT
+    explorer_export.HTML_NEIGHBOR_LIMIT = 50
     try:
         paths["explorer_big"] = saved["explorer"].save(out / "explorer_big.html")
     finally:
-        embedding_explorer.HTML_NEIGHBOR_LIMIT = limit
+        explorer_export.HTML_NEIGHBOR_LIMIT = limit
     for w in saved.values():
         w.close()
     return paths

@@ -10,16 +10,14 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.manifold import trustworthiness as sk_trustworthiness
 
-from nbviz.kernels.components import (
+from nbviz.kernels.component_stats import (
     component_correlations,
     distribution_shift,
-    extremes,
     knn_recall,
     neighborhood_agreement,
-    principal_components,
     trustworthiness,
-    walk,
 )
+from nbviz.kernels.components import extremes, principal_components, walk
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from nbviz.data import Features, as_numpy
+from nbviz.checks import as_numpy
+from nbviz.data import Features
 
 RNG = np.random.default_rng(0)
 

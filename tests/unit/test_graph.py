@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from nbviz.kernels import graph as G
+from nbviz.kernels import graph_view as GV
 
 
 class Block(nn.Module):
@@ -211,21 +212,21 @@ def test_the_real_forward_runs_where_fake_tensors_cannot_or_should_not(fake_path
 def test_folding_and_depth():
     g = G.capture(net(), X)
     assert g.folds == [{"id": "1.1..1.3", "members": ["1.1", "1.2", "1.3"], "label": "Block x 3"}]
-    assert G.initial_expanded(g, 0) == []
-    assert G.initial_expanded(g, 1) == []  # top-level modules shown, closed
-    assert G.initial_expanded(g, 2) == ["1"]
-    nodes, edges = G.visible(g, [])
+    assert GV.initial_expanded(g, 0) == []
+    assert GV.initial_expanded(g, 1) == []  # top-level modules shown, closed
+    assert GV.initial_expanded(g, 2) == ["1"]
+    nodes, edges = GV.visible(g, [])
     assert [n["id"] for n in nodes] == ["input_1", "_0", "1", "_2", "_3", "_4", "_5", "output"]
-    nodes, _ = G.visible(g, ["1"])
+    nodes, _ = GV.visible(g, ["1"])
     assert [n["id"] for n in nodes if n["kind"] in ("group", "fold")] == ["1.0", "1.1..1.3"]
     assert next(n for n in nodes if n["kind"] == "fold")["type"] == "Block x 3"
-    nodes, edges = G.visible(g, ["1", "1.1..1.3", "1.2"])
+    nodes, edges = GV.visible(g, ["1", "1.1..1.3", "1.2"])
     ids = [n["id"] for n in nodes]
     assert "1.1" in ids and "1.3" in ids and "_1_2_conv1" in ids and "1.2" not in ids
     assert {"source": "1.1", "target": "_1_2_conv1", "shape": "(1, 8, 14, 14)"} in edges
-    assert G.visible(g, list(g.groups) + [f["id"] for f in g.folds])[0] == g.nodes
+    assert GV.visible(g, list(g.groups) + [f["id"] for f in g.folds])[0] == g.nodes
     with pytest.raises(ValueError, match="depth must be an int >= 0"):
-        G.initial_expanded(g, -1)
+        GV.initial_expanded(g, -1)
 
 
 def real_calls(model: nn.Module) -> list[str]:
@@ -345,11 +346,11 @@ def test_input_goes_to_the_model_dtype():
 
 def test_dot_and_svg_are_escaped():
     g = G.capture(net(), X)
-    nodes, edges = G.visible(g, ["1"])
-    dot = G.to_dot(nodes, edges, 'my "net"')
+    nodes, edges = GV.visible(g, ["1"])
+    dot = GV.to_dot(nodes, edges, 'my "net"')
     assert dot.startswith('digraph "my \\"net\\"" {') and dot.count(" -> ") == len(edges)
     assert '"1.1..1.3" [label="1.1..1.3: Block x 3' not in dot and "Block x 3" in dot
-    svg = G.to_svg([{**nodes[1], "type": "<script>"}] + nodes[2:], edges[1:])
+    svg = GV.to_svg([{**nodes[1], "type": "<script>"}] + nodes[2:], edges[1:])
     assert "&lt;script&gt;" in svg and "<script>" not in svg
-    at = G.layered_layout(nodes, edges)
+    at = GV.layered_layout(nodes, edges)
     assert all(at[e["source"]][0] < at[e["target"]][0] for e in edges)

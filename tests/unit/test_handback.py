@@ -24,7 +24,7 @@ from torch import nn
 from nbviz.data import Features
 from nbviz.kernels.attribution import attribute, grad_cam
 from nbviz.kernels.graph import capture
-from nbviz.kernels.probmap import ProbMapRecorder
+from nbviz.kernels.recorder import ProbMapRecorder
 from nbviz.kernels.torch_utils import HOOK_DICTS
 from nbviz.widgets.gradcam_viewer import GradCamViewer
 

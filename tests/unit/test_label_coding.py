@@ -12,9 +12,10 @@ import torch
 from torch import nn
 
 import nbviz
-from nbviz.data import Features, encode_labels
-from nbviz.kernels.components import component_correlations
-from nbviz.kernels.probmap import ProbMapRecorder
+from nbviz.data import Features
+from nbviz.kernels.component_stats import component_correlations
+from nbviz.kernels.recorder import ProbMapRecorder
+from nbviz.labels import encode_labels
 from nbviz.widgets.gradcam_viewer import GradCamViewer
 
 FLOATS = np.array([10.0, 2.0, 0.0, 2.0, 10.0, 7.0])

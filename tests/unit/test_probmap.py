@@ -11,7 +11,6 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 from nbviz.kernels.probmap import (
-    ProbMapRecorder,
     class_luts,
     colorize,
     flip_mask,
@@ -20,6 +19,7 @@ from nbviz.kernels.probmap import (
     quantize,
     timeline,
 )
+from nbviz.kernels.recorder import ProbMapRecorder
 
 W = np.array([[1.5, -2.0, 0.5], [0.3, 1.0, -1.2]])  # (2 features, 3 classes)
 B = np.array([0.1, -0.4, 0.2])
@@ -539,7 +539,7 @@ def test_frame_at_places_a_recorder_on_a_shared_slider():
 
 
 def test_worker_keeps_to_its_share_while_a_fast_loop_records(data):
-    from nbviz.kernels import probmap
+    from nbviz.kernels import recorder_worker as probmap
 
     X, y = data
     rec = ProbMapRecorder(X, y, resolution=4)

@@ -19,7 +19,7 @@ import traitlets as t
 from torch import nn
 
 import nbviz
-from nbviz.kernels.probmap import ProbMapRecorder
+from nbviz.kernels.recorder import ProbMapRecorder
 
 N_EPOCHS = 1000
 THREADS = 4

@@ -95,7 +95,7 @@ def test_probe_fit_on_another_set_and_bad_input(digits, explorer):
 
 
 def test_compare_same_items_links_and_agreement(digits):
-    from nbviz.kernels.components import neighborhood_agreement
+    from nbviz.kernels.component_stats import neighborhood_agreement
 
     a, b = digits.data, digits.data[:, ::2]
     cmp = compare({"pixels": a, "half": b}, images=digits.images / 16.0, labels=digits.target, k=5)
@@ -119,7 +119,7 @@ def test_compare_same_items_links_and_agreement(digits):
 
 
 def test_compare_says_when_the_neighbours_are_approximate(digits):
-    from nbviz.kernels.components import neighborhood_agreement
+    from nbviz.kernels.component_stats import neighborhood_agreement
 
     a, b = digits.data, digits.data[:, ::2]
     cmp = compare({"pixels": a, "half": b}, labels=digits.target, k=5, exact_neighbors=False)

@@ -20,7 +20,8 @@ import torch
 import nbviz
 from nbviz import EmbeddingExplorer
 from nbviz.kernels.probmap import MODES
-from nbviz.widgets.gradcam_viewer import GradCamViewer, quantize
+from nbviz.widgets.gradcam_heatmap import quantize
+from nbviz.widgets.gradcam_viewer import GradCamViewer
 from nbviz.widgets.model_graph import ModelGraph
 
 from .small_models import cnn

@@ -13,7 +13,8 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from nbviz.kernels.attribution import grad_cam
-from nbviz.widgets.gradcam_viewer import CACHE_SINGLE, GradCamViewer, colorize, quantize
+from nbviz.widgets.gradcam_heatmap import colorize, quantize
+from nbviz.widgets.gradcam_viewer import CACHE_SINGLE, GradCamViewer
 
 
 def digits_cnn(channels: int = 1) -> nn.Module:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 import nbviz
-from nbviz.widgets import embedding_explorer
+from nbviz.widgets import explorer_export
 from nbviz.widgets.embedding_explorer import EmbeddingExplorer
 from nbviz.widgets.gradcam_viewer import GradCamViewer
 from nbviz.widgets.html_page import NO_KERNEL
@@ -108,7 +108,7 @@ def test_explorer_page_holds_thumbnails_and_the_neighbours_of_each_aligned_layou
 
 
 def test_explorer_page_above_the_limit_paints_and_says_neighbours_need_a_kernel(monkeypatch):
-    monkeypatch.setattr(embedding_explorer, "HTML_NEIGHBOR_LIMIT", 50)
+    monkeypatch.setattr(explorer_export, "HTML_NEIGHBOR_LIMIT", 50)
     data = page_data(explorer().to_html())
     assert data["state"]["points"] is not None
     for kind in ("neighbors", "item", "thumbnails"):

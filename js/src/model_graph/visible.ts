@@ -1,4 +1,4 @@
-// The graph as drawn for a set of open groups; mirrors nbviz.kernels.graph.visible (keep both in step).
+// The graph as drawn for a set of open groups; mirrors nbviz.kernels.graph_view.visible (keep both in step).
 
 import type { GraphData } from './protocol';
 

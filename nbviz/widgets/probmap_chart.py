@@ -1,0 +1,113 @@
+"""The bqplot metrics chart under a :class:`~nbviz.widgets.prob_map_player.ProbMapPlayer`'s maps.
+
+:class:`ProbMapChart` is a mixin of the player: it draws one line per recorder and metric, a marker at the shown
+epoch and invisible bars that turn a click into an epoch, and shows the chart with the map as one output. It reads
+the player's traits (``epoch``, ``epochs``, ``run_names``, ``size``, ``playing``) and its ``_stored()`` frames; the
+player makes the chart at the first recorded metric (see :func:`has_metrics`) and updates it from ``_sync_frames``.
+Kept apart from the player so the widget file holds only its state and frame syncing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..kernels.recorder import Stored
+
+
+def has_metrics(stored: list[Stored]) -> bool:
+    """Whether any recorder was given a metric (``metric_epochs`` lists every record call, metric or not)."""
+    return any(st.metrics for st in stored)
+
+
+def _pad(values: Sequence[float], width: int) -> np.ndarray:
+    """Values padded to ``width`` by repeating the last (bqplot lines of one mark share a length)."""
+    v = np.asarray(values, dtype=np.float64)
+    return np.concatenate([v, np.full(width - len(v), v[-1])])
+
+
+class ProbMapChart:
+    """The metrics chart of :class:`~nbviz.widgets.prob_map_player.ProbMapPlayer` (a mixin: see the module)."""
+
+    @property
+    def chart(self) -> Any:
+        """The bqplot Figure of the recorded metrics shown under the map (None without ``chart=True`` or before
+        a metric is recorded)."""
+        return self._chart
+
+    def _make_chart(self) -> Any:
+        import bqplot as bq
+
+        xs, ys, unit = bq.LinearScale(), bq.LinearScale(), bq.LinearScale(min=0.0, max=1.0)
+        self._lines = bq.Lines(scales={"x": xs, "y": ys}, display_legend=True, stroke_width=2)
+        self._marker = bq.Lines(x=[0, 0], y=[0, 1], scales={"x": xs, "y": unit}, colors=["#e6007e"],
+                                stroke_width=2)
+        # Invisible full-height bars, one per recorded epoch: a click anywhere above an epoch jumps to it.
+        self._hits = bq.Bars(x=[0], y=[1], scales={"x": xs, "y": unit}, opacities=[0.0], padding=0.0,
+                             interactions={"click": "select"}, selected_style={}, unselected_style={})
+        self._hits.observe(self._on_chart_click, names="selected")
+        fig = bq.Figure(marks=[self._hits, self._lines, self._marker],
+                        axes=[bq.Axis(scale=xs, label="epoch", tick_format="d"),
+                              bq.Axis(scale=ys, side="left", tick_format=".3g", label="metric")],
+                        fig_margin={"top": 10, "bottom": 40, "left": 50, "right": 10},
+                        legend_location="top-right", animation_duration=0)
+        fig.layout.height = "180px"
+        fig.layout.width = f"{max(self.size, 320)}px"
+        self.observe(lambda _c: self._move_marker(), names="epoch")
+        self._update_chart(self._stored())
+        return fig
+
+    def _update_chart(self, stored: list[Stored]) -> None:
+        # One line per recorder and metric; in compare mode labelled "name: metric".
+        lines = [(f"{name}: {m}" if name else m, st.metric_epochs, st.metrics[m])
+                 for name, st in zip(self.run_names, stored, strict=True) for m in sorted(st.metrics)]
+        if lines:
+            # At least 2 points: bqplot squeezes arrays, and (L, 1) would read as one line of L points.
+            width = max(2, *(len(x) for _, x, _ in lines))
+            with self._lines.hold_sync():
+                self._lines.x = np.stack([_pad(x, width) for _, x, _ in lines])
+                self._lines.y = np.stack([_pad(y, width) for _, _, y in lines])
+                self._lines.labels = [label for label, _, _ in lines]
+        if self.epochs:
+            with self._hits.hold_sync():
+                self._hits.x = np.asarray(self.epochs, dtype=np.float64)
+                self._hits.y = np.ones(len(self.epochs))
+        self._move_marker()
+
+    def _move_marker(self) -> None:
+        self._marker.x = [self.epoch, self.epoch]
+
+    def _on_chart_click(self, change: dict) -> None:
+        sel = change["new"]
+        if sel is None or len(sel) == 0:
+            return
+        i = int(sel[0])
+        if 0 <= i < len(self.epochs):
+            with self.reporting_errors():
+                self.playing = False
+                self.epoch = self.epochs[i]
+        self._hits.selected = None
+
+    def _view_bundle(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        # The map and the chart under it show as one output; the text stays the player's own.
+        bundle = super()._view_bundle(**kwargs)
+        if bundle is None or self._chart is None or not has_metrics(self._stored()):
+            return bundle
+        import ipywidgets as w
+
+        box = getattr(self, "_box", None)
+        if box is None:
+            box = self._box = w.VBox([self, self._chart])
+            self.own(box)
+        box_bundle = box._repr_mimebundle_(**kwargs)
+        key = "application/vnd.jupyter.widget-view+json"
+        box_data = box_bundle[0] if isinstance(box_bundle, tuple) else box_bundle
+        if not box_data or key not in box_data:
+            return bundle
+        data, metadata = bundle
+        return {**data, key: box_data[key]}, metadata
+
+
+__all__ = ["ProbMapChart", "has_metrics"]

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import RESULTS, host, timed, version, wait_quiet  # noqa: E402
 from nbviz.kernels.component_stats import neighborhood_agreement  # noqa: E402
 from nbviz.kernels.components import extremes, principal_components  # noqa: E402
-from nbviz.kernels.neighbors import APPROX_MIN_ITEMS  # noqa: E402
+from nbviz.kernels.knn_graph import APPROX_MIN_ITEMS  # noqa: E402
 
 
 def data(n: int, d: int, seed: int = 0) -> np.ndarray:

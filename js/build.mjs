@@ -1,5 +1,8 @@
 // Builds one self-contained ESM bundle (+ CSS) per widget: src/<widget>/index.ts -> ../nbviz/static/<widget>.{js,css}.
 // `node build.mjs --dev` also builds the standalone dev page into dist/ (gitignored).
+// `node build.mjs --watch` builds, then rebuilds whatever a changed source feeds until stopped (Ctrl-C): with
+// ANYWIDGET_HMR=1 in the kernel, anywidget then swaps the new bundle into live views (CONTRIBUTING.md). A widget
+// folder added while watching needs a restart.
 
 import { readdirSync, existsSync, mkdirSync, copyFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -12,6 +15,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const src = join(here, 'src');
 const outdir = join(here, '..', 'nbviz', 'static');
 const dev = process.argv.includes('--dev');
+const watch = process.argv.includes('--watch');
 
 const widgets = readdirSync(src, { withFileTypes: true })
   .filter((d) => d.isDirectory() && d.name !== 'lib' && existsSync(join(src, d.name, 'index.ts')))
@@ -58,28 +62,60 @@ const common = {
   plugins: [noUrlImports, gzipImports],
 };
 
+// Each build: its esbuild options and what to say once it is written.
+const builds = [
+  {
+    options: {
+      ...common,
+      entryPoints: Object.fromEntries(widgets.map((w) => [w, join(src, w, 'index.ts')])),
+      outdir,
+      entryNames: '[name]',
+    },
+    done: `built ${widgets.map((w) => `${w}.js`).join(', ')} -> ${outdir}`,
+  },
+  // The stand-in model every standalone HTML page inlines next to a widget's bundle (nbviz/widgets/html_page.py).
+  {
+    options: { ...common, entryPoints: { standalone: join(src, 'lib', 'standalone.ts') }, outdir, entryNames: '[name]' },
+    done: `built standalone.js -> ${outdir}`,
+  },
+];
 mkdirSync(outdir, { recursive: true });
-await esbuild.build({
-  ...common,
-  entryPoints: Object.fromEntries(widgets.map((w) => [w, join(src, w, 'index.ts')])),
-  outdir,
-  entryNames: '[name]',
-});
-// The stand-in model every standalone HTML page inlines next to a widget's bundle (nbviz/widgets/html_page.py).
-await esbuild.build({ ...common, entryPoints: { standalone: join(src, 'lib', 'standalone.ts') }, outdir, entryNames: '[name]' });
-console.log(`built ${widgets.map((w) => `${w}.js`).join(', ')}, standalone.js -> ${outdir}`);
-
 if (dev) {
   const distdir = join(here, 'dist');
   mkdirSync(distdir, { recursive: true });
-  await esbuild.build({
-    ...common,
-    minify: false,
-    sourcemap: 'inline',
-    entryPoints: { dev: join(here, 'dev', 'main.ts') },
-    outdir: distdir,
-    entryNames: '[name]',
-  });
   copyFileSync(join(here, 'dev', 'index.html'), join(distdir, 'index.html'));
-  console.log(`built dev page -> ${join(distdir, 'index.html')}`);
+  builds.push({
+    options: {
+      ...common,
+      minify: false,
+      sourcemap: 'inline',
+      entryPoints: { dev: join(here, 'dev', 'main.ts') },
+      outdir: distdir,
+      entryNames: '[name]',
+    },
+    done: `built dev page -> ${join(distdir, 'index.html')}`,
+  });
+}
+
+if (watch) {
+  // esbuild logs a failed rebuild's errors itself (logLevel) and keeps watching; the last good bundle stays.
+  const report = (done) => ({
+    name: 'report',
+    setup(build) {
+      build.onEnd((result) => {
+        const time = new Date().toLocaleTimeString();
+        console.log(result.errors.length ? `${time} build failed (${result.errors.length} errors)` : `${time} ${done}`);
+      });
+    },
+  });
+  for (const { options, done } of builds) {
+    const ctx = await esbuild.context({ ...options, plugins: [...options.plugins, report(done)] });
+    await ctx.watch();
+  }
+  console.log('watching js/src and js/dev for changes (Ctrl-C stops)');
+} else {
+  for (const { options, done } of builds) {
+    await esbuild.build(options);
+    console.log(done);
+  }
 }

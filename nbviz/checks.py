@@ -117,6 +117,26 @@ def as_numpy(x: Any, name: str) -> np.ndarray:
     raise TypeError(f"{name} must be a numpy array, torch tensor or list; got {type(x).__name__}")
 
 
+def as_matrix(x: Any, name: str = "x", *, dtype: Any = np.float32, min_rows: int = 1) -> np.ndarray:
+    """``x`` as a finite, C-contiguous (N, D) array of real numbers of ``dtype``: the one conversion of features and
+    points for the kernels. Reads what :func:`as_numpy` reads (tensors on any device and of any dtype, bfloat16
+    too; lists; pandas); no copy when ``x`` already is such an array.
+
+    Raises TypeError when ``x`` holds no real numbers, ValueError when it is not 2-D with N >= ``min_rows`` and
+    D >= 1, or holds NaN or inf (naming the first such row).
+    """
+    a = as_numpy(x, name)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    if a.ndim != 2 or a.shape[0] < min_rows or a.shape[1] < 1:
+        raise ValueError(f"{name} must be 2-D (N, D) with N >= {min_rows} and D >= 1, got shape {a.shape}")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    finite = np.isfinite(a)
+    if not finite.all():
+        raise ValueError(f"{name} must be finite; row {int(np.flatnonzero(~finite.all(axis=1))[0])} holds NaN or inf")
+    return a
+
+
 def list_rows(rows: np.ndarray, word: str = "rows") -> str:
     """``"rows 4, 17, 90"``, cut after the first few: ``"rows 0, 1, ..., 9 and 5 more"``."""
     rows = np.asarray(rows)

@@ -9,6 +9,19 @@ from functools import lru_cache
 
 import numpy as np
 
+#: The accent of the focused / selected item: the browser's ``--nbviz-focus`` default (js/src/lib/theme.ts).
+FOCUS = "#e6007e"
+#: Companion charts' series: the bars, then the line drawn over them.
+SERIES = ("#4c78a8", "#e45756")
+#: Static pictures' colours (PNG, SVG, GIF) on a light and a dark page: the views' JupyterLab theme colours, which
+#: js/src/lib/theme.ts also gives outside JupyterLab.
+PICTURE = {
+    "light": {"fg": "#212121", "muted": "#757575", "bg": "#ffffff", "node": "#ffffff", "group": "#bdbdbd",
+              "frame": "#eeeeee", "border": "#bdbdbd"},
+    "dark": {"fg": "#e8e8e8", "muted": "#9e9e9e", "bg": "#111111", "node": "#1e1e1e", "group": "#424242",
+             "frame": "#252526", "border": "#616161"},
+}
+
 #: Qualitative maps used for categories, smallest first; beyond 20 categories hues are spread evenly.
 _QUALITATIVE = (("tab10", 10), ("tab20", 20))
 

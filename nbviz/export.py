@@ -16,23 +16,46 @@ import numpy as np
 PADDING = 0.05
 
 
-def fit_to_canvas(points: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Pixel positions (x right, y down) of 2-D points as the live view first shows them.
+def normalize_points(points: Any) -> tuple[np.ndarray, float, float]:
+    """(N, 2) positions in the live view's GL space, and the half width and height of their box there.
 
-    The same rule as the browser: the longer data side spans 2 * (1 - PADDING) GL units, and the camera fits
-    that box plus PADDING into the canvas keeping the aspect ratio.
+    The rule of ``normalizePoints`` in js/src/embedding_explorer/normalize.ts: the points as the browser gets them
+    (float32), centred, the longer side of their box spanning 2 * (1 - PADDING) GL units (a box of one point is
+    not scaled); a point with a non-finite coordinate is NaN (not drawn) and does not count for the box. Returned
+    as float32, as the view holds them.
     """
-    pts = np.asarray(points, dtype=np.float64)
-    if len(pts) == 0:
-        return np.zeros((0, 2))
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    pts = np.asarray(points, dtype=np.float32).reshape(-1, 2).astype(np.float64)
+    ok = np.all(np.isfinite(pts), axis=1, keepdims=True)  # (N, 1)
+    if not ok.any():
+        return np.full(pts.shape, np.nan, dtype=np.float32), 0.0, 0.0
+    lo, hi = pts[ok[:, 0]].min(axis=0), pts[ok[:, 0]].max(axis=0)
     ext = hi - lo
     span = float(ext.max())
     scale = 2 * (1 - PADDING) / span if span > 0 else 1.0
-    gl = (pts - (lo + hi) / 2) * scale
-    half_w, half_h = ext * scale / 2 + PADDING
-    d = max(half_w / (width / height), half_h)
-    px_per_gl = height / (2 * d)
+    gl = np.where(ok, (pts - (lo + hi) / 2) * scale, np.nan).astype(np.float32)
+    return gl, float(ext[0] * scale / 2), float(ext[1] * scale / 2)
+
+
+def fit_distance(half_width: float, half_height: float, aspect: float) -> float:
+    """The camera distance that fits a centred box of these half extents, plus PADDING, into a canvas of aspect
+    width / height (the view shows GL y in [-d, d]); ``fitDistance`` in normalize.ts."""
+    hw = max(half_width, 1e-6) + PADDING
+    hh = max(half_height, 1e-6) + PADDING
+    d = max(hw / max(aspect, 1e-6), hh)
+    return d if np.isfinite(d) and d > 0 else 1.0
+
+
+def fit_to_canvas(points: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Pixel positions (x right, y down) of 2-D points as the live view first shows them (NaN: not drawn).
+
+    :func:`normalize_points`, then the camera of :func:`fit_distance` (regl-scatterplot's: GL y in [-d, d] fills
+    the canvas height).
+    """
+    gl, half_w, half_h = normalize_points(points)
+    if len(gl) == 0:
+        return np.zeros((0, 2))
+    px_per_gl = height / (2 * fit_distance(half_w, half_h, width / height))
+    gl = gl.astype(np.float64)
     return np.stack([width / 2 + gl[:, 0] * px_per_gl, height / 2 - gl[:, 1] * px_per_gl], axis=1)
 
 
@@ -59,7 +82,9 @@ def rasterize_points(
         img[:] = background
     if len(points) == 0:
         return img
-    xy = np.round(fit_to_canvas(points, width, height)).astype(np.int64)
+    px = fit_to_canvas(points, width, height)
+    # A point the view does not draw (NaN) goes far outside the image, where no pixel is set.
+    xy = np.round(np.where(np.isfinite(px), px, -1e9)).astype(np.int64)
     colors = np.asarray(colors, dtype=np.uint8)
     if only is not None:
         only = np.asarray(only, dtype=np.int64)
@@ -85,6 +110,20 @@ def to_png(image: np.ndarray) -> bytes:
 
     buf = io.BytesIO()
     Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def scale_png(png: bytes, width: int) -> bytes:
+    """A PNG resized to ``width`` pixels (the height keeps the aspect), nearest neighbour: every pixel keeps a colour
+    the picture had, so a scaled picture still shows the view's colours."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png))
+    if img.width == width:
+        return png
+    height = max(1, round(img.height * width / img.width))
+    buf = io.BytesIO()
+    img.resize((width, height), Image.Resampling.NEAREST).save(buf, format="PNG", optimize=False)
     return buf.getvalue()
 
 

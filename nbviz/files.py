@@ -68,7 +68,7 @@ def _exists_message(target: Path, name: str) -> str:
     return f"{name} {str(target)!r} already exists; pass overwrite=True to replace it"
 
 
-def write_atomic(target: Path, write: Callable[[Path], None], *, overwrite: bool = False,
+def write_atomic(target: Path, write: Callable[[Path], object], *, overwrite: bool = False,
                  name: str = "path") -> Path:
     """Write via ``write(tmp_path)`` into a temporary file next to ``target``, then publish it as ``target``.
 
@@ -104,8 +104,17 @@ def _new_temp(target: Path) -> Path:
     raise FileExistsError(f"could not make a temporary file next to {str(target)!r}")
 
 
-def write_file(path: object, write: Callable[[Path], None], *, suffixes: Sequence[str], overwrite: bool = False,
+def write_file(path: object, write: Callable[[Path], object], *, suffixes: Sequence[str], overwrite: bool = False,
                name: str = "path") -> Path:
     """:func:`check_target` then :func:`write_atomic`: the one way nbviz saves a file the user asked for."""
     target = check_target(path, suffixes, overwrite=overwrite, name=name)
     return write_atomic(target, write, overwrite=overwrite, name=name)
+
+
+def save_by_suffix(path: object, writers: dict[str, Callable[[], bytes | str]], *, overwrite: bool = False) -> Path:
+    """A view's ``save``: check ``path`` (its suffix, one of ``writers``, picks the writer), make the content, write
+    it atomically (:func:`write_file`'s rules). Text is written as UTF-8."""
+    target = check_target(path, tuple(writers), overwrite=overwrite)
+    data = writers[target.suffix.lower()]()
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return write_atomic(target, lambda tmp: tmp.write_bytes(raw), overwrite=overwrite)

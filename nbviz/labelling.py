@@ -79,13 +79,15 @@ class LabelStore:
         written = []
         for i in indices:
             path = write_item(i, folder) if (folder is not None and write_item is not None) else None
-            written.append((i, label, now, "" if path is None else str(path.relative_to(self.label_dir))))
+            rel = "" if path is None or self.label_dir is None else str(path.relative_to(self.label_dir))
+            written.append((i, label, now, rel))
         self.rows.extend(r[:3] for r in written)
         if self.label_dir is not None:
             self._append_csv(written)
         return len(indices)
 
     def _csv_path(self) -> Path:
+        assert self.label_dir is not None  # asked only when labels are written to a folder
         path = self.label_dir / CSV_NAME
         # A link (even one pointing inside) is refused: appending through it could write anywhere.
         if path.is_symlink() or (path.exists() and not path.is_file()):
@@ -120,7 +122,7 @@ class LabelStore:
         return df
 
 
-def write_new_file(folder: Path, stem: str, suffix: str, write: Callable[[Path], None]) -> Path | None:
+def write_new_file(folder: Path, stem: str, suffix: str, write: Callable[[Path], object]) -> Path | None:
     """Write a file via ``write(tmp_path)`` and publish it as ``folder/stem+suffix`` without overwriting.
 
     Returns the new path, or None when a file (or link) of that name already exists (the item was labelled
@@ -135,6 +137,6 @@ def write_new_file(folder: Path, stem: str, suffix: str, write: Callable[[Path],
         return None
 
 
-def copy_file(src: Path) -> Callable[[Path], None]:
+def copy_file(src: Path) -> Callable[[Path], object]:
     """A ``write`` callback for :func:`write_new_file` that copies ``src``."""
     return lambda dst: shutil.copyfile(src, dst)

@@ -43,6 +43,7 @@ def _labels_array(labels: Any, name: str = "labels") -> np.ndarray:
             arr = np.empty(len(values), dtype=object)
             for i, v in enumerate(values):
                 arr[i] = v
+        assert arr is not None  # made above when numpy could not
         return arr
     try:
         return as_numpy(labels, name)

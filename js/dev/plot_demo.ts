@@ -48,7 +48,7 @@ export function applyPlotParams(model: FakeModel<ExplorerTraits>, q: URLSearchPa
     // Normalised like Python does ([0, 1], NaN missing); every 50th value missing.
     for (let i = 0; i < n; i++) v[i] = i % 50 === 7 ? NaN : (xy[2 * i] - lo) / (hi - lo || 1);
     model.set('values', encodeArray(v, [n]));
-    model.set('colormap', encodeArray(demoLut(), [256, 4]));
+    model.set('colormap_lut', encodeArray(demoLut(), [256, 4]));
     model.set('value_range', [lo, hi]);
     model.set('color_title', 'x coordinate');
     model.set('color_mode', 'value');

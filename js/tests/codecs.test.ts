@@ -1,11 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CHUNK_BYTES, CTORS, decodeArray, encodeArray, type TypedArray, type WireDtype } from '../src/lib/codecs';
-
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
 
 function filled(dtype: WireDtype, n: number): TypedArray {
   const a = new CTORS[dtype](n);
@@ -92,59 +86,4 @@ describe('codecs round trip', () => {
   });
 });
 
-const PY = String.raw`
-import base64, json
-import numpy as np
-from nbviz.widgets.arrays import array_to_json
-
-cases = {
-    "f64": (np.array([[0.1, -2.5], [1e10, 3.0]]), {}),
-    "f32_scalar": (np.float32(1.5), {}),
-    "u8": (np.arange(10, dtype=np.uint8), {}),
-    "i16_3d": (np.arange(-12, 12, dtype=np.int16).reshape(2, 3, 4), {}),
-    "u16_be": (np.arange(5, dtype=">u2") * 1000, {}),
-    "i32_chunked": (np.arange(-500, 500, dtype=np.int32).reshape(100, 10), {"chunk_bytes": 1000}),
-    "u32": (np.array([0, 2**32 - 1], dtype=np.uint32), {}),
-    "i8": (np.array([-128, 127], dtype=np.int8), {}),
-    "empty": (np.zeros((0, 2), dtype=np.float32), {}),
-}
-out = {}
-for name, (arr, kw) in cases.items():
-    msg = array_to_json(arr, None, **kw)
-    out[name] = {
-        "dtype": msg["dtype"], "shape": msg["shape"],
-        "chunks": [base64.b64encode(bytes(c)).decode() for c in msg["chunks"]],
-        "expected": np.asarray(arr).astype(msg["dtype"]).ravel().tolist(),
-    }
-print(json.dumps(out))
-`;
-
-describe('cross-language: Python array_to_json -> decodeArray', () => {
-  const out = JSON.parse(
-    execFileSync('python3', ['-c', PY], { cwd: REPO, env: { ...process.env, PYTHONPATH: REPO }, encoding: 'utf8' }),
-  ) as Record<string, { dtype: string; shape: number[]; chunks: string[]; expected: number[] }>;
-
-  it.each(Object.keys(out))('%s', (name) => {
-    const c = out[name];
-    // Offset each chunk by one byte inside a bigger buffer, as ipywidgets may deliver them.
-    const chunks = c.chunks.map((b64) => {
-      const bytes = Buffer.from(b64, 'base64');
-      const raw = new Uint8Array(bytes.length + 1);
-      raw.set(bytes, 1);
-      return new DataView(raw.buffer, 1, bytes.length);
-    });
-    const back = decodeArray({ dtype: c.dtype, shape: c.shape, chunks })!;
-    expect(back.shape).toEqual(c.shape);
-    expect(Array.from(back.data)).toEqual(c.expected);
-  });
-
-  it('narrows float64 to float32 and splits on the requested chunk size', () => {
-    expect(out.f64.dtype).toBe('float32');
-    expect(Array.from(decodeArray({ ...out.f64, chunks: out.f64.chunks.map((b) => Buffer.from(b, 'base64')) })!.data)).toEqual(
-      Array.from(Float32Array.of(0.1, -2.5, 1e10, 3.0)),
-    );
-    expect(out.i32_chunked.chunks.length).toBe(4);
-    expect(out.u16_be.dtype).toBe('uint16');
-    expect(out.empty.chunks).toHaveLength(0);
-  });
-});
+// What Python sends is checked against decodeArray / encodeArray in mirror_codecs.test.ts (shared fixture).

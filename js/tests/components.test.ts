@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { axesFor, formatCorr, heatColor, heatText, nextSort, tableRows, type Column } from '../src/components_view/model';
+import { axesFor, formatCorr, heatColor, heatText, nextSort, tableRows } from '../src/components_view/model';
+import type { Column } from '../src/components_view/protocol';
 
 describe('heatColor', () => {
   it('is white at 0, blue at -1, red at +1, grey when undefined', () => {

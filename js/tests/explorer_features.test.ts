@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeArray, encodeArray } from '../src/lib/codecs';
-import { MISSING_RGBA, valueColors, valueColumn } from '../src/embedding_explorer/color_mode';
+import { MISSING_RGBA, valueColors, valueColumn } from '../src/lib/display';
 import { colorbarTicks } from '../src/embedding_explorer/colorbar';
 import { maskIndices, nextHidden, visibleMask } from '../src/embedding_explorer/hidden';
 import { layoutAt, sameValues } from '../src/embedding_explorer/layouts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { colorize, dequantize, lutFor, type DisplayOptions } from '../src/gradcam_viewer/heatmap';
+import { colorizeHeatmap, dequantize, lutFor, type DisplayOptions } from '../src/lib/display';
 import { isWrong, sortOrder } from '../src/gradcam_viewer/sorting';
 import { confusionCaptions } from '../src/gradcam_viewer/panels';
 import { treeLabels } from '../src/gradcam_viewer/controls';
@@ -16,32 +16,32 @@ const v = [-2, -1, 0, 2];
 // The same cases as test_colorize_rule in tests/widgets/test_gradcam_viewer.py: Python draws the static PNG.
 describe('colorize mirrors the Python rule', () => {
   it('both signs: zero in the middle of the table', () => {
-    const px = colorize(v, ramp, base);
+    const px = colorizeHeatmap(v, ramp, base);
     expect(red(px)).toEqual([0, 64, 128, 255]);
     expect(alpha(px)).toEqual([128, 128, 128, 128]);
   });
   it('positive only, with a threshold', () => {
-    const px = colorize(v, ramp, { ...base, sign: 'positive', threshold: 0.6, opacity: 1 });
+    const px = colorizeHeatmap(v, ramp, { ...base, sign: 'positive', threshold: 0.6, opacity: 1 });
     expect(red(px)).toEqual([0, 0, 0, 255]);
     expect(alpha(px)).toEqual([0, 0, 0, 255]);
   });
   it('negative only', () => {
-    expect(red(colorize(v, ramp, { ...base, sign: 'negative', opacity: 1 }))).toEqual([255, 128, 0, 0]);
+    expect(red(colorizeHeatmap(v, ramp, { ...base, sign: 'negative', opacity: 1 }))).toEqual([255, 128, 0, 0]);
   });
   it('batch normalisation divides by the batch peak', () => {
-    expect(red(colorize(v, ramp, { ...base, normalization: 'batch', batchPeak: 4 }))).toEqual([64, 96, 128, 191]);
+    expect(red(colorizeHeatmap(v, ramp, { ...base, normalization: 'batch', batchPeak: 4 }))).toEqual([64, 96, 128, 192]) // entry floor(pos * 256);
   });
   it('min-max ignores the sign', () => {
-    expect(red(colorize(v, ramp, { ...base, normalization: 'minmax' }))).toEqual([0, 64, 128, 255]);
+    expect(red(colorizeHeatmap(v, ramp, { ...base, normalization: 'minmax' }))).toEqual([0, 64, 128, 255]);
   });
   it('an all-zero map stays in the middle and never divides by zero', () => {
-    const px = colorize([0, 0], ramp, base);
+    const px = colorizeHeatmap([0, 0], ramp, base);
     expect(red(px)).toEqual([128, 128]);
     expect(Array.from(px).every(Number.isFinite)).toBe(true);
   });
   it('opacity changes only alpha', () => {
-    const a = colorize(v, ramp, base);
-    const b = colorize(v, ramp, { ...base, opacity: 1 });
+    const a = colorizeHeatmap(v, ramp, base);
+    const b = colorizeHeatmap(v, ramp, { ...base, opacity: 1 });
     expect(red(a)).toEqual(red(b));
     expect(alpha(b)).toEqual([255, 255, 255, 255]);
   });

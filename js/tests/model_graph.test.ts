@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import ELK from 'elkjs/lib/elk.bundled.js';
 import { chain, pathsThrough, revealing, search, visibleGraph, type VisibleGraph, type VisNode } from '../src/model_graph/visible';
-import { GroupLayouts, LARGE, LAYOUT_OPTIONS, layeredPositions, nodeWidth, NODE_H, PAD, pathOrder, type Layouter } from '../src/model_graph/layout';
+import { GroupLayouts, LARGE, LAYOUT_OPTIONS, layeredPositions, layoutReport, nodeWidth, NODE_H, PAD, pathOrder, type Layouter } from '../src/model_graph/layout';
+import { decodeArray } from '../src/lib/codecs';
 import { fmtCount, hitTest } from '../src/model_graph/draw';
 import type { GraphData } from '../src/model_graph/protocol';
 
@@ -104,6 +105,20 @@ describe('layout one group at a time', () => {
     expect(hitTest(opened, opened.boxes.get('b0c')!.x + 2, opened.boxes.get('b0c')!.y + 2, 22)).toBe('b0c');
     const f = opened.boxes.get('frame:1.0')!;
     expect(hitTest(opened, f.x + 2, f.y + 2, 22)).toBe('frame:1.0');
+  });
+  it('the layout on screen goes back to Python as ids and a float32 (N, 4) array of boxes', async () => {
+    const layout = await new GroupLayouts(new ELK()).layout(visibleGraph(net(), ['1']));
+    const sent = layoutReport(layout, ['1']);
+    expect(sent.expanded).toEqual(['1']);
+    expect(sent.ids).toEqual([...layout.boxes.keys()]);
+    expect(sent.ids).toContain('frame:1');
+    const boxes = decodeArray(sent.boxes)!;
+    expect(boxes.shape).toEqual([sent.ids.length, 4]);
+    sent.ids.forEach((id, i) => {
+      const b = layout.boxes.get(id)!;
+      expect([...boxes.data.slice(4 * i, 4 * i + 4)]).toEqual([b.x, b.y, b.w, b.h].map(Math.fround));
+    });
+    expect([sent.width, sent.height]).toEqual([layout.width, layout.height]);
   });
   it('very large groups use longest-path layers (no elkjs call)', async () => {
     const n = LARGE + 50;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argmaxMap, colorize, flipMask, type Luts } from '../src/prob_map_player/colorize';
+import { argmaxMap, colorizeProbabilities, flipMask, type Luts } from '../src/lib/display';
 import { decodeFrames, frameStore } from '../src/prob_map_player/frames';
 import { toScreen } from '../src/prob_map_player/overlay';
 import { blend, epochLabel, frameAt, GEOMETRIC_EPS, stepForEpoch, timeline, unionEpochs } from '../src/prob_map_player/playback';
@@ -63,7 +63,7 @@ describe('blend', () => {
 describe('colorize', () => {
   const p = new Float32Array([1, 0, 0.5, 0.5, 0.2, 0.8]); // 1 row x 3 cells x 2 classes
   const rgba = (mode: 'region' | 'boundary' | 'class' | 'entropy', target = 0, boundaryLine = false) =>
-    Array.from(colorize(p, 2, 1, 3, LUTS, { mode, target, boundaryLine }, new Uint8ClampedArray(12)));
+    Array.from(colorizeProbabilities(p, 2, 1, 3, LUTS, { mode, target, boundaryLine }, new Uint8ClampedArray(12)));
   it('region: hue of the winner, brightness by how far above chance (fixed scale)', () => {
     const out = rgba('region');
     expect(out.slice(0, 4)).toEqual([255, 0, 0, 255]);

@@ -41,7 +41,7 @@ def export_projector(features: Features, logdir: str | os.PathLike, name: str = 
     out = expand_path(logdir, "logdir")
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"logdir must be a folder, but {str(out)!r} is a file")
-    files: dict[str, Callable[[Path], None]] = {
+    files: dict[str, Callable[[Path], object]] = {
         "tensors.tsv": lambda tmp: np.savetxt(tmp, features.embeddings, delimiter="\t", fmt="%.6g")}
 
     columns: dict[str, list] = {}

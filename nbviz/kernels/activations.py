@@ -152,7 +152,7 @@ def _n_items(data: Any) -> int | None:
     from torch.utils.data import DataLoader
 
     try:
-        return len(data.dataset) if isinstance(data, DataLoader) else len(data)
+        return len(data.dataset) if isinstance(data, DataLoader) else len(data)  # pyright: ignore[reportArgumentType] - a Dataset may define __len__; TypeError when not
     except TypeError:
         return None
 

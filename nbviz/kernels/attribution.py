@@ -10,10 +10,9 @@ Maps are kept raw (signed, unnormalised): normalisation is a display choice made
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -21,6 +20,14 @@ import torch.nn.functional as F  # noqa: N812 - the usual name
 from torch import nn
 
 from .activations import resolve_layer
+from .attribution_layers import (
+    LayerCheck,
+    NotMappable,
+    mappable_layers,
+    output_tensor,
+    tokens_to_maps,
+    with_mappable,
+)
 from .torch_utils import first_tensor, forward_failed, handed_back, model_device, model_dtype
 
 METHODS = ("gradcam", "integrated_gradients", "saliency", "occlusion", "guided_gradcam")
@@ -139,7 +146,7 @@ def layer_shapes(model: nn.Module, x: Any, proc_x: Callable | None = None) -> di
     names = {id(m): path for path, m in model.named_modules()}
 
     def record(module: nn.Module, _inputs: Any, out: Any) -> None:
-        tensor = _output_tensor(out)
+        tensor = output_tensor(out)
         if tensor is not None:
             shapes[names[id(module)]] = tuple(tensor.shape)
 
@@ -157,110 +164,9 @@ def layer_shapes(model: nn.Module, x: Any, proc_x: Callable | None = None) -> di
     return shapes
 
 
-def _output_tensor(out: Any) -> torch.Tensor | None:
-    """A module's output tensor, or the first tensor of a tuple / list it returns (None when there is none)."""
-    return out if isinstance(out, torch.Tensor) else next(
-        (o for o in (out if isinstance(out, (tuple, list)) else ()) if isinstance(o, torch.Tensor)), None)
-
-
-def token_grid(tokens: int) -> tuple[int, int] | None:
-    """(side, dropped) for a token count that is a square (dropped = 0) or a square + 1 class token; else None."""
-    for dropped in (0, 1):
-        side = math.isqrt(tokens - dropped)
-        if side > 0 and side * side == tokens - dropped:
-            return side, dropped
-    return None
-
-
-def spatial_reason(path: str, shape: tuple[int, ...]) -> str | None:
-    """Why a layer's output cannot be mapped onto the image (None when it can)."""
-    shown = repr(path) if path else "the model itself"
-    shape_text = "(N, " + ", ".join(map(str, shape[1:])) + ")"
-    if len(shape) == 4:
-        if shape[2] * shape[3] > 1:
-            return None
-        return (f"layer {shown} gives {shape_text} maps of a single pixel (after global pooling), so there is "
-                "nothing to map onto the image; pick an earlier layer")
-    if len(shape) == 3:
-        if token_grid(shape[1]) is not None:
-            return None
-        return (f"layer {shown} gives tokens {shape_text} whose count {shape[1]} is neither a square nor a square + 1 "
-                "class token, so they cannot be laid on a patch grid; pass reshape=fn mapping (N, T, C) to "
-                "(N, C, h, w)")
-    return (f"layer {shown} gives outputs of shape {shape_text}, which have no spatial axes, so there is nothing to "
-            "map onto the image; pick a layer before the global pooling / flatten")
-
-
 def spatial_layers(model: nn.Module, x: Any, proc_x: Callable | None = None) -> dict[str, tuple[int, ...]]:
     """The layers whose output Grad-CAM can map (convolution maps or square token grids), with their shapes."""
     return mappable_layers(layer_shapes(model, x, proc_x))
-
-
-def mappable_layers(shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
-    """The layers among :func:`layer_shapes` whose output Grad-CAM can map."""
-    return {p: s for p, s in shapes.items() if p and spatial_reason(p, s) is None}
-
-
-def check_layer(model: nn.Module, layer: Any, shapes: dict[str, tuple[int, ...]],
-                reshape: Callable | None = None) -> tuple[str, nn.Module, tuple[int, ...]]:
-    """(path, module, output shape) of a layer Grad-CAM can map, given :func:`layer_shapes`; else a ValueError that
-    says why and lists the layers that can be mapped."""
-    path, module = resolve_layer(model, layer)
-    shape = shapes.get(path)
-    if shape is None:
-        raise ValueError(_not_run(path))
-    reason = None if reshape is not None else spatial_reason(path, shape)
-    if reason is not None:
-        raise ValueError(_with_mappable(reason, shapes))
-    return path, module, shape
-
-
-def _not_run(path: str) -> str:
-    return f"layer {path!r} did not run in the model's forward pass (nothing to attribute)"
-
-
-def _with_mappable(reason: str, shapes: dict[str, tuple[int, ...]]) -> str:
-    good = list(mappable_layers(shapes))[-4:]
-    return f"{reason}; layers that can be mapped: {good}"
-
-
-class _NotMappable(ValueError):
-    """The attributed layer's output cannot be mapped onto the image (raised from the pass, completed after it)."""
-
-
-class _LayerCheck:
-    """Forward hook on the attributed layer that checks its output in the attribution's own first pass.
-
-    A separate probe forward costs as much as a whole one-image Grad-CAM, and a cached one goes stale when the
-    model changes; the pass itself sees the shape for free.
-    """
-
-    def __init__(self, path: str, reshape: Callable | None) -> None:
-        self.path, self.reshape = path, reshape
-        self.shape: tuple[int, ...] | None = None
-
-    def __call__(self, _module: nn.Module, _inputs: Any, out: Any) -> None:
-        if self.shape is not None:
-            return
-        tensor = _output_tensor(out)
-        self.shape = () if tensor is None else tuple(tensor.shape)
-        reason = None if self.reshape is not None or tensor is None else spatial_reason(self.path, self.shape)
-        if reason is not None:
-            raise _NotMappable(reason)
-
-    def ran(self) -> None:
-        """Raise when the layer did not run in the forward pass that just ended."""
-        if self.shape is None:
-            raise ValueError(_not_run(self.path))
-
-
-def tokens_to_maps(tokens: torch.Tensor) -> torch.Tensor:
-    """(N, T, C) tokens as (N, C, side, side) maps, the class token dropped when T is a square + 1."""
-    grid = token_grid(tokens.shape[1])
-    if grid is None:
-        raise ValueError(f"cannot lay {tokens.shape[1]} tokens on a square grid; pass reshape=")
-    side, dropped = grid
-    return tokens[:, dropped:].transpose(1, 2).reshape(len(tokens), tokens.shape[2], side, side)
 
 
 # -- attribution passes ----------------------------------------------------------------------------------------
@@ -293,7 +199,7 @@ class _Scorer:
     """
 
     def __init__(self, model: nn.Module, targets: torch.Tensor | None, autocast: bool,
-                 check: _LayerCheck | None = None) -> None:
+                 check: LayerCheck | None = None) -> None:
         self.model, self.targets, self.autocast, self.check = model, targets, autocast, check
         self.logits: torch.Tensor | None = None
         self.chosen: torch.Tensor | None = None
@@ -394,13 +300,14 @@ def _input_maps(method: str, scorer: _Scorer, module: nn.Module | None, xb: torc
         kwargs.setdefault("strides", (xb.shape[1], max(1, side // 2), max(1, side // 2)))
         kwargs.setdefault("perturbations_per_eval", 16)
     else:
+        assert module is not None  # guided_gradcam is a layer method: attribute() resolved it
         algo = GuidedGradCam(_ScoreModule(scorer), module)
-    if noise_tunnel:
+    if noise_tunnel is not None:
         nt = {"nt_type": "smoothgrad", "nt_samples": 8, "stdevs": 0.1, **noise_tunnel}
         attr = NoiseTunnel(algo).attribute(xb, **nt, target=scorer.chosen, **kwargs)
     else:
         attr = algo.attribute(xb, target=scorer.chosen, **kwargs)
-    return attr.sum(dim=1, keepdim=True)
+    return cast(torch.Tensor, attr).sum(dim=1, keepdim=True)  # one input, so one tensor
 
 
 def attribute(
@@ -475,16 +382,16 @@ def attribute(
         if layer is None:
             raise ValueError(f"method={method!r} needs a layer (a dotted path, child names or the module)")
         path, module = resolve_layer(model, layer)
-        check = _LayerCheck(path, reshape)  # the layer's shape is checked in the first pass, not by a probe
-    elif noise_tunnel is True:
-        noise_tunnel = {}
-    if noise_tunnel and method == "gradcam":
+        check = LayerCheck(path, reshape)  # the layer's shape is checked in the first pass, not by a probe
+    # True (or {}): SmoothGrad with the defaults of _input_maps; None or False: none.
+    tunnel = {} if noise_tunnel is True else None if noise_tunnel is None or noise_tunnel is False else noise_tunnel
+    if tunnel is not None and method == "gradcam":
         raise ValueError("noise_tunnel smooths input attributions; use it with method='integrated_gradients', "
                          "'saliency', 'occlusion' or 'guided_gradcam'")
     maps, logits, chosen = [], [], []
     try:
         with handed_back(model):
-            if module is not None:
+            if module is not None and check is not None:
                 module.register_forward_hook(check)  # removed by handed_back
             for start in range(0, n, int(batch_size)):
                 xb = _prepared(x[start:start + batch_size], model, proc_x)
@@ -492,25 +399,28 @@ def attribute(
                 scorer = _Scorer(model, tb, precision == "bf16", check)
                 try:
                     if method == "gradcam":
+                        assert module is not None  # a layer method: resolved above
                         cam = _gradcam_maps(scorer, module, xb, signed, reshape)
                     else:
-                        cam = _input_maps(method, scorer, module, xb, signed, noise_tunnel or None,
+                        cam = _input_maps(method, scorer, module, xb, signed, tunnel,
                                           method_kwargs or {})
                 except (AttributionInputError, ValueError):
                     raise
                 except Exception as exc:
                     raise forward_failed(exc, model, xb) from exc
+                batch_logits, batch_chosen = scorer.logits, scorer.chosen
+                assert batch_logits is not None and batch_chosen is not None  # set by the pass above
                 if start == 0 and targets is not None:  # every target, before the other batches run
-                    check_targets(targets, n, scorer.logits.shape[1])
-                _check_finite(scorer.logits, cam, start)
+                    check_targets(targets, n, batch_logits.shape[1])
+                _check_finite(batch_logits, cam, start)
                 cam = cam.float()
                 if tuple(cam.shape[2:]) != size:
                     cam = F.interpolate(cam, size=size, mode="bilinear", align_corners=False)
                 maps.append(cam[:, 0].detach().cpu())
-                logits.append(scorer.logits.cpu())
-                chosen.append(scorer.chosen.cpu())
-    except _NotMappable as exc:  # the model is handed back: the layers that can be mapped are probed now
-        raise ValueError(_with_mappable(str(exc), layer_shapes(model, x, proc_x))) from None
+                logits.append(batch_logits.cpu())
+                chosen.append(batch_chosen.cpu())
+    except NotMappable as exc:  # the model is handed back: the layers that can be mapped are probed now
+        raise ValueError(with_mappable(str(exc), layer_shapes(model, x, proc_x))) from None
     return Attribution(torch.cat(maps), torch.cat(logits), torch.cat(chosen))
 
 
@@ -545,55 +455,3 @@ def grad_cam(model: nn.Module, layer: Any, x: Any, target: Any = None, signed: b
         (N, H, W) float32 on the CPU.
     """
     return attribute(model, x, layer, target, method="gradcam", signed=signed, proc_x=proc_x, **kwargs).maps
-
-
-@dataclass
-class SaliencyConfusion:
-    """The saliency confusion matrix of a batch: positive and negative evidence for the predicted and true class.
-
-    Attributes
-    ----------
-    maps
-        (N, 2, 2, H, W) float32 >= 0: ``[:, 0]`` the predicted class, ``[:, 1]`` the true class; ``[:, :, 0]``
-        positive evidence, ``[:, :, 1]`` negative evidence (as a magnitude).
-    classes
-        (N, 2) int64: predicted and true class.
-    probabilities
-        (N, 2) float32: the model's probability of each.
-    """
-
-    maps: np.ndarray
-    classes: np.ndarray
-    probabilities: np.ndarray
-
-    @property
-    def wrong(self) -> np.ndarray:
-        """(N,) bool: where prediction and truth differ."""
-        return self.classes[:, 0] != self.classes[:, 1]
-
-
-def saliency_confusion(model: nn.Module, layer: Any, x: Any, true: Any, *, method: str = "gradcam",
-                       **kwargs: Any) -> SaliencyConfusion:
-    """The 2 x 2 saliency confusion matrix per image (see :class:`SaliencyConfusion`).
-
-    Parameters
-    ----------
-    model, layer, x
-        See :func:`attribute`.
-    true
-        The true class of each image (an int or N ints).
-    method
-        The attribution method; maps are signed, then split into their positive and negative parts.
-    **kwargs
-        Passed to :func:`attribute` (proc_x, reshape, batch_size, precision, ...).
-    """
-    pred = attribute(model, x, layer, None, method=method, signed=True, **kwargs)
-    n = len(pred.maps)
-    truth = check_targets(true, n, pred.logits.shape[1])
-    same = bool((truth == pred.targets).all())
-    real = pred if same else attribute(model, x, layer, truth, method=method, signed=True, **kwargs)
-    signed = torch.stack([pred.maps, real.maps], dim=1)  # (N, 2, H, W)
-    maps = torch.stack([signed.clamp(min=0), (-signed).clamp(min=0)], dim=2)
-    probs = pred.probabilities
-    classes = torch.stack([pred.targets, truth], dim=1)
-    return SaliencyConfusion(maps.numpy(), classes.numpy(), probs.gather(1, classes).numpy().astype(np.float32))

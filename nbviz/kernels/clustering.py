@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .neighbors import check_features
+from ..checks import as_matrix
 
 
 def _relabel_by_size(codes: np.ndarray, k: int) -> np.ndarray:
@@ -48,7 +48,7 @@ def hierarchical_clusters(x: np.ndarray, k: int, random_state: int = 0, max_exac
     """
     from sklearn.cluster import AgglomerativeClustering
 
-    x = check_features(x)
+    x = as_matrix(x)
     n = len(x)
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 2 <= k <= n:
         raise ValueError(f"k must be an int between 2 and N = {n}, got {k!r}")

@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..checks import as_matrix
 from ..labels import encode_labels
 from .components import is_int
-from .neighbors import KnnGraph, NeighborIndex, check_features, knn_all, knn_graph
+from .knn_graph import KnnGraph, knn_graph
+from .neighbors import NeighborIndex, knn_all
 
 # ------------------------------------------------------------------------------------------------------------
 # relating components to data
@@ -121,7 +123,8 @@ def distribution_shift(reference: Any, other: Any) -> pd.DataFrame:
     shift = (b.mean(axis=0) - a.mean(axis=0)) / np.where(std > 0, std, np.nan)
     tests = [ks_2samp(a[:, j], b[:, j]) for j in range(a.shape[1])]
     return pd.DataFrame({"component": np.arange(a.shape[1]), "mean_shift": shift,
-                         "ks": [float(r.statistic) for r in tests], "p_value": [float(r.pvalue) for r in tests]})
+                         "ks": [float(r.statistic) for r in tests],  # pyright: ignore[reportAttributeAccessIssue] - scipy's result stub
+                         "p_value": [float(r.pvalue) for r in tests]})  # pyright: ignore[reportAttributeAccessIssue] - as above
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -160,11 +163,11 @@ def neighborhood_agreement(a: Any, b: Any, k: int = 10, metric: str = "euclidean
     names
         What to call ``a`` and ``b`` in error messages.
     exact, target_recall, random_state
-        How the neighbours are found in each space (:func:`nbviz.kernels.neighbors.knn_graph`): exactly
+        How the neighbours are found in each space (:func:`nbviz.kernels.knn_graph.knn_graph`): exactly
         (True), with an approximate index tuned to ``target_recall`` (False), or by size (None: approximate
-        from :data:`nbviz.kernels.neighbors.APPROX_MIN_ITEMS` items on).
+        from :data:`nbviz.kernels.knn_graph.APPROX_MIN_ITEMS` items on).
     return_graphs
-        Also return the two :class:`~nbviz.kernels.neighbors.KnnGraph`, whose ``exact`` and ``recall`` say
+        Also return the two :class:`~nbviz.kernels.knn_graph.KnnGraph`, whose ``exact`` and ``recall`` say
         how the neighbours were found.
 
     Returns
@@ -172,7 +175,7 @@ def neighborhood_agreement(a: Any, b: Any, k: int = 10, metric: str = "euclidean
     numpy.ndarray or (numpy.ndarray, (KnnGraph, KnnGraph))
         float64 (N,) in [0, 1]: 1 where the two neighbourhoods are the same.
     """
-    xa, xb = check_features(a, names[0]), check_features(b, names[1])
+    xa, xb = as_matrix(a, names[0]), as_matrix(b, names[1])
     _same_items(xa, xb, names)
     options = {"exact": exact, "target_recall": target_recall, "random_state": random_state}
     graphs = knn_graph(xa, k, metric, **options), knn_graph(xb, k, metric, **options)
@@ -182,7 +185,7 @@ def neighborhood_agreement(a: Any, b: Any, k: int = 10, metric: str = "euclidean
 
 def _layout_knn(layout: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:
     """Exact k nearest (Euclidean, self excluded) in a low-dimensional layout for ``rows``, by a k-d tree."""
-    from scipy.spatial import cKDTree
+    from scipy.spatial import cKDTree  # pyright: ignore[reportAttributeAccessIssue] - exported, not in scipy's __all__ stubs
 
     _, idx = cKDTree(layout).query(layout[rows], k=k + 1, workers=-1)
     # Drop the row itself; with duplicates it may not come first, so remove it wherever it is.
@@ -200,7 +203,7 @@ def _sample_rows(n: int, sample: int | None, random_state: int) -> np.ndarray:
 
 
 def _check_faithfulness(x: Any, layout: Any, k: Any) -> tuple[np.ndarray, np.ndarray, int]:
-    xs, ls = check_features(x, "x"), check_features(layout, "layout")
+    xs, ls = as_matrix(x, "x"), as_matrix(layout, "layout")
     _same_items(xs, ls, ("x", "layout"))
     n = len(xs)
     if not is_int(k) or not 1 <= k < n / 2:

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import as_matrix
 from ._parallel import parallel_map, thread_count
-from .neighbors import NeighborIndex, check_features
+from .neighbors import NeighborIndex
 
 #: Above this many matrix entries (N * D) the randomized solver is used; below, an exact SVD.
 EXACT_MAX_ENTRIES = 4_000_000
@@ -48,7 +49,7 @@ def _as_matrix(x: Any, name: str, check_finite: bool = True) -> Any:
         a = np.asarray(x)
         if a.dtype.kind in "biuf" and a.ndim == 2 and a.shape[0] >= 1 and a.shape[1] >= 1:
             return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
-    return torch.from_numpy(check_features(x, name))
+    return torch.from_numpy(as_matrix(x, name))
 
 
 def _require_finite(t: Any, name: str) -> None:
@@ -86,11 +87,13 @@ def _blocked_pass(t: Any, x0: Any = None, qt: Any = None, shift: Any = None, gra
     starts = range(0, num, block)
     # A few tasks a worker, handed out as workers free up: one slowed by other work on its core takes fewer.
     per_task = max(1, -(-len(starts) // (4 * workers)))
-    yt = None if qt is None else torch.empty(qt.shape[0], num, dtype=torch.float32, device=t.device)
+    yt: Any = None if qt is None else torch.empty(qt.shape[0], num, dtype=torch.float32, device=t.device)
 
     def task(first: int) -> tuple[Any, Any, Any]:
         f64, f32 = {"dtype": torch.float64, "device": t.device}, {"dtype": torch.float32, "device": t.device}
-        s = q = zt = None
+        s: Any = None  # each made below when asked for
+        q: Any = None
+        zt: Any = None
         if x0 is not None:
             s, q = torch.zeros(dim, **f64), torch.zeros(dim, **f64)
             buf, ones = torch.empty(block, dim, **f32), torch.ones(block, **f32)
@@ -414,7 +417,8 @@ def walk(scores: Any, i: int, steps: int = 9, m: int = 1, lo: float = 1.0, hi: f
         raise ValueError(f"steps must be an int >= 2, got {steps!r}")
     if not is_int(m) or not 1 <= m <= len(s):
         raise ValueError(f"m must be an int from 1 to N = {len(s)}, got {m!r}")
-    positions = np.linspace(*np.percentile(s[:, i], [lo, hi]), int(steps))
+    low, high = np.percentile(s[:, i], [lo, hi])
+    positions = np.linspace(low, high, int(steps))
     index = NeighborIndex(s)
     target = np.zeros(s.shape[1], dtype=np.float32)
     out = np.empty((int(steps), int(m)), dtype=np.int64)

@@ -1,10 +1,11 @@
 """A model's architecture as plain graph data: module dataflow (torch.fx, or forward hooks when tracing fails) or
-the autograd graph as torchviz builds it, with the module hierarchy, output shapes and folded repeated blocks.
+the autograd graph torchviz draws, with the module hierarchy, output shapes and folded repeated blocks.
 
 This module is capture: :func:`capture`, the :class:`Graph` it returns, :func:`prepare_input`, autograd mode (a
-forward on fake tensors within a budget, else the real one; torchviz's graph read back) and the hierarchy and folds.
+forward on fake tensors within a budget, else the real one; ``grad_fn`` / ``next_functions`` walked here, the node
+set torchviz draws; torchviz itself only for DOT, :func:`autograd_dot`) and the hierarchy and folds.
 Modules mode is in :mod:`.graph_modules`, the forward hooks both modes use in :mod:`.graph_hooks`, and what turns a
-captured graph into what is drawn (collapse, layout, DOT / SVG) in :mod:`.graph_view`.
+captured graph into what is drawn (collapse, the fallback layout, DOT) in :mod:`.graph_view`.
 
 Nodes are ``{"id", "path", "type", "params", "shape", "kind"}``; ``kind`` is "module" (the node is a module's call
 itself), "op" (a function inside the module ``path``; "" outside any), "input", "output", "tensor" (autograd: a
@@ -15,7 +16,6 @@ parameter or an output tensor) or "grad_fn" (autograd: a backward function run i
 from __future__ import annotations
 
 import gc
-import re
 import sys
 import time
 import weakref
@@ -96,27 +96,58 @@ def prepare_input(model: nn.Module, example_input: Any) -> Any:
 
 
 # -- autograd mode ---------------------------------------------------------------------------------------------
-_DOT_NODE = re.compile(r'^\t(\d+) \[label=(?:"((?:[^"\\]|\\.)*)"|([^\s\]]+))')
-_DOT_EDGE = re.compile(r"^\t(\d+) -> (\d+)")
+def autograd_objects(outputs: tuple[torch.Tensor, ...]) -> tuple[dict[int, Any], list[tuple[int, int]]]:
+    """What torchviz's ``make_dot(outputs)`` draws with its default options, found by walking ``grad_fn`` /
+    ``next_functions`` here: the objects by ``id`` in the order ``make_dot`` first draws them (each output tensor and
+    the base of a view, backward functions, the variable of an ``AccumulateGrad``, the saved tensors of custom
+    autograd functions), and its edges ``(source id, target id)`` in its order, repeats included (an op that takes a
+    tensor twice has two edges). tests/unit/test_graph.py holds the counts equal to ``make_dot``'s.
 
-
-def _reachable(out: Any) -> dict[int, Any]:
-    """Every object torchviz names by ``id``: output tensors, their bases, grad_fns and their variables."""
-    found: dict[int, Any] = {}
-    stack = [v for v in (out if isinstance(out, tuple) else (out,))]
-    while stack:
-        obj = stack.pop()
-        if obj is None or id(obj) in found:
+    Depth first as ``make_dot`` recurses, on an explicit stack: a deep graph needs no recursion limit.
+    """
+    drawn: dict[int, Any] = {}  # by id, in the order of first drawing; holds them alive, so ids stay unique
+    seen: set[int] = set()  # make_dot's `seen`: functions and tensors, which it draws (or skips) once
+    edges: list[tuple[int, int]] = []
+    # ("tensor", t) / ("fn", f): visit; ("edge", a, b) / ("saved", t, f): an edge, drawn once what was pushed above
+    # it is done (as make_dot draws an edge after the call before it returns).
+    todo: list[tuple] = [("tensor", t) for t in reversed(outputs)]
+    while todo:
+        step = todo.pop()
+        if step[0] == "edge":
+            edges.append((id(step[1]), id(step[2])))
             continue
-        found[id(obj)] = obj
-        if isinstance(obj, torch.Tensor):
-            stack += [obj.grad_fn] + ([obj._base] if obj._is_view() else [])
+        if step[0] == "saved":  # drawn as make_dot draws them: after the function's inputs, never skipped
+            _, saved, fn = step
+            seen.add(id(saved))
+            edges.append((id(saved), id(fn)))
+            drawn.setdefault(id(saved), saved)
+            continue
+        obj = step[1]
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        later: list[tuple] = []
+        if step[0] == "tensor":
+            drawn.setdefault(id(obj), obj)
+            if obj.grad_fn is not None:
+                later += [("fn", obj.grad_fn), ("edge", obj.grad_fn, obj)]
+            if obj._is_view():
+                later += [("tensor", obj._base), ("edge", obj._base, obj)]
         else:
-            if hasattr(obj, "variable"):
-                stack.append(obj.variable)
-            stack += [u for u, _ in getattr(obj, "next_functions", ())]
-            stack += list(getattr(obj, "saved_tensors", ()) or ())
-    return found
+            var = getattr(obj, "variable", None)
+            if var is not None:  # an AccumulateGrad: the leaf it fills, drawn before the function
+                seen.add(id(var))
+                drawn.setdefault(id(var), var)
+                edges.append((id(var), id(obj)))
+            drawn.setdefault(id(obj), obj)
+            for fn, _ in getattr(obj, "next_functions", ()):
+                if fn is not None:
+                    later += [("edge", fn, obj), ("fn", fn)]
+            # Custom autograd functions keep their saved tensors here (built-in ones do not expose it).
+            for saved in getattr(obj, "saved_tensors", None) or ():
+                later += [("saved", saved, obj)]
+        todo += reversed(later)
+    return drawn, edges
 
 
 class _OverBudget(Exception):
@@ -160,7 +191,9 @@ class _FakeBudget:
 def _fake_forward(model: nn.Module, x: Any, trace: Trace, seq: Any) -> tuple[Any, dict[str, torch.Tensor]] | None:
     """The forward on fake tensors (torch's FakeTensorMode: shapes and dtypes, no data). The autograd graph it
     records is the real forward's node for node (fake tensors keep their device, so the same kernels are chosen), at
-    a cost per op instead of per FLOP: a convolutional network at image size captures in about half the time.
+    a cost per op instead of per FLOP: a convolutional network at image size captures in about half the time. One
+    name differs: where a view of a tensor changed in place is drawn, torch regenerates its backward function by
+    replaying the view (e.g. SelectBackward0) on fake tensors and by ``as_strided`` (AsStridedBackward0) on real ones.
 
     Returns the output and the fake parameters by name, or None where a real forward is the better choice: off the
     CPU (real kernels are fast there), before torch._dynamo is loaded (fake tensors need it: a second's import;
@@ -197,54 +230,39 @@ def _fake_forward(model: nn.Module, x: Any, trace: Trace, seq: Any) -> tuple[Any
     return out, params
 
 
-def _autograd_graph(out: Any, params: dict[str, torch.Tensor], trace: Trace) -> tuple[list, list]:
-    from torchviz import make_dot
-
-    tensors = out if isinstance(out, torch.Tensor) else tuple(v for v in as_args(out) if isinstance(v, torch.Tensor))
-    if isinstance(tensors, tuple) and not tensors or (isinstance(tensors, torch.Tensor) and tensors.grad_fn is None):
+def _output_tensors(out: Any) -> tuple[torch.Tensor, ...]:
+    """The output tensors whose graph is drawn (a tensor, or the tensors in a tuple), or a ValueError when there
+    is no graph to draw."""
+    tensors = (out,) if isinstance(out, torch.Tensor) else tuple(v for v in as_args(out) if isinstance(v, torch.Tensor))
+    if not tensors or (isinstance(out, torch.Tensor) and out.grad_fn is None):
         raise ValueError("autograd mode needs an output that depends on a parameter needing gradients; the model "
                          "has no parameters with requires_grad=True (use mode='modules')")
-    dot = make_dot(tensors, params=params)
-    objects = _reachable(tensors)
+    return tensors
+
+
+def _autograd_graph(out: Any, params: dict[str, torch.Tensor], trace: Trace) -> tuple[list, list]:
+    objects, links = autograd_objects(_output_tensors(out))
     owner = {id(p): name.rpartition(".")[0] for name, p in params.items()}
+    names = {id(p): name for name, p in params.items()}
     # The deepest module whose call span holds a grad_fn's sequence number ran it.
     spans = sorted(((s, e, p) for p, lst in trace.spans.items() if p for s, e in lst), key=lambda v: (v[0], -v[1]))
     ran_in = _innermost_spans(spans, [o._sequence_nr() for o in objects.values()
                                       if not isinstance(o, torch.Tensor) and hasattr(o, "_sequence_nr")])
     nodes: list[dict] = []
-    edges: list[dict] = []
-    seen: set[str] = set()
-    for line in dot.body:
-        m = _DOT_EDGE.match(line)
-        if m:
-            edges.append({"source": m.group(1), "target": m.group(2), "shape": ""})
-            continue
-        m = _DOT_NODE.match(line)
-        if not m or m.group(1) in seen:
-            continue
-        seen.add(m.group(1))
-        obj = objects.get(int(m.group(1)))
-        label = (m.group(2) if m.group(2) is not None else m.group(3)).replace("\\n", "\n")
+    for key, obj in objects.items():
         if isinstance(obj, torch.Tensor):
-            name = label.split("\n")[0].strip()
-            path = owner.get(id(obj), "")
+            name = names.get(key, "")  # torchviz labels parameters by name, other tensors by shape alone
             node = {"type": "parameter" if name else "tensor", "params": obj.numel() if name else 0,
-                    "shape": shape_of(obj), "kind": "tensor", "path": path, "label": name}
+                    "shape": shape_of(obj), "kind": "tensor", "path": owner.get(key, ""), "label": name}
         else:
-            path = ""
-            seq = obj._sequence_nr() if obj is not None and hasattr(obj, "_sequence_nr") else -1
             var = getattr(obj, "variable", None)
-            if var is not None:
-                path = owner.get(id(var), "")
-            else:
-                path = ran_in.get(seq, "")
+            path = owner.get(id(var), "") if var is not None else ran_in.get(obj._sequence_nr(), "")
             meta = getattr(obj, "_input_metadata", ())
             shape = "(" + ", ".join(str(int(v)) for v in meta[0].shape) + ")" if meta else ""
-            node = {"type": label.split("\n")[0], "params": 0, "shape": shape, "kind": "grad_fn", "path": path}
-        nodes.append({"id": m.group(1), **node})
+            node = {"type": type(obj).__name__, "params": 0, "shape": shape, "kind": "grad_fn", "path": path}
+        nodes.append({"id": str(key), **node})
     shapes = {n["id"]: n["shape"] for n in nodes}
-    for e in edges:
-        e["shape"] = shapes.get(e["source"], "")
+    edges = [{"source": str(a), "target": str(b), "shape": shapes[str(a)]} for a, b in links]
     return nodes, edges
 
 
@@ -274,7 +292,7 @@ def _sequence_counter() -> Any:
     """A function giving the sequence number the next autograd node will get (torch's own counter, read directly;
     where torch lacks that, a tiny autograd node is made to read it: ten times the cost, a module call in every
     module of the model)."""
-    peek = getattr(torch._C._autograd, "_get_sequence_nr", None)
+    peek = getattr(torch._C._autograd, "_get_sequence_nr", None)  # pyright: ignore[reportAttributeAccessIssue] - not in torch stubs
     if peek is not None:
         return peek
     probe = torch.zeros((), requires_grad=True)
@@ -330,6 +348,40 @@ def check_mode(mode: str) -> None:
         raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
 
 
+def _check_model(model: Any) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+
+
+def _autograd_forward(model: nn.Module, x: Any) -> tuple[Any, dict[str, torch.Tensor], Trace]:
+    """The forward autograd mode draws, run inside :func:`handed_back` with every parameter needing a gradient
+    (frozen ones too: the graph shows the whole model): on fake tensors where that is the cheaper one
+    (:func:`_fake_forward`), else the real one. Returns the output, the parameters it used by name, and the trace."""
+    trace, seq = Trace(), _sequence_counter()
+    with torch.enable_grad():
+        ran = _fake_forward(model, x, trace, seq)
+        if ran is not None:
+            return ran[0], ran[1], trace
+        for p in model.parameters():  # the real forward, on a fresh trace
+            p.requires_grad_(True)
+        params: dict[str, torch.Tensor] = dict(model.named_parameters())
+        trace = Trace()
+        return run_hooked(model, x, trace, seq), params, trace
+
+
+def autograd_dot(model: nn.Module, example_input: Any) -> Any:
+    """torchviz's ``make_dot`` (a ``graphviz.Digraph``) of the graph :func:`capture` draws in autograd mode: the
+    same nodes and edges, labelled and coloured by torchviz. The forward runs again (as :func:`capture` runs it,
+    the model handed back unchanged), so node names are ``id``s of this forward's objects, not the captured ids."""
+    from torchviz import make_dot
+
+    _check_model(model)
+    x = prepare_input(model, example_input)
+    with handed_back(model):
+        out, params, _ = _autograd_forward(model, x)
+    return make_dot(_output_tensors(out), params=params)
+
+
 def capture(model: nn.Module, example_input: Any, mode: str = "modules") -> Graph:
     """Capture ``model``'s graph on ``example_input``.
 
@@ -341,31 +393,24 @@ def capture(model: nn.Module, example_input: Any, mode: str = "modules") -> Grap
         A tensor (or a tuple of tensors) the model takes, e.g. a batch of one; moved to the model's device.
     mode
         "modules": dataflow between modules (torch.fx; forward hooks when tracing fails, see ``Graph.fallback``);
-        "autograd": the backward graph as torchviz's ``make_dot`` builds it, from a forward on fake tensors where
-        that is the cheaper one (:func:`_fake_forward`; the same graph), else from the real forward.
+        "autograd": the backward graph, the nodes and edges torchviz's ``make_dot`` draws (:func:`autograd_objects`;
+        :func:`autograd_dot` is torchviz's own picture of it), from a forward on fake tensors where that is the
+        cheaper one (:func:`_fake_forward`; the same graph), else from the real forward.
 
     Raises
     ------
     RuntimeError
         When the forward pass fails; the message names the module where it failed.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_model(model)
     check_mode(mode)
     x = prepare_input(model, example_input)
     modules = dict(model.named_modules())
     fallback = ""
     with handed_back(model):
         if mode == "autograd":
-            trace, seq = Trace(), _sequence_counter()
-            with torch.enable_grad():
-                ran = _fake_forward(model, x, trace, seq)
-                if ran is None:  # the real forward, on a fresh trace
-                    for p in model.parameters():
-                        p.requires_grad_(True)
-                    trace = Trace()
-                    ran = run_hooked(model, x, trace, seq), dict(model.named_parameters())
-                nodes, edges = _autograd_graph(*ran, trace)
+            out, params, trace = _autograd_forward(model, x)
+            nodes, edges = _autograd_graph(out, params, trace)
             sizes = trace.sizes
         else:
             with torch.no_grad():

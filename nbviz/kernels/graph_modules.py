@@ -102,7 +102,8 @@ def _keeps_shape(m: nn.Module, x: Any) -> bool:
     if forward is nn.GroupNorm.forward:
         return x.dim() >= 2 and x.shape[1] == m.num_channels
     if forward is nn.LayerNorm.forward:
-        return tuple(x.shape[x.dim() - len(m.normalized_shape):]) == tuple(m.normalized_shape)
+        normalized = tuple(m.normalized_shape)  # type: ignore[arg-type]  # a LayerNorm's: a tuple of ints
+        return tuple(x.shape[x.dim() - len(normalized):]) == normalized
     return False
 
 
@@ -120,7 +121,7 @@ class _ShapeProp(ShapeProp):
 class _Propagate(nn.Module):
     """Shape propagation as a module's forward, so ``functional_call`` can swap ``gm``'s tensors."""
 
-    def __init__(self, gm: nn.Module) -> None:
+    def __init__(self, gm: torch.fx.GraphModule) -> None:
         super().__init__()
         self.gm = gm
 
@@ -134,7 +135,7 @@ def _clear_shapes(gm: Any) -> None:
         n.meta.pop("type", None)
 
 
-def _meta_shapes(gm: nn.Module, x: Any) -> bool:
+def _meta_shapes(gm: torch.fx.GraphModule, x: Any) -> bool:
     """Shape propagation through ``gm`` on meta tensors: no compute, and the model's own forward never runs.
 
     Parameters and buffers are swapped for meta copies only for the call (the model is not touched); False, with
@@ -157,7 +158,7 @@ def _meta_shapes(gm: nn.Module, x: Any) -> bool:
         return False
 
 
-def _real_shapes(gm: nn.Module, x: Any) -> bool:
+def _real_shapes(gm: torch.fx.GraphModule, x: Any) -> bool:
     """Shape propagation through ``gm`` on the real input (when meta tensors could not do it); False if it fails."""
     try:
         with contextlib.redirect_stderr(io.StringIO()):

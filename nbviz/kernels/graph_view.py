@@ -1,13 +1,15 @@
 """A captured :class:`~nbviz.kernels.graph.Graph` as it is drawn: the groups open at a collapse depth, the nodes and
-edges shown for a set of open groups (closed groups and folded runs as single nodes), a layered layout, node labels,
-and DOT / SVG export (no graphviz needed); also the closest group names for error messages. Nothing here touches a
-model: capture is in :mod:`.graph`.
+edges shown for a set of open groups (closed groups and folded runs as single nodes), the layered layout static
+pictures fall back to when no view has laid the graph out, node labels and DOT (a ``graphviz.Digraph``); also the
+closest group names for error messages. Nothing here touches a model: capture is in :mod:`.graph`; the pictures
+are drawn in :mod:`nbviz.widgets.model_graph_export`.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections import defaultdict
+from typing import Any
 
 from .graph import Graph, node_chain
 
@@ -77,8 +79,12 @@ def layered_layout(nodes: list[dict], edges: list[dict]) -> dict[str, tuple[int,
 
 
 # -- export ----------------------------------------------------------------------------------------------------
-def _dot_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+def _dot_text(text: str) -> Any:
+    """``text`` as a DOT string of its own: backslashes kept, new lines as DOT's line breaks, never read as an
+    HTML-like label (a type name like ``<lambda>`` would be)."""
+    from graphviz import nohtml
+
+    return nohtml(text.replace("\\", "\\\\").replace("\n", "\\n"))
 
 
 def node_label(n: dict) -> str:
@@ -87,38 +93,18 @@ def node_label(n: dict) -> str:
     return head + (f"\n{n['shape']}" if n.get("shape") else "")
 
 
-def to_dot(nodes: list[dict], edges: list[dict], name: str = "model") -> str:
-    """The graph in graphviz's DOT language (labels quoted, so any module name is safe)."""
-    lines = [f"digraph {_dot_quote(name)} {{", "  node [shape=box, fontname=monospace, fontsize=10];"]
-    lines += [f"  {_dot_quote(n['id'])} [label={_dot_quote(node_label(n))}];" for n in nodes]
-    lines += [f"  {_dot_quote(e['source'])} -> {_dot_quote(e['target'])}"
-              + (f" [label={_dot_quote(e['shape'])}];" if e["shape"] else ";") for e in edges]
-    return "\n".join(lines + ["}"]) + "\n"
+def to_dot(nodes: list[dict], edges: list[dict], name: str = "model") -> Any:
+    """The graph as a ``graphviz.Digraph`` (``.source`` is the DOT text; graphviz quotes names and labels, so any
+    module name is safe), in torchviz's node style."""
+    from graphviz import Digraph
 
-
-BOX_W, BOX_H, GAP_X, GAP_Y = 180, 36, 24, 40
-
-
-def to_svg(nodes: list[dict], edges: list[dict]) -> str:
-    """An SVG of the graph from :func:`layered_layout` (no graphviz needed); text is escaped."""
-    from xml.sax.saxutils import escape
-
-    at = layered_layout(nodes, edges)
-    xy = {k: (GAP_X + i * (BOX_W + GAP_X), GAP_Y + layer * (BOX_H + GAP_Y)) for k, (layer, i) in at.items()}
-    width = max((x for x, _ in xy.values()), default=0) + BOX_W + GAP_X
-    height = max((y for _, y in xy.values()), default=0) + BOX_H + GAP_Y
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="monospace" '
-           'font-size="10">', f'<rect width="{width}" height="{height}" fill="white"/>']
-    for e in edges:
-        (x1, y1), (x2, y2) = xy[e["source"]], xy[e["target"]]
-        out.append(f'<line x1="{x1 + BOX_W / 2}" y1="{y1 + BOX_H}" x2="{x2 + BOX_W / 2}" y2="{y2}" stroke="#888"/>')
+    dot = Digraph(_dot_text(name), node_attr={"shape": "box", "fontname": "monospace", "fontsize": "10"})
     for n in nodes:
-        x, y = xy[n["id"]]
-        fill = "#dde8f5" if n["kind"] in ("group", "fold") else "#f4f4f4"
-        out.append(f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="4" fill="{fill}" stroke="#666"/>')
-        for k, text in enumerate(node_label(n).split("\n")[:2]):
-            out.append(f'<text x="{x + 6}" y="{y + 14 + 13 * k}">{escape(text[:30])}</text>')
-    return "\n".join(out + ["</svg>"]) + "\n"
+        dot.node(_dot_text(n["id"]), _dot_text(node_label(n)))
+    for e in edges:
+        label = {"label": _dot_text(e["shape"])} if e["shape"] else {}
+        dot.edge(_dot_text(e["source"]), _dot_text(e["target"]), **label)
+    return dot
 
 
 def closest_paths(path: str, known: list[str]) -> list[str]:

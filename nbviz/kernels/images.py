@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -104,7 +105,7 @@ def encode_png(img: np.ndarray, size: int | None = None) -> bytes:
     return buf.getvalue()
 
 
-def atlas(images: list[np.ndarray], size: int) -> tuple[bytes, int]:
+def atlas(images: Sequence[np.ndarray] | np.ndarray, size: int) -> tuple[bytes, int]:
     """Pack images into one RGBA PNG of ``size`` x ``size`` cells.
 
     Image k goes in row ``k // columns``, column ``k % columns`` with ``columns = ceil(sqrt(n))`` (and

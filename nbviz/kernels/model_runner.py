@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -97,7 +97,7 @@ def run_model(model: Any, x: np.ndarray, batch_size: int, epoch: int) -> tuple[n
         if is_torch:
             from .torch_utils import failed_at  # torch is imported only for torch models
 
-            raise RuntimeError(f"the model's forward failed at epoch {epoch}{failed_at(exc, model)}: "
+            raise RuntimeError(f"the model's forward failed at epoch {epoch}{failed_at(exc, cast(Any, model))}: "
                                f"{type(exc).__name__}: {exc}") from exc
         call = "predict_proba" if hasattr(model, "predict_proba") else "call"
         raise RuntimeError(f"the model's {call} failed at epoch {epoch}: {type(exc).__name__}: {exc}") from exc

@@ -5,19 +5,23 @@ Euclidean metric, ``1 - x.q`` on unit rows for the cosine one). The few candidat
 are then re-measured in float64, so the distances returned are accurate and exact ties (duplicate points) are
 broken by index, whatever rounding the fast pass made.
 
-:func:`knn_graph` finds the neighbours of every item at once: exactly (:func:`knn_all`), or for large N with an
-inverted-file index that searches each item's nearest cells only, tuned on a sample to a target recall.
+:func:`knn_all` finds the exact neighbours of every item at once; :mod:`nbviz.kernels.knn_graph` builds on it (and
+on :class:`Search`) an inverted-file index for large N.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from ..checks import as_matrix
 from ._parallel import parallel_map, thread_count
+
+if TYPE_CHECKING:
+    import torch  # for annotations; the functions import it when they run
 
 METRICS = ("euclidean", "cosine")
 
@@ -32,23 +36,7 @@ def _check_metric(metric: object) -> str:
     return str(metric)
 
 
-def check_features(x: object, name: str = "x") -> np.ndarray:
-    """``x`` as a C-contiguous float32 (N, D) array (no copy when it already is one), or a clear error."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor, on any device
-        x = x.detach().cpu().numpy()  # type: ignore[attr-defined]
-    a = np.asarray(x)
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
-    if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
-        raise ValueError(f"{name} must be 2-D (N, D) with N >= 1 and D >= 1, got shape {a.shape}")
-    a = np.ascontiguousarray(a, dtype=np.float32)
-    if not np.isfinite(a).all():
-        bad = int(np.flatnonzero(~np.isfinite(a).all(axis=1))[0])
-        raise ValueError(f"{name} must be finite; row {bad} holds NaN or inf")
-    return a
-
-
-def _check_k(k: object, limit: int, n: int) -> int:
+def check_k(k: object, limit: int, n: int) -> int:
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 1 <= k <= limit:
         raise ValueError(f"k must be an int between 1 and {limit} (N = {n}), got {k!r}")
     return int(k)
@@ -88,6 +76,16 @@ def _select(
     return cand[order].astype(np.int64), d[order]
 
 
+class Neighbors(NamedTuple):
+    """The k nearest items, nearest first. Read the fields by name: scikit-learn and faiss return (distances,
+    indices), the other order, so positional unpacking is easy to get wrong across libraries."""
+
+    #: int64 (k,) item indices.
+    indices: np.ndarray
+    #: float32 (k,) distances in the index's metric.
+    distances: np.ndarray
+
+
 class NeighborIndex:
     """Exact kNN over (N, D) features; one query costs one matrix-vector product and a partial sort.
 
@@ -111,14 +109,14 @@ class NeighborIndex:
     Examples
     --------
     >>> x = np.random.default_rng(0).normal(size=(1000, 16)).astype("float32")
-    >>> idx, dist = NeighborIndex(x).query(0, 5)
-    >>> idx.dtype, dist.dtype, idx.shape
+    >>> nn = NeighborIndex(x).query(0, 5)
+    >>> nn.indices.dtype, nn.distances.dtype, nn.indices.shape
     (dtype('int64'), dtype('float32'), (5,))
     """
 
     def __init__(self, x: np.ndarray, metric: str = "euclidean") -> None:
         self.metric = _check_metric(metric)
-        x = check_features(x)
+        x = as_matrix(x)
         if metric == "cosine":
             norms = np.linalg.norm(x, axis=1, keepdims=True)
             x = x / np.where(norms > 0, norms, 1).astype(np.float32)
@@ -151,7 +149,7 @@ class NeighborIndex:
             return lambda idx: 1.0 - self.x[idx].astype(np.float64) @ q64
         return lambda idx: ((self.x[idx].astype(np.float64) - q64) ** 2).sum(axis=1)
 
-    def _search(self, q: np.ndarray, k: int, exclude: int | None) -> tuple[np.ndarray, np.ndarray]:
+    def _search(self, q: np.ndarray, k: int, exclude: int | None) -> Neighbors:
         qq = float(q.astype(np.float64) @ q.astype(np.float64))
         with self._lock:
             d = np.dot(self.x, q, out=self._buf)
@@ -166,9 +164,9 @@ class NeighborIndex:
             dist = np.clip(dist, 0.0, 2.0)
         else:
             dist = np.sqrt(np.maximum(dist, 0.0))
-        return idx, dist.astype(np.float32)
+        return Neighbors(idx, dist.astype(np.float32))
 
-    def query(self, i: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def query(self, i: int, k: int) -> Neighbors:
         """The ``k`` nearest other items of item ``i``.
 
         Parameters
@@ -181,16 +179,16 @@ class NeighborIndex:
 
         Returns
         -------
-        indices, distances
-            int64 (k,) and float32 (k,), nearest first, ties broken by the smaller index.
+        Neighbors
+            ``indices`` int64 (k,) and ``distances`` float32 (k,), nearest first, ties broken by the smaller index.
         """
         n = len(self.x)
         if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)) or not 0 <= i < n:
             raise ValueError(f"i must be an item index in 0..{n - 1}, got {i!r}")
-        k = _check_k(k, n - 1, n)
+        k = check_k(k, n - 1, n)
         return self._search(self.x[int(i)], k, exclude=int(i))
 
-    def query_vector(self, v: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def query_vector(self, v: np.ndarray, k: int) -> Neighbors:
         """The ``k`` nearest items to an arbitrary vector ``v``.
 
         Parameters
@@ -202,22 +200,22 @@ class NeighborIndex:
 
         Returns
         -------
-        indices, distances
-            int64 (k,) and float32 (k,), nearest first, ties broken by the smaller index.
+        Neighbors
+            ``indices`` int64 (k,) and ``distances`` float32 (k,), nearest first, ties broken by the smaller index.
         """
         q = np.asarray(v, dtype=np.float32).reshape(-1)
         if len(q) != self.dim:
             raise ValueError(f"v must have length D = {self.dim}, got {len(q)} values")
         if not np.isfinite(q).all():
             raise ValueError("v must be finite, got NaN or inf")
-        k = _check_k(k, len(self.x), len(self.x))
+        k = check_k(k, len(self.x), len(self.x))
         if self.metric == "cosine":
             norm = float(np.linalg.norm(q))
             q = q / np.float32(norm if norm > 0 else 1.0)
         return self._search(np.ascontiguousarray(q), k, exclude=None)
 
 
-def _block_size(block: object, n: int, max_block_bytes: int) -> int:
+def block_size(block: object, n: int, max_block_bytes: int) -> int:
     if block is None:  # one block in flight per worker thread
         return max(1, min(n, max_block_bytes // (4 * n * thread_count())))
     if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
@@ -229,7 +227,7 @@ def _block_size(block: object, n: int, max_block_bytes: int) -> int:
 _CHUNK = 32
 
 
-def _smallest(dist: object, m: int) -> tuple[object, object]:
+def _smallest(dist: torch.Tensor, m: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Values and column positions of the ``m`` smallest of each row of a float32 torch ``dist`` (unordered).
 
     torch.topk (a partial selection) rather than np.argpartition; on long rows first over the chunk minima, then
@@ -254,7 +252,7 @@ def _smallest(dist: object, m: int) -> tuple[object, object]:
     return vals, pos.gather(1, j)
 
 
-class _Search:
+class Search:
     """Fast float32 distances from some items to candidate items, then their exact k nearest among those.
 
     Shared by the exact all-pairs search (the candidates are all items) and the approximate one (the items of
@@ -270,7 +268,8 @@ class _Search:
         self.sq_t = torch.from_numpy(index.sq)
         self.tol = (index.dim + 8) * _EPS32 * (2.0 if self.cosine else 2 * index._sq_max)
 
-    def distances(self, q_ids: np.ndarray | slice, c_ids: np.ndarray | None, out: object = None) -> object:
+    def distances(self, q_ids: np.ndarray | slice, c_ids: np.ndarray | None, out: torch.Tensor | None = None
+                  ) -> torch.Tensor:
         """(len(q_ids), C) float32 torch distances from items ``q_ids`` to items ``c_ids`` (None: all)."""
         import torch
 
@@ -299,7 +298,7 @@ class _Search:
                 ((other - q) ** 2).sum(axis=2)
         return out
 
-    def nearest(self, q_ids: np.ndarray, c_ids: np.ndarray | None, dist: object, self_pos: np.ndarray
+    def nearest(self, q_ids: np.ndarray | slice, c_ids: np.ndarray | None, dist: torch.Tensor, self_pos: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
         """The exact k nearest of each item ``q_ids[r]`` among the candidates ``c_ids`` (sorted; None: all items),
         given ``dist`` from :meth:`distances` with each item's own entry (``self_pos[r]``) already set to inf.
@@ -364,11 +363,11 @@ def knn_all(
     """
     index = NeighborIndex(x, metric)
     n = len(index)
-    search = _Search(index, _check_k(k, n - 1, n))
-    return _exact_rows(search, np.arange(n), _block_size(block, n, max_block_bytes))
+    search = Search(index, check_k(k, n - 1, n))
+    return exact_rows(search, np.arange(n), block_size(block, n, max_block_bytes))
 
 
-def _exact_rows(search: _Search, rows: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+def exact_rows(search: Search, rows: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest of the items ``rows`` among all items, ``block`` rows at a time on worker threads (one
     reused buffer each)."""
     import torch
@@ -390,176 +389,3 @@ def _exact_rows(search: _Search, rows: np.ndarray, block: int) -> tuple[np.ndarr
 
     parallel_map(task, range(0, len(rows), block))
     return out_i, search.finish(out_d)
-
-
-#: From this many items on, :func:`knn_graph` uses the approximate index by default; below it the exact search
-#: (N^2 D work) takes at most ~2.5 s per space of 64 features on two CPU cores, and is used.
-APPROX_MIN_ITEMS = 30_000
-#: Items whose exact neighbours are computed to choose how many cells to probe and to measure the recall.
-_RECALL_SAMPLE = 1000
-#: The index is not used when it would compute more than this share of the N^2 distances of the exact search.
-_MAX_WORK = 0.5
-#: Candidates re-measured beyond k by the index: fewer than the exact search's (the selection and the re-measure
-#: cost ~1.5x less); near-ties at the k-th are still caught by the tolerance check and redone.
-_INDEX_SLACK = 8
-
-
-@dataclass(frozen=True)
-class KnnGraph:
-    """The k nearest other items of every item, and how they were found.
-
-    Attributes
-    ----------
-    indices, distances
-        int64 (N, k) and float32 (N, k): row i holds the neighbours of item i (never i itself), nearest first.
-    exact
-        True when every row is exact (as :func:`knn_all`); False when found with the approximate index.
-    recall
-        Share of the true k nearest found (recall@k), measured on ``sample`` random items whose exact
-        neighbours were computed; 1.0 when exact.
-    sample
-        How many items ``recall`` was measured on (0 when exact).
-    cells, probes
-        Approximate index: cells of the data, and cells searched per item (more where those hold too few items
-        for the candidates it re-measures); 0 when exact.
-    """
-
-    indices: np.ndarray
-    distances: np.ndarray
-    exact: bool
-    recall: float = 1.0
-    sample: int = 0
-    cells: int = 0
-    probes: int = 0
-
-
-def knn_graph(x: np.ndarray, k: int, metric: str = "euclidean", *, exact: bool | None = None,
-              target_recall: float = 0.95, random_state: int = 0) -> KnnGraph:
-    """The ``k`` nearest other items of every item: exactly, or with an IVF index for large N.
-
-    The index (an inverted file): k-means of a sample of the items into about sqrt(N) cells; the items of a
-    cell are searched for among the items of the cells whose centres are nearest its own, exactly there (one
-    matrix product per cell, float64 re-measure as :func:`knn_all`). How many cells is chosen on a random
-    sample of 1,000 items whose exact neighbours are computed: the fewest with which the share of their
-    neighbours found exceeds ``target_recall`` by two standard errors; the recall measured on that sample is
-    reported with the result. When the data has so little structure that the index would compute more than
-    half the distances of the exact search (e.g. isotropic noise in tens of dimensions), the exact search is
-    used instead. With class-structured embeddings (benchmarks/components.py) it searches 1-3 % of the cells
-    at N = 100,000, with a recall@10 of about 0.96.
-
-    Parameters
-    ----------
-    x
-        (N, D) features (as for :class:`NeighborIndex`).
-    k
-        Neighbours per item, ``1 <= k <= N - 1``.
-    metric
-        "euclidean" or "cosine".
-    exact
-        True: always exact (:func:`knn_all`, N^2 D work). False: the index (unless it would cost more than the
-        exact search). None: the index from :data:`APPROX_MIN_ITEMS` items on, exact below.
-    target_recall
-        Recall@k the index is tuned to reach, in (0, 1].
-    random_state
-        Seed of the k-means sample, its initial centres and the recall sample.
-
-    Returns
-    -------
-    KnnGraph
-    """
-    index = NeighborIndex(x, metric)
-    n = len(index)
-    k = _check_k(k, n - 1, n)
-    if exact not in (None, True, False):
-        raise ValueError(f"exact must be True, False or None (by size), got {exact!r}")
-    if isinstance(target_recall, bool) or not isinstance(target_recall, (int, float, np.floating)) \
-            or not 0 < target_recall <= 1:
-        raise ValueError(f"target_recall must be a number in (0, 1], got {target_recall!r}")
-    if exact is False or (exact is None and n >= APPROX_MIN_ITEMS):
-        graph = _ivf(_Search(index, k, _INDEX_SLACK), float(target_recall), int(random_state))
-        if graph is not None:
-            return graph
-    idx, dist = _exact_rows(_Search(index, k), np.arange(n), _block_size(None, n, 256 << 20))
-    return KnnGraph(idx, dist, exact=True)
-
-
-def _kmeans(xt: object, cells: int, gen: object, iterations: int = 10) -> object:
-    """Lloyd's k-means of ``xt`` (a sample) into ``cells`` centres; an empty cell keeps its centre."""
-    import torch
-
-    centres = xt[torch.randperm(len(xt), generator=gen)[:cells]].clone()
-    for _ in range(iterations):
-        near = _nearest_centre(xt, centres)
-        onehot = torch.nn.functional.one_hot(near, cells).to(xt.dtype)
-        counts = onehot.sum(dim=0)
-        sums = onehot.T @ xt  # a matrix product: much faster than index_add_ on a CPU
-        centres = torch.where(counts[:, None] > 0, sums / counts.clamp(min=1)[:, None], centres)
-    return centres
-
-
-def _nearest_centre(xt: object, centres: object, block: int = 16384) -> object:
-    import torch
-
-    csq = (centres * centres).sum(dim=1)
-    return torch.cat([torch.addmm(csq[None], xt[s:s + block], centres.T, alpha=-2.0).argmin(dim=1)
-                      for s in range(0, len(xt), block)])
-
-
-def _ivf(search: _Search, target_recall: float, seed: int) -> KnnGraph | None:
-    """All-kNN with an inverted file (see :func:`knn_graph`); None when the exact search is cheaper."""
-    import torch
-
-    index, k = search.index, search.k
-    n = len(index)
-    cells = max(1, int(round(np.sqrt(n))))
-    gen = torch.Generator().manual_seed(seed)
-    train = search.xt[torch.randperm(n, generator=gen)[:min(n, 40 * cells)]]
-    centres = _kmeans(train, cells, gen)
-    assign = _nearest_centre(search.xt, centres).numpy()
-    counts = np.bincount(assign, minlength=cells)
-    members = np.split(np.argsort(assign, kind="stable"), np.cumsum(counts)[:-1])  # sorted item ids per cell
-    # Cells in the order each cell's items search them: its own first (even if another centre coincides with
-    # its own), then by distance between centres.
-    csq = (centres * centres).sum(dim=1)
-    between = torch.addmm(csq[None] + csq[:, None], centres, centres.T, alpha=-2.0).fill_diagonal_(-float("inf"))
-    probe_order = torch.argsort(between, dim=1).numpy()
-    # Exact neighbours of a sample of items: the rank (in its cell's probe order) of each one's cell.
-    sample = np.sort(np.random.default_rng(seed).choice(n, size=min(n, _RECALL_SAMPLE), replace=False))
-    true_i, _ = _exact_rows(search, sample, 256)
-    rank = np.argsort(probe_order, axis=1)  # rank[c, j]: position of cell j in cell c's probe order
-    found = rank[assign[sample][:, None], assign[true_i]]
-    # Per sampled item, the share of its neighbours found when p cells are searched, for p = 1..cells; the
-    # fewest cells whose mean share is above the target by two standard errors (of the sample's mean).
-    hist = np.zeros((len(sample), cells))
-    np.add.at(hist, (np.arange(len(sample))[:, None], found), 1.0)
-    share = np.cumsum(hist, axis=1) / k
-    low = share.mean(axis=0) - 2 * share.std(axis=0) / np.sqrt(len(sample))
-    probes = int(np.argmax(low >= target_recall)) + 1 if (low >= target_recall).any() else cells
-    # Enough cells that every item has k + slack candidates besides itself.
-    sizes = counts[probe_order]
-    enough = np.argmax(np.cumsum(sizes, axis=1) > min(n - 1, k + search.slack), axis=1) + 1
-    per_cell = np.maximum(probes, enough)
-    cost = counts * np.cumsum(sizes, axis=1)[np.arange(cells), per_cell - 1]  # distances computed per cell
-    if float(cost.sum()) > _MAX_WORK * n * n:
-        return None
-    out_i = np.empty((n, k), dtype=np.int64)
-    out_d = np.empty((n, k), dtype=np.float64)
-
-    def search_cell(c: int) -> None:
-        c_ids = np.sort(np.concatenate([members[j] for j in probe_order[c, :per_cell[c]]]))
-        # Rows at a time within a large cell, so that one block of distances stays under 64 MB.
-        rows = max(1, (64 << 20) // (4 * len(c_ids)))
-        for s in range(0, len(members[c]), rows):
-            q_ids = members[c][s:s + rows]
-            self_pos = np.searchsorted(c_ids, q_ids)
-            dist = search.distances(q_ids, c_ids)
-            dist[torch.arange(len(q_ids)), torch.from_numpy(self_pos)] = float("inf")
-            out_i[q_ids], out_d[q_ids] = search.nearest(q_ids, c_ids, dist, self_pos)
-
-    # The costliest cells first, so that the last ones handed out are short.
-    parallel_map(search_cell, [int(c) for c in np.argsort(-cost, kind="stable") if counts[c]])
-    got = out_i[sample]
-    both = np.sort(np.concatenate([got, true_i], axis=1), axis=1)
-    recall = float((both[:, 1:] == both[:, :-1]).sum() / true_i.size)
-    return KnnGraph(out_i, search.finish(out_d), exact=False, recall=recall, sample=len(sample), cells=cells,
-                    probes=probes)

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import as_matrix
+
 METHODS = ("pca", "umap", "tsne")
 #: What :func:`check_projection` validates: :data:`METHODS` and the several-set ``"aligned_umap"``.
 CHECKED_METHODS = (*METHODS, "aligned_umap")
@@ -67,7 +69,7 @@ def pca(x: np.ndarray, n_components: int = 2, random_state: int = 0) -> np.ndarr
     """
     from sklearn.decomposition import PCA
 
-    x = np.asarray(x, dtype=np.float32)
+    x = as_matrix(x, min_rows=0)
     n, d = x.shape
     k = min(n_components, d, n)
     out = np.zeros((n, n_components), dtype=np.float32)
@@ -147,22 +149,6 @@ def _noop(fraction: float, status: str) -> None:
     pass
 
 
-def _as_float32(x: Any, name: str = "x") -> np.ndarray:
-    """(N, D) float32 C-contiguous: the one conversion (no copy when it already is one)."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor, on any device
-        x = x.detach().cpu().numpy()
-    a = np.asarray(x)
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
-    if a.ndim != 2 or a.shape[1] < 1:
-        raise ValueError(f"{name} must be 2-D (N, D) with D >= 1, got shape {a.shape}")
-    a = np.ascontiguousarray(a, dtype=np.float32)
-    finite = np.isfinite(a)
-    if not finite.all():
-        raise ValueError(f"{name} must be finite; row {int(np.flatnonzero(~finite.all(axis=1))[0])} holds NaN or inf")
-    return a
-
-
 def _umap_kwargs(full: dict[str, Any]) -> dict[str, Any]:
     kwargs = dict(full)
     if kwargs.get("n_jobs", 0) is None:
@@ -221,7 +207,7 @@ def project(x: np.ndarray, method: str, params: dict[str, Any] | None = None,
         raise ValueError("method='aligned_umap' projects several feature sets: use aligned_umap(xs)")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    x = _as_float32(x)
+    x = as_matrix(x, min_rows=0)
     full = check_projection(method, len(x), params)
     if method == "pca":
         report(0.0, "PCA: computing the principal components")
@@ -297,7 +283,7 @@ def aligned_umap(xs: list[np.ndarray], params: dict[str, Any] | None = None,
     if not isinstance(xs, (list, tuple)) or len(xs) < 2:
         got = f"{len(xs)} set(s)" if isinstance(xs, (list, tuple)) else type(xs).__name__
         raise ValueError(f"xs must be a list of at least 2 feature sets, got {got}")
-    arrays = [_as_float32(x, f"xs[{i}]") for i, x in enumerate(xs)]
+    arrays = [as_matrix(x, f"xs[{i}]", min_rows=0) for i, x in enumerate(xs)]
     sizes = [len(a) for a in arrays]
     for i, s in enumerate(sizes):
         if s != sizes[0]:
@@ -319,7 +305,7 @@ def _feed(h: Any, value: Any) -> None:
     if isinstance(value, np.ndarray):
         a = np.ascontiguousarray(value)
         h.update(f"ndarray{a.dtype.str}{a.shape}".encode())
-        h.update(memoryview(a).cast("B") if a.dtype.kind != "O" else repr(a.tolist()).encode())
+        h.update(memoryview(a).cast("B") if a.dtype.kind != "O" else repr(a.tolist()).encode())  # pyright: ignore[reportArgumentType] - numpy stubs: __buffer__ is 3.12+
     elif isinstance(value, (list, tuple)):
         h.update(f"{type(value).__name__}{len(value)}(".encode())
         for v in value:
@@ -453,7 +439,7 @@ def project_cached(x: np.ndarray, method: str, params: dict[str, Any] | None = N
     numpy.ndarray
         (N, 2) float32, **read-only**, shared with the cache (copy it to modify).
     """
-    a = _as_float32(x)
+    a = as_matrix(x, min_rows=0)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     full = check_projection(method, len(a), params)

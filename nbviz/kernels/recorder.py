@@ -2,7 +2,7 @@
 
 :class:`ProbMapRecorder` fixes the domain once, evaluates a model on the grid whenever it is asked to, and keeps
 each map as ``uint8`` probabilities (C bytes per cell per frame) with the true epoch number and the metrics passed
-in. The grid's plane, quantisation and the playback twins of the browser are in :mod:`nbviz.kernels.probmap`;
+in. The grid's plane is in :mod:`nbviz.kernels.probmap`, quantisation and colour in :mod:`nbviz.display`;
 running the model is :mod:`nbviz.kernels.model_runner`.
 
 Background recording (the threading is in :mod:`nbviz.kernels.recorder_worker`): by default ``record`` only
@@ -24,9 +24,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..display import quantize_probabilities
 from ..labels import check_class_names, encode_labels
 from .model_runner import TorchReplica, run_model
-from .probmap import check_points, make_plane, quantize
+from .probmap import check_points, make_plane
 from .recorder_worker import QUEUE_BYTES, BackgroundRecording, Job
 
 OUTPUTS = ("auto", "logits", "probs")
@@ -481,7 +482,7 @@ class ProbMapRecorder(BackgroundRecording):
     def _frame(self, model: Any, epoch: int) -> _Frame:
         self._check_budget(epoch)
         grid, pts, test = self._evaluate(model, epoch)
-        return _Frame(quantize(grid).reshape(*self.shape, -1), pts, test)
+        return _Frame(quantize_probabilities(grid).reshape(*self.shape, -1), pts, test)
 
     def _evaluate(self, model: Any, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         if self._inputs is None:  # the grid, then the training and test points: one model call for all

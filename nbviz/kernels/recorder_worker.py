@@ -18,9 +18,12 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .model_runner import TorchReplica, has_forward_hooks, module_tensors, optional_torch
+
+if TYPE_CHECKING:
+    from collections import deque
 
 #: Default cap on the bytes of model snapshots waiting for the background worker.
 QUEUE_BYTES = 256 * 2**20
@@ -46,6 +49,16 @@ class Job(NamedTuple):
 
 class BackgroundRecording:
     """The background half of :class:`~nbviz.kernels.recorder.ProbMapRecorder` (see the module docstring)."""
+
+    # What this half uses of the ProbMapRecorder (annotations only: its __init__ and methods provide them).
+    _cond: threading.Condition
+    _queue: deque[Job]
+    _last_call: float
+    _unrest: threading.Event
+    _metric_epochs: list[int]
+    _listeners: list[Callable[[Any], None]]
+    _store: Callable[..., None]
+    _frame: Callable[[Any, int], Any]
 
     def _snapshot(self, model: Any) -> tuple[int, Callable[[], Callable[[], Any]]] | None:
         """(bytes, take) for a model the worker can evaluate later: ``take()`` snapshots it now and returns the
@@ -171,8 +184,9 @@ class BackgroundRecording:
             self._error = exc
             self._cond.notify_all()
         if hasattr(exc, "add_note"):  # Python >= 3.11
-            exc.add_note(f"nbviz: raised by the background recording of epoch {epoch}; it and the {dropped} "
-                         "call(s) queued after it were dropped")
+            exc.add_note(  # pyright: ignore[reportAttributeAccessIssue] - 3.11+, guarded by hasattr
+                f"nbviz: raised by the background recording of epoch {epoch}; it and the {dropped} "
+                "call(s) queued after it were dropped")
         for fn in list(self._listeners):
             try:
                 fn(self)

@@ -4,12 +4,13 @@ An array travels as ``{"dtype": str, "shape": [int, ...], "chunks": [memoryview,
 ``memoryview`` out of the JSON and sends it as a raw binary buffer, so no number is ever written as text. Large
 arrays are split into chunks of at most :data:`CHUNK_BYTES`, each cut on an element boundary, so no single buffer
 comes near the 10 MB websocket default and the browser can decode them into one typed array without a copy per
-element. ``js/src/lib/codecs.ts`` mirrors this module; both sides are round-trip tested.
+element. ``js/src/lib/codecs.ts`` mirrors this module; tests/mirror/codecs.py holds what this side sends and refuses,
+and vitest checks that the browser reads and writes the same bytes.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -33,6 +34,14 @@ def wire_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(name)
 
 
+@overload
+def array_to_json(value: None, widget: Any = None, chunk_bytes: int = CHUNK_BYTES) -> None: ...
+@overload
+def array_to_json(value: np.ndarray, widget: Any = None, chunk_bytes: int = CHUNK_BYTES) -> dict: ...
+@overload
+def array_to_json(value: Any, widget: Any = None, chunk_bytes: int = CHUNK_BYTES) -> dict | None: ...
+
+
 def array_to_json(value: Any, widget: Any = None, chunk_bytes: int = CHUNK_BYTES) -> dict | None:
     """Serialise an array-like to the wire format (``None`` stays ``None``)."""
     if value is None:
@@ -43,7 +52,7 @@ def array_to_json(value: Any, widget: Any = None, chunk_bytes: int = CHUNK_BYTES
     # Little-endian on the wire: typed arrays in every browser are little-endian.
     if arr.dtype.byteorder == ">":
         arr = arr.astype(arr.dtype.newbyteorder("<"))
-    flat = memoryview(arr.reshape(-1)).cast("B")
+    flat = memoryview(arr.reshape(-1)).cast("B")  # pyright: ignore[reportArgumentType] - numpy stubs give 3.12+ only __buffer__
     step = max(arr.itemsize, chunk_bytes - chunk_bytes % arr.itemsize)
     chunks = [flat[i : i + step] for i in range(0, len(flat), step)]
     return {"dtype": arr.dtype.name, "shape": list(arr.shape), "chunks": chunks}
@@ -56,8 +65,16 @@ def array_from_json(value: dict | None, widget: Any = None) -> np.ndarray | None
     for key in ("dtype", "shape", "chunks"):
         if key not in value:
             raise ValueError(f"array message is missing {key!r}; expected keys dtype, shape, chunks")
-    dtype = wire_dtype(np.dtype(value["dtype"]))
-    shape = tuple(int(s) for s in value["shape"])
+    # Only the wire's own dtypes and a list of whole dimensions, as decodeArray in codecs.ts: a "float64" message
+    # must not be read as float32 pairs, nor "3" as the shape (3,).
+    if value["dtype"] not in WIRE_DTYPES:
+        raise TypeError(f"array message dtype {value['dtype']!r} is not one of {', '.join(WIRE_DTYPES)}")
+    dtype = np.dtype(value["dtype"])
+    shape_in = value["shape"]
+    if not isinstance(shape_in, list) or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape_in):
+        raise ValueError(f"array message shape must be a list of ints >= 0, got {shape_in!r}"[:300])
+    shape = tuple(shape_in)
     data = b"".join(bytes(c) for c in value["chunks"])
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(data) != expected:

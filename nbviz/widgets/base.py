@@ -16,13 +16,14 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard, cast
 
 import anywidget
 import numpy as np
 import traitlets as t
 
-from ..export import mark_static_png
+from ..export import mark_static_png, scale_png
+from ..files import save_by_suffix
 from .arrays import array_from_json, array_serialization, array_to_json
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -106,7 +107,12 @@ def validate_number(*names: str, low: float | None = None, high: float | None = 
     return check
 
 
-def _is_index(value: Any, n: int) -> bool:
+def check_png_width(width: Any) -> int:
+    """``to_png``'s ``width``: pixels, 1..10,000."""
+    return int(check_number(width, "width", low=1, high=10_000, integer=True))
+
+
+def _is_index(value: Any, n: int) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < n
 
 
@@ -126,7 +132,7 @@ def request_indices(content: Any, key: str, n: int) -> list[int]:
     if bad is None or bad:
         got = f"{bad[0]!r} among them" if bad else f"{type(values).__name__} {values!r}"
         raise ValueError(f"request field {key!r} must be a list of indices in 0..{n - 1}, got {got}"[:300])
-    return values
+    return cast("list[int]", values)  # each one checked above
 
 
 def close_tree(widget: Any, seen: set[int] | None = None) -> None:
@@ -166,7 +172,7 @@ def _cells_end(*_args: Any) -> None:
 
 @functools.cache
 def _watch_cells() -> None:
-    from IPython import get_ipython
+    from IPython.core.getipython import get_ipython
 
     shell = get_ipython()
     if shell is not None:
@@ -207,6 +213,34 @@ class PictureOutput:
     def _static_png(self) -> bytes | None:
         """A PNG of what the view shows, for places where widgets cannot run (GitHub, nbviewer, nbconvert)."""
         return None
+
+    # -- the export contract, the same for every view: to_png(width=None) and save(path) by suffix ------------
+    def to_png(self, width: int | None = None) -> bytes:
+        """What the view shows now, as PNG bytes: at its own size (None) or ``width`` pixels wide (nearest
+        neighbour, so every pixel keeps a colour the view draws). Widgets with more to say override it with
+        ``width`` first."""
+        png = self._static_png()
+        if png is None:
+            raise RuntimeError(f"this {type(self).__name__} has nothing to draw yet")
+        return png if width is None else scale_png(png, check_png_width(width))
+
+    def _writers(self) -> dict[str, Callable[[], bytes | str]]:
+        writers: dict[str, Callable[[], bytes | str]] = {".png": self.to_png}
+        to_html = getattr(self, "to_html", None)
+        if callable(to_html):
+            writers[".html"] = cast("Callable[[], str]", to_html)
+        return writers
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write the view to a file chosen by ``path``'s suffix: ``.png`` the picture (:meth:`to_png`), ``.html`` one
+        self-contained page that runs offline with no kernel (where the view has ``to_html``); some views add more
+        (ModelGraph ``.svg`` / ``.dot``, ProbMapPlayer ``.gif`` / ``.mp4``).
+
+        ``~`` is expanded and the folder must exist. An existing file is replaced only with ``overwrite=True``
+        (FileExistsError otherwise); a symbolic link at ``path`` is always refused; the file appears complete
+        or not at all (see :mod:`nbviz.files`). Returns the path written.
+        """
+        return save_by_suffix(path, self._writers(), overwrite=overwrite)
 
     def _picture_data(self) -> dict:
         try:
@@ -373,11 +407,12 @@ class NbvizWidget(PictureOutput, anywidget.AnyWidget):
         """Companion widgets made for this one (a chart, a box, a link): closed with it. ipywidgets keeps every
         open widget in a global registry, so a companion left open would keep this widget (and the user's model
         and data its callbacks reach) alive."""
-        self.__dict__.setdefault("_companions", []).extend(widgets)
+        vars(self).setdefault("_companions", []).extend(widgets)
 
     def close(self) -> None:
-        companions = self.__dict__.pop("_companions", [])
-        timer = self.__dict__.pop("_picture_timer", None)
+        # vars(self), not self.__dict__: the same dict, which pyright takes for a read-only mapping on a HasTraits
+        companions = vars(self).pop("_companions", [])
+        timer = vars(self).pop("_picture_timer", None)
         if timer is not None:
             timer.cancel()
         super().close()
@@ -393,7 +428,7 @@ class NbvizWidget(PictureOutput, anywidget.AnyWidget):
             super().notify_change(change)
         except Exception:
             name = change.get("name")
-            rolling = self.__dict__.setdefault("_rolling_back", set())
+            rolling = vars(self).setdefault("_rolling_back", set())
             if change.get("type") != "change" or name in rolling or change.get("old") is t.Undefined:
                 raise
             rolling.add(name)
@@ -439,7 +474,8 @@ class NbvizWidget(PictureOutput, anywidget.AnyWidget):
         with self.reporting_errors():
             if not isinstance(content, dict):  # no id to answer to: the banner says it
                 raise TypeError(f"a request must be a JSON object with type and id, got {type(content).__name__}")
-            kind, req_id = content.get("type"), content.get("id")
+            kind: Any = content.get("type")
+            req_id = content.get("id")
             try:
                 handler = self._request_handlers().get(kind)
                 if handler is None:
@@ -453,3 +489,12 @@ class NbvizWidget(PictureOutput, anywidget.AnyWidget):
     # -- static picture (PictureOutput) ------------------------------------------------------------------
     def _view_bundle(self, **kwargs: Any) -> tuple[dict, dict] | None:
         return anywidget.AnyWidget._repr_mimebundle_(self, **kwargs)
+
+
+# The base of a mixin that holds part of a widget class's methods (explorer_export, probmap_chart, ...): to a type
+# checker an NbvizWidget, so the widget machinery it calls is known; at run time object, so the widget's MRO is
+# unchanged. The traits of the one widget a mixin serves are annotated in the mixin, without a value.
+if TYPE_CHECKING:
+    WidgetMixin = NbvizWidget
+else:
+    WidgetMixin = object

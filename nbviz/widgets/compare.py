@@ -11,7 +11,7 @@ Every projection comes with its faithfulness: trustworthiness and kNN recall of 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as widgets
@@ -73,7 +73,7 @@ class Comparison(CompositeOutput):
         "items": float64 (N,) Jaccard per item; None otherwise.
     agreement_exact
         "items": True when the neighbours behind ``agreement`` are exact, False when an approximate index found
-        them (large N, see :func:`nbviz.kernels.neighbors.knn_graph`); None otherwise.
+        them (large N, see :func:`nbviz.kernels.knn_graph.knn_graph`); None otherwise.
     agreement_recall
         "items": per set, the recall@k of its neighbours (1.0 when exact, else measured on a sample of items).
     shift
@@ -117,9 +117,12 @@ class Comparison(CompositeOutput):
             widget.close()
 
 
-def compare(sets: Mapping[str, Any], images: Any = None, labels: Any = None, fit_on: str | None = None,
-            k: int = 10, exact_neighbors: bool | None = None, **kwargs: Any) -> Comparison:
+def compare(explorer_type: Callable[..., Any], sets: Mapping[str, Any], images: Any = None, labels: Any = None,
+            fit_on: str | None = None, k: int = 10, exact_neighbors: bool | None = None, **kwargs: Any) -> Comparison:
     """Compare two feature sets: of the same items (two models, layers, checkpoints) or two datasets.
+
+    ``EmbeddingExplorer.compare`` is this function as a classmethod: ``explorer_type`` (the class, which makes the
+    explorers drawn) is passed by Python, so this module does not import the explorer's (no import circle).
 
     Parameters
     ----------
@@ -135,7 +138,7 @@ def compare(sets: Mapping[str, Any], images: Any = None, labels: Any = None, fit
         Neighbours for agreement and faithfulness.
     exact_neighbors
         Same items: find the neighbours behind the agreement exactly (True), with an approximate index (False)
-        or by size (None: approximate from :data:`nbviz.kernels.neighbors.APPROX_MIN_ITEMS` items on; the
+        or by size (None: approximate from :data:`nbviz.kernels.knn_graph.APPROX_MIN_ITEMS` items on; the
         summary then says so, with the recall measured).
     **kwargs
         Passed to each :class:`~nbviz.EmbeddingExplorer` (``method`` defaults to "pca"). Same items: coloured
@@ -164,8 +167,8 @@ def compare(sets: Mapping[str, Any], images: Any = None, labels: Any = None, fit
         raise ValueError(f"exact_neighbors must be True, False or None (by size), got {exact_neighbors!r}")
     sizes = {n: len(f) for n, f in feats.items()}
     if fit_on is None and len(set(sizes.values())) == 1:
-        return _compare_items(feats, names, images, labels, k, exact_neighbors, kwargs)
-    return _compare_datasets(feats, names, images, labels, fit_on or names[0], k, kwargs)
+        return _compare_items(explorer_type, feats, names, images, labels, k, exact_neighbors, kwargs)
+    return _compare_datasets(explorer_type, feats, names, images, labels, fit_on or names[0], k, kwargs)
 
 
 def _with(f: Features, images: Any, labels: Any) -> Features:
@@ -176,10 +179,8 @@ def _with(f: Features, images: Any, labels: Any) -> Features:
                     metadata=f.metadata)
 
 
-def _compare_items(feats: dict[str, Features], names: list[str], images: Any, labels: Any, k: int,
-                   exact_neighbors: bool | None, kwargs: dict) -> Comparison:
-    from .embedding_explorer import EmbeddingExplorer
-
+def _compare_items(explorer_type: Callable[..., Any], feats: dict[str, Features], names: list[str], images: Any,
+                   labels: Any, k: int, exact_neighbors: bool | None, kwargs: dict) -> Comparison:
     if len(names) != 2:
         raise ValueError(f"a same-items comparison takes exactly two feature sets, got {len(names)}: {names}")
     imgs, labs = _per_set(images, names, "images"), _per_set(labels, names, "labels")
@@ -190,7 +191,7 @@ def _compare_items(feats: dict[str, Features], names: list[str], images: Any, la
     exact = all(g.exact for g in graphs)
     recall = {n: g.recall for n, g in zip(names, graphs, strict=True)}
     kwargs = {"method": "pca", "color_by": "value", **kwargs}
-    explorers = [EmbeddingExplorer(full[n], colors=agreement, **kwargs) for n in names]
+    explorers = [explorer_type(full[n], colors=agreement, **kwargs) for n in names]
     links: list[Any] = [_link(explorers[0], explorers[1], name) for name in LINKED]
     # Camera and hover are linked in the browser: following a pan needs no kernel round trip.
     jslinks = [widgets.jslink((explorers[0], name), (explorers[1], name)) for name in BROWSER_LINKED]
@@ -252,10 +253,8 @@ def _focus(ex: Any, value: int) -> None:
         ex.focus = int(value)
 
 
-def _compare_datasets(feats: dict[str, Features], names: list[str], images: Any, labels: Any, ref: str, k: int,
-                      kwargs: dict) -> Comparison:
-    from .embedding_explorer import EmbeddingExplorer
-
+def _compare_datasets(explorer_type: Callable[..., Any], feats: dict[str, Features], names: list[str], images: Any,
+                      labels: Any, ref: str, k: int, kwargs: dict) -> Comparison:
     imgs, labs = _per_set(images, names, "images"), _per_set(labels, names, "labels")
     full = {n: _with(feats[n], imgs[n], labs[n]) for n in names}
     dims = {n: f.dim for n, f in full.items()}
@@ -267,7 +266,7 @@ def _compare_datasets(feats: dict[str, Features], names: list[str], images: Any,
     shifts = {n: distribution_shift(scores[ref], scores[n]) for n in names if n != ref}
     other = next(n for n in names if n != ref)
     shift = shifts[other]
-    worst = int(shift["ks"].idxmax())
+    worst = int(np.argmax(shift["ks"].to_numpy()))  # the table is one row per component, in order
     both = np.concatenate([scores[n] for n in names])
     split = np.concatenate([[n] * len(full[n]) for n in names])
     has_images = all(full[n].n_images for n in names)
@@ -275,24 +274,25 @@ def _compare_datasets(feats: dict[str, Features], names: list[str], images: Any,
         both,
         labels=split,
         images=np.concatenate([full[n].images_uint8(slice(None)) for n in names]) if has_images else None,
-        metadata={"label": np.concatenate([full[n].labels.astype(str) for n in names])}
+        metadata={"label": np.concatenate([np.asarray(full[n].labels).astype(str) for n in names])}
         if all(full[n].labels is not None for n in names) else None,
     )
     layout = np.ascontiguousarray(both[:, :2], dtype=np.float32)
     # Coloured by set unless the caller asks otherwise (e.g. color_by="column:label": by class).
     kwargs = {"color_by": "label", **kwargs, "method": None}
-    ex = EmbeddingExplorer(Features(layout, labels=split, images=stacked.images_uint8(slice(None))
+    ex = explorer_type(Features(layout, labels=split, images=stacked.images_uint8(slice(None))
                                     if has_images else None, metadata=stacked.metadata), **kwargs)
     faith = {ref: faithfulness(full[ref].embeddings, pca.scores[:, :2], k)}
     rows = _faithfulness_rows(f"{ref} (PC1, PC2)", faith[ref])
     for n, table in shifts.items():
-        for row in table.itertuples():
-            rows.append({"name": f"{n} vs {ref}: PC{row.component + 1}",
-                         "value": f"mean shift {row.mean_shift:+.2f} sd, KS {row.ks:.3f}"})
+        for comp, mean_shift, ks in zip(table["component"], table["mean_shift"], table["ks"], strict=True):
+            rows.append({"name": f"{n} vs {ref}: PC{comp + 1}",
+                         "value": f"mean shift {mean_shift:+.2f} sd, KS {ks:.3f}"})
     panel = ComponentsView(stacked, title=f"{other} vs {ref}: most shifted is PC{worst + 1} "
                            f"(KS {shift['ks'][worst]:.3f})", summary=rows)
+
     def text(i: int) -> str:
-        label = stacked.metadata["label"][i] if stacked.metadata is not None else ""
+        label = str(stacked.metadata["label"][i]) if stacked.metadata is not None else ""
         return f"{split[i]}: {label}" if label else str(split[i])
 
     m = int(min(8, len(both)))

@@ -16,6 +16,7 @@ import numpy as np
 import traitlets as t
 
 from ..checks import as_numpy
+from ..colors import FOCUS, SERIES
 from ..data import Features
 from ..export import export_font, fit_text, stacked, text_panel, to_png
 from ..kernels import images as image_kernels
@@ -168,16 +169,17 @@ def scree_figure(percent: np.ndarray, on_click: Any) -> Any:
 
     ``on_click(i)`` is called with the component index when a bar is clicked (selected).
     """
-    import bqplot as bq
+    # Names, not bq.X: pyright takes some of bqplot's star-imported names for modules.
+    from bqplot import Axis, Bars, Figure, LinearScale, Lines, OrdinalScale, Tooltip
 
     x = np.arange(1, len(percent) + 1)
-    sx, sy = bq.OrdinalScale(), bq.LinearScale(min=0.0, max=100.0)
-    bars = bq.Bars(x=x, y=percent, scales={"x": sx, "y": sy}, colors=["#4c78a8"], padding=0.2,
-                   interactions={"click": "select"}, selected_style={"fill": "#e6007e"},
-                   tooltip=bq.Tooltip(fields=["x", "y"], labels=["PC", "% variance"], formats=["", ".1f"]))
-    line = bq.Lines(x=x, y=np.cumsum(percent), scales={"x": sx, "y": sy}, colors=["#e45756"], marker="circle",
-                    labels=["cumulative %"])
-    axes = [bq.Axis(scale=sx, label="component"), bq.Axis(scale=sy, side="left", label="% variance")]
+    sx, sy = OrdinalScale(), LinearScale(min=0.0, max=100.0)
+    bars = Bars(x=x, y=percent, scales={"x": sx, "y": sy}, colors=[SERIES[0]], padding=0.2,
+                interactions={"click": "select"}, selected_style={"fill": FOCUS},
+                tooltip=Tooltip(fields=["x", "y"], labels=["PC", "% variance"], formats=["", ".1f"]))
+    line = Lines(x=x, y=np.cumsum(percent), scales={"x": sx, "y": sy}, colors=[SERIES[1]], marker="circle",
+                 labels=["cumulative %"])
+    axes = [Axis(scale=sx, label="component"), Axis(scale=sy, side="left", label="% variance")]
 
     def selected(change: dict) -> None:
         sel = change["new"]
@@ -185,7 +187,7 @@ def scree_figure(percent: np.ndarray, on_click: Any) -> Any:
             on_click(int(sel[0]))
 
     bars.observe(selected, names="selected")
-    fig = bq.Figure(marks=[bars, line], axes=axes, title="Explained variance", fig_margin={
+    fig = Figure(marks=[bars, line], axes=axes, title="Explained variance", fig_margin={
         "top": 40, "bottom": 40, "left": 50, "right": 10}, layout={"height": "260px", "width": "100%"})
     fig.add_class("nbviz-scree")
     return fig
@@ -219,9 +221,9 @@ class ComponentsProbe(CompositeOutput):
 
     def __init__(self, explorer: Any, n: int = 10, *, m: int = 8, fit_on: Any = None, steps: int = 9,
                  **kwargs: Any) -> None:
-        from .embedding_explorer import EmbeddingExplorer
-
-        self.explorer = explorer if isinstance(explorer, EmbeddingExplorer) else None
+        # An explorer is the one widget passed here (the others are data): tested by its base class, so this module
+        # need not import the explorer's, which imports it.
+        self.explorer: Any = explorer if isinstance(explorer, NbvizWidget) else None
         self.features = shown_features(explorer)
         steps = check_number(steps, "steps", low=2, high=1000, integer=True)
         if fit_on is None:

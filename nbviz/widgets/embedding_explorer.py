@@ -23,7 +23,7 @@ import traitlets as t
 from ..checks import as_numpy
 from ..colors import colormap_lut
 from ..data import Features
-from ..kernels.neighbors import NeighborIndex
+from ..kernels.neighbors import NeighborIndex, Neighbors
 from ..kernels.progress import progress_bar
 from ..kernels.projection import CACHE, aligned_umap, check_projection, content_key, pca, project
 from ..labelling import LabelStore, check_label
@@ -40,7 +40,6 @@ from .explorer_colors import PointColors
 from .explorer_export import ExportsView
 from .explorer_labels import LabelsItems
 from .explorer_requests import AnswersRequests
-from .html_page import SavesView
 
 METHODS = ("auto", "umap", "tsne", "pca", "aligned_umap", None)
 
@@ -68,7 +67,7 @@ def _with_items(embeddings: np.ndarray, items: Features, **override: Any) -> Fea
     return Features(embeddings, **{k: v for k, v in parts.items() if v is not None})
 
 
-class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, SavesView, NbvizWidget):
+class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, NbvizWidget):
     """Explore a 2-D projection of N-D features: pan, zoom, hover, click for neighbours, lasso, label.
 
     Parameters
@@ -105,7 +104,7 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
 
     _bundle = "embedding_explorer"
     #: What the notebook's picture shows (see ``_picture``): a change redraws it.
-    _picture_traits = ("points", "categories", "category_names", "palette", "values", "colormap", "value_range",
+    _picture_traits = ("points", "categories", "category_names", "palette", "values", "colormap_lut", "value_range",
                        "color_mode", "color_title", "hidden_categories", "selection", "focus", "point_size")
 
     points = Array(help="(N, 2) float32 positions shown now")
@@ -119,7 +118,8 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
     palette = Array(help="(K, 4) uint8 RGBA, one row per category")
     color_title = t.Unicode("").tag(sync=True)
     values = Array(help="(N,) float32 in [0, 1] for colour by value")
-    colormap = Array(help="(256, 4) uint8 RGBA lookup table")
+    colormap = t.Unicode("viridis", help="matplotlib colormap of colour by value; setting it recolours").tag(sync=True)
+    colormap_lut = Array(help="(256, 4) uint8 RGBA lookup table of colormap, when colouring by value")
     value_range = t.List(t.Float(), default_value=[0.0, 1.0]).tag(sync=True)
     hidden_categories = t.List(t.Int()).tag(sync=True)
 
@@ -200,7 +200,6 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
         self._colors_raw = None if colors is None else self._check_colors(colors, n)
         self._clusters = None if clusters is None else self._check_clusters(clusters, n)
         colormap_lut(colormap)  # a bad name is reported now, not when colouring by value
-        self._colormap_name = colormap
         coloring = self._coloring(color_by)  # checked before anything is made (label_dir, the widget)
         self._indexes: dict[int, NeighborIndex] = {}
         self._labels = LabelStore(label_dir)
@@ -220,6 +219,7 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
             max_thumbnails=int(max_thumbnails),
             selection=np.zeros(0, dtype=np.uint32),
             label_options=self._labels.existing_labels(),
+            colormap=colormap,
             **kwargs,
         )
         self._apply_coloring(coloring)
@@ -317,11 +317,13 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
                     layouts = CACHE.get_or_compute(
                         key, lambda: aligned_umap([s.embeddings for s in self._sets], self._params, progress))
                 else:
+                    method = self._method
+                    assert method is not None  # _needs_projection: only a method projects
                     layouts = []
                     for s in self._sets:
                         key = self._cache_key(s)
                         layouts.append(CACHE.get_or_compute(
-                            key, lambda s=s: project(s.embeddings, self._method, self._params, progress)))
+                            key, lambda s=s: project(s.embeddings, method, self._params, progress)))
                 self._show_layouts([np.ascontiguousarray(a, dtype=np.float32) for a in layouts])
             finally:
                 bar.close()
@@ -359,6 +361,16 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
         return self.points
 
     # -- focus, selection, neighbours --------------------------------------------------------------------
+    @t.validate("colormap")
+    def _check_colormap(self, proposal: dict) -> str:
+        colormap_lut(proposal["value"])  # raises, naming colormap, for a name matplotlib does not know
+        return proposal["value"]
+
+    @t.observe("colormap")
+    def _recolour(self, change: dict) -> None:
+        if self.color_mode == "value":
+            self.colormap_lut = colormap_lut(change["new"])
+
     @t.validate("focus", "hovered")
     def _check_focus(self, proposal: dict) -> int:
         value = proposal["value"]
@@ -421,20 +433,22 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
         return ComponentsProbe(self, n, **kwargs)
 
     #: ``EmbeddingExplorer.compare({"a": f1, "b": f2}, ...)``: two feature sets side by side (same items) or two
-    #: dataset splits in one space fitted on ``fit_on`` (different items); see :func:`nbviz.widgets.compare.compare`.
-    compare = staticmethod(compare)
+    #: dataset splits in one space fitted on ``fit_on`` (different items); see :func:`nbviz.widgets.compare.compare`,
+    #: whose ``explorer_type`` is this class.
+    compare = classmethod(compare)
 
-    def neighbors(self, i: int, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def neighbors(self, i: int, k: int | None = None) -> Neighbors:
         """The ``k`` nearest items to item ``i`` in the N-D space of the shown feature set (``i`` excluded).
 
-        ``k`` defaults to nside * nside - 1, the neighbours the grid shows. Returns (indices, distances).
+        ``k`` defaults to nside * nside - 1, the neighbours the grid shows. Returns a named tuple: ``.indices``
+        (int64) and ``.distances`` (float32), nearest first.
         """
         n = len(self.features)
         i = check_number(i, "i", low=0, high=n - 1, integer=True)
-        k = min(self.nside * self.nside - 1, n - 1) if k is None else check_number(k, "k", low=1, high=n - 1,
-                                                                                    integer=True)
+        k = min(self.nside * self.nside - 1, n - 1) if k is None else int(check_number(k, "k", low=1, high=n - 1,
+                                                                                        integer=True))
         if k == 0:  # a 1 x 1 grid (nside=1) shows the clicked item alone
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            return Neighbors(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
         return self._neighbor_index(self.layout_index if len(self._sets) > 1 else 0).query(i, k)
 
     def _neighbor_index(self, s: int) -> NeighborIndex:

@@ -9,15 +9,22 @@ module short.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from ..checks import as_numpy
 from ..colors import categorical_palette, colormap_lut
+from ..display import value_colors
 from ..kernels.clustering import hierarchical_clusters
 from ..labels import encode_labels
+from .base import WidgetMixin
+
+if TYPE_CHECKING:
+    import traitlets as t
+
+    from ..data import Features
 
 #: ``color_by`` names of the built-in colourings; a metadata column of any name is ``COLUMN_PREFIX + name``.
 BUILTIN_COLORINGS = ("label", "cluster", "value")
@@ -26,9 +33,16 @@ COLUMN_PREFIX = "column:"
 _W = TypeVar("_W", bound="PointColors")
 
 
-class PointColors:
+class PointColors(WidgetMixin):
     """The colouring of an explorer's points (a mixin of ``EmbeddingExplorer``: it uses the widget's ``features``,
     its colour traits and the ``colors`` / ``clusters`` / ``colormap`` it was given)."""
+
+    # What this mixin uses of the EmbeddingExplorer (annotations only: the values are the widget's traits and state).
+    features: Features
+    _clusters: int | None
+    colormap: t.Unicode[str, str | bytes]
+    colormap_lut: t.Any
+    _colors_raw: np.ndarray | None
 
     @staticmethod
     def _check_colors(colors: Any, n: int) -> np.ndarray:
@@ -96,6 +110,7 @@ class PointColors:
             if kind == "none":
                 self._set_categories(None, [], "")
             elif kind == "column":
+                assert f.metadata is not None  # _coloring offers it only then; likewise below
                 column, title = f.metadata[key], str(key)
                 if pd.api.types.is_numeric_dtype(column) and column.nunique() > 12:
                     self._set_values(column.to_numpy(dtype=np.float64), title)
@@ -104,11 +119,14 @@ class PointColors:
                     codes, names = encode_labels(column, f"metadata[{title!r}]", missing="(missing)")
                     self._set_categories(codes, list(names or []), title)
             elif key == "label":
-                self._set_categories(f.label_codes, list(f.label_names), "label")
+                assert f.label_names is not None
+                self._set_categories(f.label_codes, f.label_names, "label")
             elif key == "cluster":
+                assert self._clusters is not None
                 codes = hierarchical_clusters(f.embeddings, self._clusters)
                 self._set_categories(codes, [f"cluster {i}" for i in range(self._clusters)], "cluster")
             else:
+                assert self._colors_raw is not None
                 self._set_values(self._colors_raw, "value")
         self._color_source = coloring
 
@@ -125,13 +143,12 @@ class PointColors:
         finite = raw[np.isfinite(raw)]
         lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
         self.values = ((raw - lo) / (hi - lo if hi > lo else 1.0)).astype(np.float32)
-        self.colormap = colormap_lut(self._colormap_name)
+        self.colormap_lut = colormap_lut(self.colormap)
         self.value_range = [lo, hi]
         self.color_title, self.color_mode = title, "value"
 
     def _point_colors(self) -> np.ndarray:
         if self.color_mode == "value":
-            v = np.nan_to_num(np.asarray(self.values), nan=0.0)
-            return np.asarray(self.colormap)[np.clip((v * 255).round().astype(int), 0, 255)]
+            return value_colors(self.values, self.colormap_lut)
         pal = np.asarray(self.palette)
         return pal[np.asarray(self.categories)] if self.categories is not None else pal[0]

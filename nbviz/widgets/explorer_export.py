@@ -9,24 +9,63 @@ static fallback) is drawn from the same colour traits the browser reads. :class:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..export import colorbar_panel, legend_panel, rasterize_points, side_by_side, to_png
 from ..kernels import images as image_kernels
 from ..kernels.neighbors import knn_all
 from .arrays import array_to_json
-from .base import check_number
+from .base import WidgetMixin, check_number, check_png_width
 from .explorer_requests import PANEL_IMAGE_PX
 from .html_page import NO_KERNEL, HtmlPage
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import traitlets as t
+
+    from ..data import Features
 
 #: Most items whose neighbours, images and thumbnails a saved HTML page holds (``save("x.html")``): the page grows
 #: by about one small PNG per item; above it the page paints the same and neighbours need a running kernel.
 HTML_NEIGHBOR_LIMIT = 10_000
+#: Plot width of ``to_png()`` when none is given.
+PNG_WIDTH = 800
 
 
-class ExportsView:
+class ExportsView(WidgetMixin):
     """``to_html`` and ``to_png`` (a mixin of ``EmbeddingExplorer``: it uses the widget's traits, feature sets
     and reply methods)."""
+
+    # What this mixin uses of the EmbeddingExplorer (annotations only: the values are the widget's traits and state).
+    categories: t.Any
+    category_names: t.List[str]
+    color_mode: t.Enum[str]
+    color_title: t.Unicode[str, str | bytes]
+    colormap_lut: t.Any
+    features: Features
+    focus: t.Int[int, int]
+    has_images: t.Bool[bool, bool | int]
+    height: t.Int[int, int]
+    hidden_categories: t.List[int]
+    layouts: t.List
+    nside: t.Int[int, int]
+    palette: t.Any
+    point_size: t.Float[float, int | float]
+    points: t.Any
+    selection: t.Any
+    thumbnail_size: t.Int[int, int]
+    thumbnails: t.Bool[bool, bool | int]
+    value_range: t.List[float]
+    values: t.Any
+    _metric: str
+    _sets: list[Features]
+    wait: Callable[..., Any]
+    _item_reply: Callable[[int], dict]
+    _neighbors_reply: Callable[[int, np.ndarray, np.ndarray], dict]
+    _point_colors: Callable[[], np.ndarray]
 
     def to_html(self, title: str | None = None) -> str:
         """A standalone HTML page of the view that runs offline with no kernel: what ``save("x.html")`` writes.
@@ -82,12 +121,14 @@ class ExportsView:
             page.add_reply("thumbnails", [self.thumbnail_size],
                            {"indices": list(range(n)), "size": self.thumbnail_size, "columns": columns}, [png])
 
-    def to_png(self, width: int = 800, height: int | None = None, *, legend: bool = True) -> bytes:
+    def to_png(self, width: int | None = None, height: int | None = None, *, legend: bool = True) -> bytes:
         """A PNG of the layout as first shown (camera fitted to the data), with the live view's colours, hidden
         categories left out, the selection on top of dimmed other points, the focused point ringed and, with
-        ``legend``, the class legend or the colour bar to the right of the ``width`` x ``height`` plot."""
-        width = check_number(width, "width", low=1, high=10_000, integer=True)
-        height = self.height if height is None else check_number(height, "height", low=1, high=10_000, integer=True)
+        ``legend``, the class legend or the colour bar to the right of the ``width`` (None: 800) x ``height``
+        (None: the view's) plot."""
+        width = PNG_WIDTH if width is None else check_png_width(width)
+        height = self.height if height is None else int(check_number(height, "height", low=1, high=10_000,
+                                                                     integer=True))
         return to_png(self._picture(width, height, legend))
 
     def _picture(self, width: int, height: int, legend: bool) -> np.ndarray:
@@ -114,7 +155,7 @@ class ExportsView:
             return img
         if self.color_mode == "value" and self.values is not None:
             lo, hi = self.value_range
-            return side_by_side([img, colorbar_panel(self.colormap, lo, hi, self.color_title, height)])
+            return side_by_side([img, colorbar_panel(self.colormap_lut, lo, hi, self.color_title, height)])
         if self.category_names:
             panel = legend_panel(list(self.category_names), self.palette, self.color_title, height,
                                  self.hidden_categories)

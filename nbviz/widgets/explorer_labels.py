@@ -8,17 +8,31 @@ to write for an item (its image file copied, or its array encoded as PNG). :clas
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..kernels import images as image_kernels
 from ..labelling import copy_file, write_new_file
+from .base import WidgetMixin
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+
+    from ..data import Features
+    from ..labelling import LabelStore
 
 
-class LabelsItems:
+class LabelsItems(WidgetMixin):
     """Labelling (a mixin of ``EmbeddingExplorer``: it uses the widget's ``features``, its ``LabelStore`` and the
     ``label_options`` / ``annotation_counts`` traits)."""
+
+    # What this mixin uses of the EmbeddingExplorer (annotations only: the values are the widget's traits and state).
+    features: Features
+    _labels: LabelStore
+    _indices: Callable[[Any, str], np.ndarray]
 
     def annotate(self, indices: Any, label: str) -> int:
         """Assign ``label`` to items (copying their images into ``label_dir/<label>/`` when it is set)."""

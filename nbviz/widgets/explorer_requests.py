@@ -8,18 +8,35 @@ protocol.ts``); the reply fields of ``neighbors`` and ``item`` are built by the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..kernels import images as image_kernels
-from .base import check_number, request_index, request_indices
+from .base import WidgetMixin, check_number, request_index, request_indices
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import traitlets as t
+
+    from ..data import Features
 
 #: Pixel size of images sent for the neighbour grid and the tooltip (small images are upscaled crisply).
 PANEL_IMAGE_PX = 96
 
 
-class AnswersRequests:
+class AnswersRequests(WidgetMixin):
     """The explorer's request handlers (a mixin of ``EmbeddingExplorer``: it uses the widget's ``features``,
     ``neighbors``, ``annotate`` and image traits)."""
+
+    # What this mixin uses of the EmbeddingExplorer (annotations only: the values are the widget's traits and state).
+    features: Features
+    has_images: t.Bool[bool, bool | int]
+    max_thumbnails: t.Int[int, int]
+    thumbnail_size: t.Int[int, int]
+    annotate: Callable[..., int]
+    neighbors: Callable[..., tuple[np.ndarray, np.ndarray]]
 
     def _request_handlers(self) -> dict:
         return {"neighbors": self._reply_neighbors, "thumbnails": self._reply_thumbnails,

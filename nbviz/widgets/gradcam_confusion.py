@@ -1,6 +1,6 @@
 """The saliency confusion matrix of a :class:`~nbviz.widgets.gradcam_viewer.GradCamViewer`: for one image, the maps
 of its predicted and its true class, split into positive and negative evidence (2 x 2). :class:`ConfusionView` is
-what ``viewer.confusion(i)`` returns (a PNG in the notebook); :class:`SaliencyConfusion` is a mixin of the viewer that
+what ``viewer.confusion(i)`` returns (a PNG in the notebook); :class:`ShowsConfusion` is a mixin of the viewer that
 builds it from the viewer's cached maps, labels and images (``maps``, ``_batch``, ``label_codes``, ``_images``).
 Kept apart so the viewer module holds its state, kernel calls and the main view.
 """
@@ -8,12 +8,22 @@ Kept apart so the viewer module holds its state, kernel calls and the main view.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..colors import colormap_lut
-from ..export import to_png
-from .gradcam_heatmap import colorize, composite
+from ..display import colorize_heatmap, composite
+from ..export import scale_png, to_png
+from .base import WidgetMixin, check_png_width
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import torch
+    import traitlets as t
+
+    from ..kernels.attribution import Attribution
 
 
 @dataclass
@@ -40,21 +50,32 @@ class ConfusionView:
     def wrong(self) -> bool:
         return bool(self.classes[0] != self.classes[1])
 
-    def to_png(self, colormap: str = "inferno", opacity: float = 0.6) -> bytes:
-        """The four maps over the image, 2 x 2 (shared scale, so magnitudes compare), as PNG bytes."""
+    def to_png(self, width: int | None = None, *, colormap: str = "inferno", opacity: float = 0.6) -> bytes:
+        """The four maps over the image, 2 x 2 (shared scale, so magnitudes compare), as PNG bytes, ``width`` pixels
+        wide when given (nearest neighbour)."""
         peak = float(self.maps.max()) or 1.0
         lut = colormap_lut(colormap)
-        tiles = [[composite(self.image, colorize(self.maps[r, c], lut, sign="positive", opacity=opacity,
+        tiles = [[composite(self.image, colorize_heatmap(self.maps[r, c], lut, sign="positive", opacity=opacity,
                                                  normalization="batch", batch_peak=peak)) for c in range(2)]
                  for r in range(2)]
-        return to_png(np.concatenate([np.concatenate(row, axis=1) for row in tiles], axis=0))
+        png = to_png(np.concatenate([np.concatenate(row, axis=1) for row in tiles], axis=0))
+        return png if width is None else scale_png(png, check_png_width(width))
 
     def _repr_png_(self) -> bytes:
         return self.to_png()
 
 
-class SaliencyConfusion:
+class ShowsConfusion(WidgetMixin):
     """``confusion`` and the confusion view's maps (a mixin of ``GradCamViewer``: see the module)."""
+
+    # What this mixin uses of the GradCamViewer (annotations only: the values are the widget's traits and state).
+    class_names: t.List[str]
+    label_codes: t.Any
+    layer: t.Unicode[str, str | bytes]
+    _images: np.ndarray
+    _x: torch.Tensor
+    maps: Callable[..., np.ndarray]
+    _batch: Callable[[str], Attribution]
 
     def _confusion_view(self, i: int) -> ConfusionView:
         true = int(self.label_codes[i])

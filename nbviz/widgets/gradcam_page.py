@@ -9,13 +9,35 @@ kernel (:class:`~nbviz.widgets.html_page.HtmlPage` reactions). :class:`GradCamPa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
+from .base import WidgetMixin
 from .html_page import HtmlPage, state_json
 
+if TYPE_CHECKING:
+    from collections import OrderedDict
+    from collections.abc import Callable
 
-class GradCamPage:
+    import torch
+    import traitlets as t
+
+    from ..kernels.attribution import Attribution
+
+
+class GradCamPage(WidgetMixin):
     """``to_html`` (a mixin of ``GradCamViewer``: see the module)."""
+
+    # What this mixin uses of the GradCamViewer (annotations only: the values are the widget's traits and state).
+    compare_layer: t.Unicode[str, str | bytes]
+    layer: t.Unicode[str, str | bytes]
+    _method: str
+    _singles: OrderedDict[tuple, np.ndarray]
+    _topk: int
+    _x: torch.Tensor
+    _attribute: Callable[[torch.Tensor, str, Any], Attribution]
+    _batch: Callable[[str], Attribution]
 
     def to_html(self, title: str | None = None) -> str:
         """A standalone HTML page of the viewer that runs offline with no kernel: what ``save("x.html")`` writes.

@@ -2,7 +2,7 @@
 
 Raw maps travel quantised (int16 with a scale); opacity, colormap, sign, threshold and normalisation are applied in
 the browser (``js/src/gradcam_viewer/heatmap.ts``) and, identically, here for the static PNG
-(:func:`~nbviz.widgets.gradcam_heatmap.colorize`). Traits follow ``js/src/gradcam_viewer/protocol.ts``; both sides
+(:func:`~nbviz.display.colorize_heatmap`). Traits follow ``js/src/gradcam_viewer/protocol.ts``; both sides
 change together. The saliency confusion matrix (:mod:`~nbviz.widgets.gradcam_confusion`), the offline HTML page
 (:mod:`~nbviz.widgets.gradcam_page`) and the sketchpad (:mod:`~nbviz.widgets.sketchpad`) live in their own modules.
 """
@@ -20,15 +20,15 @@ import traitlets as t
 from torch import nn
 
 from ..colors import colormap_lut
-from ..export import stacked, text_panel, to_png
+from ..display import colorize_heatmap, composite, quantize_heatmap
+from ..export import scale_png, stacked, text_panel, to_png
 from ..kernels import attribution as attr
 from ..kernels import images as image_kernels
+from ..kernels.attribution_layers import check_layer, mappable_layers
 from ..labels import encode_labels
-from .base import Array, NbvizWidget, check_number, validate_number
-from .gradcam_confusion import SaliencyConfusion
-from .gradcam_heatmap import colorize, composite, quantize
+from .base import Array, NbvizWidget, check_number, check_png_width, validate_number
+from .gradcam_confusion import ShowsConfusion
 from .gradcam_page import GradCamPage
-from .html_page import SavesView
 
 if TYPE_CHECKING:
     from .sketchpad import Sketchpad
@@ -87,7 +87,7 @@ def _display_images(x: torch.Tensor, unproc_x: Callable | None) -> np.ndarray:
     return np.repeat(u8, 3, axis=3) if u8.shape[3] == 1 else u8
 
 
-class GradCamViewer(SaliencyConfusion, GradCamPage, SavesView, NbvizWidget):
+class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
     """Grad-CAM (signed or not) and Captum attributions of an image classifier over a batch, in the browser.
 
     Parameters
@@ -216,7 +216,7 @@ class GradCamViewer(SaliencyConfusion, GradCamPage, SavesView, NbvizWidget):
         self._images = _display_images(x, self._unproc_x)
         # One probe of the current model gives the picker's list and checks the layer (no cache: it went stale).
         shapes = attr.layer_shapes(self._model, x, self._proc_x) if self._method in attr.LAYER_METHODS else {}
-        spatial = attr.mappable_layers(shapes)
+        spatial = mappable_layers(shapes)
         path = self._layer_path(self._layer_arg if not self.layer else self.layer, shapes) \
             if self._method in attr.LAYER_METHODS else ""
         self._batches.clear()
@@ -249,7 +249,7 @@ class GradCamViewer(SaliencyConfusion, GradCamPage, SavesView, NbvizWidget):
             self.target = self.target if self.target < k else -1
 
     def _layer_path(self, layer: Any, shapes: dict[str, tuple[int, ...]]) -> str:
-        path, _, _ = attr.check_layer(self._model, layer, shapes, self._reshape)
+        path, _, _ = check_layer(self._model, layer, shapes, self._reshape)
         return path
 
     @staticmethod
@@ -297,8 +297,8 @@ class GradCamViewer(SaliencyConfusion, GradCamPage, SavesView, NbvizWidget):
             raise ValueError(f"layer must be one of the viewer's layers {self.layers or ['']} (see .layers), "
                              f"got {layer!r}"[:300])
         k = len(self.class_names) or None
-        target = self.target if target is None else check_number(target, "target", low=-1, high=k and k - 1,
-                                                                  integer=True)
+        target = self.target if target is None else int(check_number(target, "target", low=-1, high=k and k - 1,
+                                                                      integer=True))
         batch = self._batch(layer)
         if target < 0 or target == int(batch.targets[i]):
             return batch.maps[i].numpy()
@@ -340,7 +340,7 @@ class GradCamViewer(SaliencyConfusion, GradCamPage, SavesView, NbvizWidget):
             # The model may have changed since the list was made (a head replaced): probe it as it is now, and
             # refresh the picker's list with what it finds.
             shapes = attr.layer_shapes(self._model, self._x, self._proc_x)
-            self.layers = list(attr.mappable_layers(shapes))
+            self.layers = list(mappable_layers(shapes))
             return self._layer_path(value, shapes)
         except ValueError as exc:
             raise t.TraitError(f"{proposal['trait'].name}: {exc}") from None
@@ -368,7 +368,7 @@ class GradCamViewer(SaliencyConfusion, GradCamPage, SavesView, NbvizWidget):
         batch = self._batch(self.layer)
         probs = batch.probabilities[i].numpy()
         order = np.argsort(-probs)[: self._topk]
-        q, scale = quantize(self.maps(i))
+        q, scale = quantize_heatmap(self.maps(i))
         self.image_png = image_kernels.encode_png(self._images[i])
         self.heatmap, self.heatmap_scale = q, scale
         self.batch_peak = float(batch.maps.abs().max())
@@ -376,12 +376,12 @@ class GradCamViewer(SaliencyConfusion, GradCamPage, SavesView, NbvizWidget):
         self.top_classes = [{"index": int(c), "name": self.class_names[c], "probability": float(probs[c])}
                             for c in order]
         if self.compare_layer:
-            self.heatmap2, self.heatmap2_scale = quantize(self.maps(i, self.compare_layer))
+            self.heatmap2, self.heatmap2_scale = quantize_heatmap(self.maps(i, self.compare_layer))
         else:
             self.heatmap2, self.heatmap2_scale = None, 0.0
         if self.show_confusion and self.label_codes[i] >= 0:
             view = self._confusion_view(i)
-            q4, s4 = quantize(view.maps)
+            q4, s4 = quantize_heatmap(view.maps)
             self.confusion_maps, self.confusion_scale = q4, s4
             self.confusion_info = {"classes": [int(c) for c in view.classes], "names": view.names,
                                    "probabilities": [float(p) for p in view.probabilities], "wrong": view.wrong}
@@ -398,20 +398,23 @@ class GradCamViewer(SaliencyConfusion, GradCamPage, SavesView, NbvizWidget):
             out["map2"] = self.maps(self.index, self.compare_layer)
         return out
 
-    def to_png(self, scale: int | None = None) -> bytes:
-        """The large view (and the compared layer beside it) as the browser draws it, as PNG bytes."""
+    def to_png(self, width: int | None = None, *, scale: int | None = None) -> bytes:
+        """The large view (and the compared layer beside it) as the browser draws it, as PNG bytes: ``scale`` screen
+        pixels per image pixel (None: the view's ``size``), then resized to ``width`` pixels when given (nearest
+        neighbour: the colours stay the view's)."""
         if scale is not None:
             scale = check_number(scale, "scale", low=1, high=64, integer=True)
         layers = [self.layer] + ([self.compare_layer] if self.compare_layer else [])
-        return to_png(self._draw([self.maps(self.index, layer) for layer in layers], scale))
+        png = to_png(self._draw([self.maps(self.index, layer) for layer in layers], scale))
+        return png if width is None else scale_png(png, check_png_width(width))
 
     def _draw(self, maps: list[np.ndarray], scale: int | None) -> np.ndarray:
         image = self._images[self.index]
         scale = max(1, self.size // max(image.shape[:2])) if scale is None else scale
         lut = np.asarray(self.luts)[self.colormaps.index(self.colormap)]
-        panels = [composite(image, colorize(m, lut, sign=self.sign, threshold=self.threshold, opacity=self.opacity,
-                                            normalization=self.normalization, batch_peak=self.batch_peak))
-                  for m in maps]
+        panels = [composite(image, colorize_heatmap(m, lut, sign=self.sign, threshold=self.threshold,
+                                                    opacity=self.opacity, normalization=self.normalization,
+                                                    batch_peak=self.batch_peak)) for m in maps]
         img = np.concatenate(panels, axis=1)
         return np.repeat(np.repeat(img, scale, axis=0), scale, axis=1)
 
@@ -451,4 +454,4 @@ class GradCamViewer(SaliencyConfusion, GradCamPage, SavesView, NbvizWidget):
         """
         from .sketchpad import Sketchpad  # the composite builds on this module
 
-        return Sketchpad(model, layer, shape, ink=ink, brush=brush, scale=scale, **kwargs)
+        return Sketchpad(lambda x: cls(model, x, layer=layer, **kwargs), shape, ink=ink, brush=brush, scale=scale)

@@ -12,14 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..export import script_json
-from ..files import check_target, write_atomic
 from .base import NbvizWidget, bundle_path
 
 #: The words the view shows for what needs Python (js/src/lib/requests.ts NO_KERNEL).
@@ -108,36 +105,6 @@ class HtmlPage:
         return re.sub("__(TITLE|CSS|DATA|JS|STANDALONE)__", lambda m: parts[m.group(0)], PAGE)
 
 
-def save_view(path: str | os.PathLike, writers: Mapping[str, Callable[[], bytes | str]], *,
-              overwrite: bool = False) -> Path:
-    """A widget's ``save``: check ``path`` (its suffix picks the writer), make the content, write it atomically.
-
-    ``~`` is expanded and the folder must exist; an existing file is replaced only with ``overwrite=True``;
-    a symbolic link at ``path`` is always refused; the file appears complete or not at all (:mod:`nbviz.files`).
-    """
-    target = check_target(path, tuple(writers), overwrite=overwrite)
-    data = writers[target.suffix.lower()]()
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    return write_atomic(target, lambda tmp: tmp.write_bytes(raw), overwrite=overwrite)
-
-
-class SavesView:
-    """The ``save`` of widgets whose writers take no options: :meth:`_writers` maps each suffix to one."""
-
-    def _writers(self) -> dict[str, Callable[[], bytes | str]]:
-        return {".html": self.to_html, ".png": self.to_png}  # type: ignore[attr-defined]
-
-    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Write the view to a file by ``path``'s suffix: ``.html`` is one self-contained page that runs offline
-        with no kernel (see ``to_html``), ``.png`` the picture (``to_png``); some widgets add more.
-
-        ``~`` is expanded and the folder must exist. An existing file is replaced only with ``overwrite=True``
-        (FileExistsError otherwise); a symbolic link at ``path`` is always refused; the file appears complete
-        or not at all (see :mod:`nbviz.files`). Returns the path written.
-        """
-        return save_view(path, self._writers(), overwrite=overwrite)
-
-
 def _key(value: Any) -> str:
     """A table key part as the stand-in makes it (``String(value)`` in JS)."""
     if value is None:
@@ -166,4 +133,4 @@ window.nbvizModel = await mount(data, bundle, document.getElementById('nbviz-pag
 </script></body></html>
 """
 
-__all__ = ["NO_KERNEL", "HtmlPage", "SavesView", "save_view", "state_json"]
+__all__ = ["NO_KERNEL", "HtmlPage", "state_json"]

@@ -2,7 +2,9 @@
 
 The whole captured graph is sent once (strings as lists, numbers as binary arrays); which groups are open is the
 ``expanded`` trait, and the browser works out the drawn graph itself (``js/src/model_graph/visible.ts`` mirrors
-:func:`nbviz.kernels.graph_view.visible`), so opening a group needs no round trip.
+:func:`nbviz.kernels.graph_view.visible`), so opening a group needs no round trip. Each layout the view puts on
+screen comes back in ``view_layout``, so the PNG and SVG are drawn from the view's own boxes
+(:mod:`.model_graph_export`).
 """
 
 from __future__ import annotations
@@ -14,19 +16,28 @@ import numpy as np
 import traitlets as t
 from torch import nn
 
-from ..export import export_font, fit_text, to_png
-from ..kernels import attribution as attr
 from ..kernels import graph as G
 from ..kernels import graph_view as GV
 from ..kernels.activations import resolve_layer
+from ..kernels.attribution_layers import spatial_reason
+from . import model_graph_export as GX
+from .arrays import array_from_json, array_to_json
 from .base import Array, NbvizWidget, validate_number
-from .html_page import HtmlPage, SavesView
+from .html_page import HtmlPage
 
 #: Characters of a module's repr sent to the details panel.
 REPR_CHARS = 4000
 
 
-class ModelGraph(SavesView, NbvizWidget):
+def _layout_to_json(value: dict, _widget: Any = None) -> dict:
+    return {**value, "boxes": array_to_json(value["boxes"])} if value else {}
+
+
+def _layout_from_json(value: dict | None, _widget: Any = None) -> dict:
+    return {**value, "boxes": array_from_json(value.get("boxes"))} if value else {}
+
+
+class ModelGraph(NbvizWidget):
     """A model's modules (or autograd graph) as a zoomable graph with collapsible groups, shapes on edges and
     parameters on click.
 
@@ -47,7 +58,7 @@ class ModelGraph(SavesView, NbvizWidget):
     """
 
     _bundle = "model_graph"
-    _picture_traits = ("expanded", "node_ids")
+    _picture_traits = ("expanded", "node_ids", "view_layout")
 
     mode = t.Unicode("modules", read_only=True, help="set by the constructor").tag(sync=True)
     fallback = t.Unicode("", help="why the capture fell back to forward hooks ('' when it did not)").tag(sync=True)
@@ -65,6 +76,10 @@ class ModelGraph(SavesView, NbvizWidget):
     selected = t.Unicode("", help="module path of the clicked node, '' for none").tag(sync=True)
     unusable = t.Dict(help="path -> why a linked widget cannot use that layer").tag(sync=True)
     height = t.Int(480).tag(sync=True)
+    # Not echoed: the view that sent the boxes has them.
+    view_layout = t.Dict(help="set by the view when a layout is on screen: {expanded (the open groups it is for), "
+                         "ids, boxes ((N, 4) float32 x, y, w, h by id), width, height}; {} before").tag(
+        sync=True, to_json=_layout_to_json, from_json=_layout_from_json, echo_update=False)
 
     _check_height = validate_number("height", low=50, high=10_000)
 
@@ -76,7 +91,7 @@ class ModelGraph(SavesView, NbvizWidget):
             raise ValueError(f"depth must be an int >= 0 (levels of modules shown open), got {depth!r}")
         G.check_mode(mode)
         x = G.prepare_input(model, example_input)  # its errors before anything is sent
-        self._model = model
+        self._model, self._x = model, x
         self._links: list[Any] = []
         # The comm opens before the capture: the browser loads the bundle and starts elkjs's worker meanwhile.
         super().__init__(height=height, **kwargs)
@@ -131,6 +146,18 @@ class ModelGraph(SavesView, NbvizWidget):
                 resolve_layer(self._model, value)
             except ValueError as exc:
                 raise t.TraitError(f"selected: {exc}") from None
+        return value
+
+    @t.validate("view_layout")
+    def _check_view_layout(self, proposal: dict) -> dict:
+        value = proposal["value"]
+        if not value:
+            return {}
+        missing = [k for k in ("expanded", "ids", "boxes", "width", "height") if k not in value]
+        boxes = value.get("boxes")
+        if missing or np.shape(boxes) != (len(value["ids"]), 4):
+            raise t.TraitError(f"view_layout must hold expanded, ids, boxes ((len(ids), 4): x, y, w, h), width and "
+                               f"height; got keys {sorted(value)} and boxes of shape {np.shape(boxes)}")
         return value
 
     @t.validate("expanded")
@@ -193,7 +220,7 @@ class ModelGraph(SavesView, NbvizWidget):
         from .gradcam_viewer import GradCamViewer
 
         if isinstance(target, GradCamViewer):
-            reasons = {p: attr.spatial_reason(p, s) for p, s in self._graph.module_shapes.items() if p}
+            reasons = {p: spatial_reason(p, s) for p, s in self._graph.module_shapes.items() if p}
             self.unusable = {**self.unusable, **{p: f"not usable for Grad-CAM: {r}" for p, r in reasons.items() if r}}
         elif not (callable(target) or hasattr(target, "layer")):
             raise TypeError(f"link() takes a GradCamViewer, an object with a `layer` attribute or a callable taking "
@@ -219,47 +246,40 @@ class ModelGraph(SavesView, NbvizWidget):
                 "shape": list(self._graph.module_shapes.get(path, ())), "unusable": self.unusable.get(path, "")}
 
     def _request_handlers(self) -> dict[str, Callable[[dict], tuple[dict, list]]]:
-        return {"details": lambda content: (self.details(content.get("path")), [])}
+        # details() answers a missing or non-str path with a TypeError naming it.
+        return {"details": lambda content: (self.details(content.get("path")), [])}  # type: ignore[arg-type]
 
     # -- export ----------------------------------------------------------------------------------------------
-    def to_dot(self, full: bool = False) -> str:
-        """The graph as drawn now (``full``: every captured node) in graphviz's DOT language."""
+    def to_dot(self, full: bool = False) -> Any:
+        """The graph as a ``graphviz.Digraph`` (its ``.source`` is the DOT text; ``.render()`` needs graphviz's
+        ``dot`` program).
+
+        In autograd mode, torchviz's ``make_dot`` of the same graph (the forward runs again; torchviz draws no
+        groups, so this is always every captured node). In modules mode, the graph as drawn now, or every captured
+        node with ``full``.
+        """
+        if self.mode == "autograd":
+            return G.autograd_dot(self._model, self._x)
         nodes, edges = (self._graph.nodes, self._graph.edges) if full else self.visible()
         return GV.to_dot(nodes, edges, type(self._model).__name__)
 
-    def to_png(self) -> bytes:
-        """The graph as drawn now, laid out in layers, as PNG bytes (Pillow: cheap enough for every redraw of
-        the notebook's picture; no graphviz needed)."""
-        from PIL import Image, ImageDraw
+    def to_svg(self) -> str:
+        """The graph as drawn now, as SVG text, with the view's layout (elkjs's boxes, sent back by the view once it
+        has shown the graph with the groups open now); before a view has (headless), a Python layout in layers
+        that looks like the view's only roughly."""
+        return GX.to_svg(*GX.picture_of(self))
 
-        nodes, edges = self.visible()
-        at = GV.layered_layout(nodes, edges)
-        cols = max((i for _, i in at.values()), default=0) + 1
-        rows = max((k for k, _ in at.values()), default=0) + 1
-        cell_w, cell_h, box_w, box_h = 176, 56, 160, 28
-        img = Image.new("RGB", (min(cols * cell_w, 4000), min(rows * cell_h, 8000)), "white")
-        draw = ImageDraw.Draw(img)
-        font = export_font(11)
-
-        def centre(node_id: str) -> tuple[float, float]:
-            k, i = at[node_id]
-            return i * cell_w + cell_w / 2, k * cell_h + cell_h / 2
-
-        for e in edges:
-            (x1, y1), (x2, y2) = centre(e["source"]), centre(e["target"])
-            draw.line((x1, y1 + box_h / 2, x2, y2 - box_h / 2), fill="#888888", width=1)
-        for n in nodes:
-            x, y = centre(n["id"])
-            closed = n["kind"] in ("group", "fold")
-            draw.rounded_rectangle((x - box_w / 2, y - box_h / 2, x + box_w / 2, y + box_h / 2), radius=4,
-                                   fill="#dde8f5" if closed else "#f4f4f4", outline="#666666")
-            label = fit_text(draw, GV.node_label(n).replace("\n", " "), box_w - 8, font)
-            draw.text((x, y), label, fill="#222222", font=font, anchor="mm")
-        return to_png(np.asarray(img))
+    def to_png(self, width: int | None = None) -> bytes:
+        """The graph as drawn now, as PNG bytes, ``width`` pixels wide (None: twice the view's size at zoom 1, as on
+        a high-density screen, at most 4000 x 8000). The boxes are the view's as in :meth:`to_svg` (a Python layout
+        before a view has shown the graph); Pillow draws them, cheap enough for every redraw of the notebook's
+        picture."""
+        nodes, edges, placed = GX.picture_of(self)
+        return GX.to_png_bytes(nodes, edges, placed, width)
 
     def _writers(self) -> dict[str, Callable[[], bytes | str]]:
         # The graph as drawn now; .svg/.png/.dot need no graphviz binary.
-        return {".svg": lambda: GV.to_svg(*self.visible()), ".png": self.to_png, ".dot": self.to_dot,
+        return {".svg": self.to_svg, ".png": self.to_png, ".dot": lambda: self.to_dot().source,
                 ".html": self.to_html}
 
     def to_html(self, title: str | None = None) -> str:

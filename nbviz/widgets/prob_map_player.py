@@ -29,7 +29,7 @@ import traitlets as t
 
 from ..checks import code_dtype
 from ..colors import categorical_palette, colormap_lut
-from ..kernels.probmap import BOUNDARY_LOW, INTERPOLATIONS, MODES, REGION_LOW, class_luts, timeline
+from ..display import BOUNDARY_LOW, INTERPOLATIONS, MODES, REGION_LOW, class_luts, timeline
 from ..kernels.recorder import ProbMapRecorder, Stored
 from .arrays import array_to_json
 from .base import Array, NbvizWidget, call_at_cell_end, check_number, request_index, validate_number
@@ -68,7 +68,9 @@ def _runs(rec: Any) -> tuple[list[str], list[ProbMapRecorder]]:
 
 
 def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
-    return (a is None) == (b is None) and (a is None or (a.shape == b.shape and np.array_equal(a, b)))
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and np.array_equal(a, b)
 
 
 def _check_domain(names: list[str], recs: list[ProbMapRecorder]) -> None:
@@ -354,9 +356,9 @@ class ProbMapPlayer(ProbMapChart, ProbMapExport, NbvizWidget):
             chunks = array_to_json(st.frames[i])["chunks"]
             map_chunks = len(chunks)
             buffers += chunks
-            buffers.append(memoryview(st.point_preds[i]).cast("B"))
+            buffers.append(memoryview(st.point_preds[i]).cast("B"))  # pyright: ignore[reportArgumentType] - numpy stubs: __buffer__ is 3.12+
             if st.test_preds:
-                buffers.append(memoryview(st.test_preds[i]).cast("B"))
+                buffers.append(memoryview(st.test_preds[i]).cast("B"))  # pyright: ignore[reportArgumentType] - as above
         pred_dtype = st.point_preds[start].dtype.name if stop > start else "uint8"
         return {"run": run, "start": start, "count": stop - start, "pred_dtype": pred_dtype,
                 "map_chunks": map_chunks}, buffers

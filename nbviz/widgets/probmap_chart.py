@@ -10,11 +10,18 @@ Kept apart from the player so the widget file holds only its state and frame syn
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..colors import FOCUS
 from ..kernels.recorder import Stored
+from .base import WidgetMixin
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import traitlets as t
 
 
 def has_metrics(stored: list[Stored]) -> bool:
@@ -28,8 +35,15 @@ def _pad(values: Sequence[float], width: int) -> np.ndarray:
     return np.concatenate([v, np.full(width - len(v), v[-1])])
 
 
-class ProbMapChart:
+class ProbMapChart(WidgetMixin):
     """The metrics chart of :class:`~nbviz.widgets.prob_map_player.ProbMapPlayer` (a mixin: see the module)."""
+
+    # What this mixin uses of the ProbMapPlayer (annotations only: the values are the widget's traits and state).
+    epochs: t.List[int]
+    run_names: t.List[str]
+    size: t.Int[int, int]
+    _chart: Any
+    _stored: Callable[[], list[Stored]]
 
     @property
     def chart(self) -> Any:
@@ -38,21 +52,22 @@ class ProbMapChart:
         return self._chart
 
     def _make_chart(self) -> Any:
-        import bqplot as bq
+        # Names, not bq.X: pyright takes some of bqplot's star-imported names for modules.
+        from bqplot import Axis, Bars, Figure, LinearScale, Lines
 
-        xs, ys, unit = bq.LinearScale(), bq.LinearScale(), bq.LinearScale(min=0.0, max=1.0)
-        self._lines = bq.Lines(scales={"x": xs, "y": ys}, display_legend=True, stroke_width=2)
-        self._marker = bq.Lines(x=[0, 0], y=[0, 1], scales={"x": xs, "y": unit}, colors=["#e6007e"],
-                                stroke_width=2)
+        xs, ys, unit = LinearScale(), LinearScale(), LinearScale(min=0.0, max=1.0)
+        self._lines = Lines(scales={"x": xs, "y": ys}, display_legend=True, stroke_width=2)
+        self._marker = Lines(x=[0, 0], y=[0, 1], scales={"x": xs, "y": unit}, colors=[FOCUS],
+                             stroke_width=2)
         # Invisible full-height bars, one per recorded epoch: a click anywhere above an epoch jumps to it.
-        self._hits = bq.Bars(x=[0], y=[1], scales={"x": xs, "y": unit}, opacities=[0.0], padding=0.0,
-                             interactions={"click": "select"}, selected_style={}, unselected_style={})
+        self._hits = Bars(x=[0], y=[1], scales={"x": xs, "y": unit}, opacities=[0.0], padding=0.0,
+                          interactions={"click": "select"}, selected_style={}, unselected_style={})
         self._hits.observe(self._on_chart_click, names="selected")
-        fig = bq.Figure(marks=[self._hits, self._lines, self._marker],
-                        axes=[bq.Axis(scale=xs, label="epoch", tick_format="d"),
-                              bq.Axis(scale=ys, side="left", tick_format=".3g", label="metric")],
-                        fig_margin={"top": 10, "bottom": 40, "left": 50, "right": 10},
-                        legend_location="top-right", animation_duration=0)
+        fig = Figure(marks=[self._hits, self._lines, self._marker],
+                     axes=[Axis(scale=xs, label="epoch", tick_format="d"),
+                           Axis(scale=ys, side="left", tick_format=".3g", label="metric")],
+                     fig_margin={"top": 10, "bottom": 40, "left": 50, "right": 10},
+                     legend_location="top-right", animation_duration=0)
         fig.layout.height = "180px"
         fig.layout.width = f"{max(self.size, 320)}px"
         self.observe(lambda _c: self._move_marker(), names="epoch")

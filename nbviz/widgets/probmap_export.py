@@ -13,25 +13,59 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..colors import PICTURE
+from ..display import MODES, colorize_probabilities, flip_mask, frame_at, interpolate, timeline
 from ..export import colorbar_panel, legend_panel, side_by_side, stacked, text_panel, to_png
 from ..files import check_target, write_atomic
-from ..kernels.probmap import MODES, colorize, flip_mask, frame_at, interpolate, timeline
 from ..kernels.recorder import Stored
-from .base import check_number
+from .base import WidgetMixin, check_number, check_png_width
 from .html_page import HtmlPage
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import traitlets as t
+
+    from ..kernels.recorder import ProbMapRecorder
+
 EXPORT_SUFFIXES = (".gif", ".mp4", ".png", ".html")
+#: Width of each map in ``to_png()`` when none is given.
+PNG_WIDTH = 420
 #: Transparent pixels between the panels of a compare-mode PNG.
 PANEL_GAP = 8
 
 
-class ProbMapExport:
+class ProbMapExport(WidgetMixin):
     """Static pictures and exports of :class:`~nbviz.widgets.prob_map_player.ProbMapPlayer` (a mixin: see the
     module)."""
+
+    # What this mixin uses of the ProbMapPlayer (annotations only: the values are the widget's traits and state).
+    boundary_line: t.Bool[bool, bool | int]
+    boundary_luts: t.Any
+    class_lut: t.Any
+    class_names: t.List[str]
+    entropy_lut: t.Any
+    epoch: t.Int[int, int]
+    epochs: t.List[int]
+    interpolation: t.Int[int, int]
+    interpolation_type: t.Enum[str]
+    mode: t.Enum[str]
+    n_classes: t.Int[int, int]
+    palette: t.Any
+    rec: ProbMapRecorder
+    recs: list[ProbMapRecorder]
+    region_luts: t.Any
+    run_names: t.List[str]
+    show_flips: t.Bool[bool, bool | int]
+    show_train: t.Bool[bool, bool | int]
+    size: t.Int[int, int]
+    target_class: t.Int[int, int]
+    _frame_message: Callable[..., tuple[dict, list]]
+    _stored: Callable[[], list[Stored]]
 
     def _luts(self) -> dict[str, np.ndarray]:
         return {"region": self.region_luts, "boundary": self.boundary_luts, "class": self.class_lut,
@@ -72,15 +106,16 @@ class ProbMapExport:
             probs = interpolate(frames[i], frames[i + 1], f, self.interpolation_type)
         else:
             probs = frames[i].astype(np.float32) / 255.0
-        img = colorize(probs, mode or self.mode, self._luts(), self.target_class, self.boundary_line)
+        img = colorize_probabilities(probs, mode or self.mode, self._luts(), self.target_class, self.boundary_line)
         if self.show_flips and i > 0 and f == 0:
             img[flip_mask(frames[i].argmax(-1), frames[i - 1].argmax(-1))] = (230, 0, 126, 255)
         return img
 
-    def to_png(self, width: int = 420) -> bytes:
+    def to_png(self, width: int | None = None) -> bytes:
         """PNG of the shown epoch with the training points, one map per recorder side by side (nearest-pixel
-        upscale, no matplotlib). Waits for frames still queued in a recorder."""
-        width = check_number(width, "width", low=1, high=10_000, integer=True)
+        upscale, no matplotlib), each ``width`` pixels wide (None: 420). Waits for frames still queued in a
+        recorder."""
+        width = PNG_WIDTH if width is None else check_png_width(width)
         self._require_frames()
         return self._png(width)
 
@@ -205,7 +240,7 @@ class _Figure:
         self.p, self.rec, self.title, self.dark = player, player.rec, title, dark
         self.stored, self.names = player._stored(), list(player.run_names)
         n = len(self.stored)
-        fg, bg = ("#e8e8e8", "#111111") if dark else ("#222222", "#ffffff")
+        fg, bg = (PICTURE["dark" if dark else "light"][k] for k in ("fg", "bg"))
         self.fg = fg
         self.fig = Figure(figsize=figsize or (5.0 * n, 5.0), dpi=dpi, facecolor=bg)
         FigureCanvasAgg(self.fig)
@@ -256,7 +291,7 @@ class _Figure:
             self._style_points(points, st.point_preds[i + 1 if f >= 0.5 else i])
         self.label.set_text(self._caption(epoch))
         self.fig.canvas.draw()
-        return np.asarray(self.fig.canvas.buffer_rgba())
+        return np.asarray(self.fig.canvas.buffer_rgba())  # pyright: ignore[reportAttributeAccessIssue] - an Agg canvas
 
     def steps(self) -> list[float]:
         """The epoch of every playback step over the union of the recorders' epochs."""
@@ -300,7 +335,7 @@ class _Figure:
     def save_mp4(self, path: Path, fps: float) -> None:
         from matplotlib.animation import FFMpegWriter
 
-        writer = FFMpegWriter(fps=fps)
+        writer = FFMpegWriter(fps=fps)  # pyright: ignore[reportArgumentType] - stubs say int; ffmpeg takes any rate
         with writer.saving(self.fig, str(path), self.fig.dpi):
             for e in self.steps():
                 self.show(e)

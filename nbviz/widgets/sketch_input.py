@@ -40,10 +40,10 @@ class SketchInput(NbvizWidget):
         super().__init__()
         self.set_trait("scale", scale)
         self.values = np.zeros((h, w), dtype=np.float32)
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[], object]] = []
         self._publish()
 
-    def on_draw(self, fn: Callable[[], None]) -> None:
+    def on_draw(self, fn: Callable[[], object]) -> None:
         """Call ``fn()`` whenever the drawing changes."""
         self._listeners.append(fn)
 
@@ -98,7 +98,7 @@ class SketchInput(NbvizWidget):
         from PIL import Image
 
         grey = 255 - self.pixels
-        img = Image.fromarray(grey).resize((grey.shape[1] * self.scale, grey.shape[0] * self.scale), Image.NEAREST)
+        img = Image.fromarray(grey).resize((grey.shape[1] * self.scale, grey.shape[0] * self.scale), Image.NEAREST)  # pyright: ignore[reportAttributeAccessIssue] - Pillow's alias of Resampling.NEAREST
         buf = io.BytesIO()
         img.save(buf, format="PNG")
         return buf.getvalue()

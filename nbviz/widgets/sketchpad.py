@@ -6,24 +6,25 @@ feeds the pad's pixels to the viewer and holds no model logic, so it lives apart
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from .base import CompositeOutput
-from .gradcam_viewer import GradCamViewer
 from .panel import Panel
 from .sketch_input import SketchInput
 
 
 class Sketchpad(CompositeOutput):
-    """A drawing pad (:class:`~nbviz.widgets.sketch_input.SketchInput`) beside a one-image :class:`GradCamViewer`
+    """A drawing pad (:class:`~nbviz.widgets.sketch_input.SketchInput`) beside a one-image ``GradCamViewer``
     that follows what is drawn: one anywidget view (a Panel), so it works in marimo as in Jupyter."""
 
-    def __init__(self, model: nn.Module, layer: Any, shape: tuple[int, int, int], *, ink: float, brush: float,
-                 scale: int, **kwargs: Any) -> None:
+    def __init__(self, make_viewer: Callable[[torch.Tensor], Any], shape: tuple[int, int, int], *, ink: float,
+                 brush: float, scale: int) -> None:
+        # ``make_viewer(batch)`` builds the viewer (GradCamViewer.sketchpad passes its class bound to the model), so
+        # this module does not import the viewer's, which makes sketchpads.
         if not isinstance(shape, (tuple, list)) or len(shape) != 3 or not all(
                 isinstance(s, (int, np.integer)) and s >= 1 for s in shape):
             raise ValueError(f"shape must be (C, H, W) of the model's input, got {shape!r}")
@@ -31,7 +32,7 @@ class Sketchpad(CompositeOutput):
         c, h, wd = self.shape
         self.pad = SketchInput(h, wd, ink=ink, brush=brush, scale=scale)
         try:
-            self.viewer = GradCamViewer(model, self._batch(), layer=layer, **kwargs)
+            self.viewer = make_viewer(self._batch())
         except BaseException:
             self.pad.close()
             raise

@@ -25,10 +25,9 @@ w.VBox([ex, probe.scree_figure(), view])
 COMPARE = """
 import numpy as np, nbviz, ipywidgets as w
 from sklearn.datasets import load_digits
-from nbviz.widgets.compare import compare
 d = load_digits()
-cmp = compare({"pixels": d.data, "half": d.data[:, ::2]}, images=d.images / 16.0, labels=d.target, k=5,
-              height=300, nside=1, point_size=5)
+cmp = nbviz.EmbeddingExplorer.compare({"pixels": d.data, "half": d.data[:, ::2]}, images=d.images / 16.0,
+                                      labels=d.target, k=5, height=300, nside=1, point_size=5)
 a, b = cmp.explorers
 nbviz_probe(b, "selection", "error", "view", "hovered")
 cmp

@@ -134,3 +134,55 @@ ex
     page.wait_for_timeout(1000)  # the animation
     after = canvas_layout(page, root)
     assert np.abs(after - before).max() > 50
+
+
+VALUE_GRID = """
+import numpy as np, nbviz
+side = 17
+xy = np.stack(np.meshgrid(np.arange(side), np.arange(side)), -1).reshape(-1, 2).astype("float32")
+# Values where the old Python rule round(v * 255) and the browser's floor(v * 256) pick different entries, the two
+# ends (so the range is [0, 1] as given), and missing values.
+raw = (np.arange(side * side) % 256 + 0.6) / 256
+raw[0], raw[255], raw[256], raw[-1] = 0.0, 1.0, np.nan, np.nan
+ex = nbviz.EmbeddingExplorer(xy, colors=raw, colormap="viridis", method=None, point_size=16, height=560)
+nbviz_probe(ex, "error")
+ex
+"""
+
+
+def test_the_png_paints_each_value_the_colour_the_view_draws(page, voila):
+    """Colour by value: the live view's colour at each point's centre, and the PNG's, are the one LUT entry that
+    nbviz.display.value_colors picks (floor(v * 256); missing values grey) - checked on values where another
+    rounding would pick the neighbouring entry."""
+    import io
+
+    from PIL import Image
+
+    import nbviz
+    from nbviz.display import MISSING_RGBA, value_colors
+
+    side = 17
+    xy = np.stack(np.meshgrid(np.arange(side), np.arange(side)), -1).reshape(-1, 2).astype("float32")
+    raw = (np.arange(side * side) % 256 + 0.6) / 256
+    raw[0], raw[255], raw[256], raw[-1] = 0.0, 1.0, np.nan, np.nan
+    ex = nbviz.EmbeddingExplorer(xy, colors=raw, colormap="viridis", method=None, point_size=16, height=560)
+    expected = value_colors(ex.values, ex.colormap_lut)[:, :3].astype(int)
+    old_rule = np.asarray(ex.colormap_lut)[np.clip(np.round(np.nan_to_num(ex.values) * 255).astype(int), 0, 255), :3]
+    assert (np.abs(old_rule.astype(int) - expected).max(axis=1) > 0).sum() > 40  # the case tells the rules apart
+    assert (expected[[256, -1]] == MISSING_RGBA[:3]).all()
+
+    open_voila(page, voila, "value_colours_voila", [VALUE_GRID])
+    root = ready_root(page)
+    box = root.locator("canvas").first.bounding_box()
+    shot = pixels(page, {"x": box["x"], "y": box["y"], "width": box["width"], "height": box["height"]}).astype(int)
+    live = np.array([shot[int(round(y)), int(round(x))] for x, y in canvas_layout(page, root)])
+    # Exact: regl-scatterplot's float colour is byte/255, written back to the same byte; a tolerance of 1 would
+    # let through most neighbouring viridis entries (145 of 255 adjacent pairs differ by 1).
+    off = np.abs(live - expected).max(axis=1)
+    assert off.max() == 0, (np.flatnonzero(off > 0)[:10], live[off > 0][:5], expected[off > 0][:5])
+
+    width, height = round(box["width"]), round(box["height"])
+    png = np.asarray(Image.open(io.BytesIO(ex.to_png(width, height, legend=False))).convert("RGB")).astype(int)
+    at = np.rint(fit_to_canvas(np.asarray(ex.points), width, height)).astype(int)
+    painted = png[at[:, 1], at[:, 0]]
+    assert (painted == expected).all(), np.flatnonzero((painted != expected).any(axis=1))[:10]

@@ -1,7 +1,7 @@
 """ModelGraph in a real browser (Voila + Chromium): expanding and collapsing with the mouse changes the drawn
 nodes, a click sets `selected` and shows the details, a linked GradCamViewer's `layer` follows, search finds
 modules inside closed groups, elkjs runs in a web worker; in a bare page, the worker and its main-thread fallback
-place nodes alike."""
+place nodes alike, and the layout on screen comes back to Python for the exported pictures."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ g = nbviz.ModelGraph(model, x[:1], depth=1, height=420)
 g.link(viewer)
 nbviz_probe(g, "selected", "expanded", "error")
 nbviz_probe(viewer, "layer")
+import traitlets
+class Sent(traitlets.HasTraits):  # what the kernel received of the view's layouts: the ids laid out
+    ids = traitlets.List()
+sent = Sent()
+g.observe(lambda change: setattr(sent, "ids", list(change["new"].get("ids", []))), names="view_layout")
+nbviz_probe(sent, "ids")
 g
 """
 
@@ -57,9 +63,13 @@ def test_expand_collapse_select_link_and_search(page, voila):
     page.wait_for_function("() => document.querySelector('.nbviz-model-graph').nbviz.layoutEngine !== ''")
     assert root.evaluate("el => el.nbviz.layoutEngine") == "worker"
 
+    # The kernel has the layout on screen (for the exported pictures).
+    assert "1" in wait_for_json(probe / "ids.json", lambda v: len(v) == closed)
+
     # Double-click the closed group: its blocks appear (the three identical ones folded).
     click_node(page, root, "1", double=True)
     wait_for_json(probe / "expanded.json", lambda v: v == ["1"])
+    assert "frame:1" in wait_for_json(probe / "ids.json", lambda v: "1.0..1.2" in v)
     # The group is replaced by one fold "Sequential x 3" drawn inside its frame.
     page.wait_for_function("() => document.querySelector('.nbviz-model-graph').nbviz.visibleIds().includes('1.0..1.2')")
     assert "1" not in root.evaluate("el => el.nbviz.visibleIds()")
@@ -159,3 +169,43 @@ def test_without_elkjs_the_stand_in_layout_stays(browser):
         assert page.evaluate(f"() => {hook}.provisional") and page.evaluate(f"() => {hook}.layoutEngine") == ""
     finally:
         page.close()
+
+
+# The view_layout the page's stand-in model holds, with its binary chunks as byte lists (what a page can return).
+SENT_LAYOUT_JS = """() => {
+  const v = window.__mg.get('view_layout');
+  const bytes = (c) => Array.from(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+  return { ...v, boxes: { ...v.boxes, chunks: v.boxes.chunks.map(bytes) } };
+}"""
+
+
+def test_exported_picture_uses_the_view_layout(browser):
+    """The layout on screen goes back to Python (``view_layout``), and the SVG / PNG draw the view's boxes."""
+    torch.manual_seed(0)
+    w = ModelGraph(nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.Sequential(Fork(), Fork()), nn.Flatten()),
+                   torch.rand(1, 1, 6, 6), depth=2)
+    headless = w.to_svg()
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    try:
+        page.goto("about:blank")
+        page.evaluate(STASH_JS, list(bundle()))
+        page.evaluate(KICKOFF_JS)
+        page.evaluate(RENDER_JS, wire_state(w))
+        sent = page.evaluate(SENT_LAYOUT_JS)
+        hook = "document.querySelector('.nbviz-model-graph').nbviz"
+        drawn = page.evaluate(f"() => {hook}.visibleIds()")
+    finally:
+        page.close()
+    w.set_state({"view_layout": {**sent, "boxes": {**sent["boxes"], "chunks": [bytes(c) for c in
+                                                                             sent["boxes"]["chunks"]]}}})
+    assert not w.error and sorted(sent["expanded"]) == sorted(w.expanded)
+    assert set(drawn) <= set(w.view_layout["ids"]) and "frame:1" in w.view_layout["ids"]
+    svg = w.to_svg()
+    assert svg != headless and f'height="{sent["height"]:.0f}"' in svg
+    # As wide as the view's layout, or wider where an edge's shape label runs past its right edge.
+    assert int(svg.split('width="', 1)[1].split('"', 1)[0]) >= round(sent["width"])
+    boxes = dict(zip(w.view_layout["ids"], w.view_layout["boxes"].tolist(), strict=True))
+    for node_id in drawn:  # every node where elkjs put it
+        x, y, bw, bh = boxes[node_id]
+        assert f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{bh:.1f}"' in svg, node_id
+    assert w.to_png()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -18,10 +18,10 @@ from nbviz.kernels.attribution import (
     attribute,
     grad_cam,
     layer_shapes,
-    saliency_confusion,
     spatial_layers,
-    token_grid,
 )
+from nbviz.kernels.attribution_layers import token_grid
+from nbviz.kernels.saliency_confusion import saliency_confusion
 
 
 def small_cnn(inplace: bool = True, seed: int = 0) -> nn.Sequential:
@@ -284,6 +284,11 @@ def test_noise_tunnel_smooths_input_attributions():
     smooth = attribute(model, x, method="saliency", signed=True, target=0,
                        noise_tunnel={"nt_samples": 4, "stdevs": 0.5}).maps
     assert smooth.shape == plain.shape and float((smooth - plain).abs().max()) > 0
+    # True means Captum's defaults (it used to be dropped on the way), for the layer method guided_gradcam too.
+    for method, layer in (("saliency", None), ("guided_gradcam", "4")):
+        base = attribute(model, x, layer, method=method, signed=True, target=0).maps
+        by_default = attribute(model, x, layer, method=method, signed=True, target=0, noise_tunnel=True).maps
+        assert float((by_default - base).abs().max()) > 0, method
     with pytest.raises(ValueError, match="noise_tunnel"):
         attribute(model, x, "4", method="gradcam", noise_tunnel=True)
 

@@ -1,4 +1,5 @@
 import io
+import warnings
 
 import numpy as np
 from PIL import Image
@@ -31,3 +32,16 @@ def test_rasterize_draws_colours_at_positions():
 def test_rasterize_empty():
     img = rasterize_points(np.zeros((0, 2)), np.zeros((0, 4), np.uint8), width=10, height=8)
     assert img.shape == (8, 10, 4) and (img == 255).all()
+
+
+def test_points_the_view_does_not_draw_leave_the_others_in_place():
+    pts = np.array([[0, 0], [10, 5], [2, 3]], dtype=float)
+    with_nan = np.insert(pts, 1, [[np.nan, 1], [np.inf, 4]], axis=0)
+    px = fit_to_canvas(with_nan, 200, 100)
+    np.testing.assert_array_equal(px[[0, 3, 4]], fit_to_canvas(pts, 200, 100))
+    assert np.isnan(px[[1, 2]]).all()
+    colors = np.full((5, 4), (255, 0, 0, 255), np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no invalid casts of NaN to pixels
+        img = rasterize_points(with_nan, colors, width=200, height=100, radius=1)
+    assert (img[..., 1] == 0).sum() == 3 * 5  # three discs of radius 1 (5 pixels each), nothing else

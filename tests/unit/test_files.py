@@ -96,7 +96,7 @@ def test_existing_file_is_kept_without_overwrite(tmp_path, player, graph):
     graph.save(tmp_path / "g.dot")
     with pytest.raises(FileExistsError, match="overwrite=True"):
         graph.save(tmp_path / "g.dot")
-    assert graph.save(tmp_path / "g.dot", overwrite=True).read_text() == graph.to_dot()
+    assert graph.save(tmp_path / "g.dot", overwrite=True).read_text() == graph.to_dot().source
     with pytest.raises(TypeError, match="overwrite must be True or False, got 'yes'"):
         graph.save(tmp_path / "h.dot", overwrite="yes")
 

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import copy
 import re
+import sys
+from collections import Counter
+from typing import Any
 
 import pytest
 import torch
@@ -11,6 +15,7 @@ from torch import nn
 
 from nbviz.kernels import graph as G
 from nbviz.kernels import graph_view as GV
+from nbviz.widgets import model_graph_export as GX
 
 
 class Block(nn.Module):
@@ -72,22 +77,151 @@ def test_modules_mode_has_every_leaf_that_runs_with_shapes():
     assert {"source": "_4", "target": "_5", "shape": "(1, 10)"} in g.edges
 
 
-def torchviz_counts(model: nn.Module, x: torch.Tensor) -> tuple[int, int]:
+def torchviz_graph(model: nn.Module, x: Any) -> tuple[set[str], list[tuple[str, str]], list[str]]:
+    """torchviz's own graph of ``model`` on ``x``, read from its Digraph's body: node names, edges (repeats
+    included) and each node's first label line (a backward function's type, a parameter's name, "" for another
+    tensor). As nbviz captures: every parameter needing a gradient (frozen ones too), every module in eval mode."""
     from torchviz import make_dot
 
-    dot = make_dot(model(x), params=dict(model.named_parameters()))
-    src = dot.source
-    nodes = set(re.findall(r"^\t(\d+) \[", src, flags=re.M))
-    edges = re.findall(r"^\t(\d+) -> (\d+)", src, flags=re.M)
+    model = copy.deepcopy(model).eval().requires_grad_(True)
+    out = model(*(x if isinstance(x, tuple) else (x,)))
+    dot = make_dot(out if isinstance(out, torch.Tensor) else tuple(out), params=dict(model.named_parameters()))
+    nodes: dict[str, str] = {}
+    edges: list[tuple[str, str]] = []
+    for line in dot.body:  # a statement per item; a label may hold new lines
+        edge = re.match(r"\t(\S+) -> (\S+)", line)
+        if edge:
+            edges.append((edge.group(1), edge.group(2)))
+            continue
+        node = re.match(r'\t(\S+) \[label=("(?:[^"\\]|\\.)*"|[^\s\]]+)', line, flags=re.S)
+        assert node, line
+        nodes.setdefault(node.group(1), node.group(2).strip('"').split("\n")[0].strip())
+    return set(nodes), edges, sorted(nodes.values())
+
+
+def torchviz_counts(model: nn.Module, x: Any) -> tuple[int, int]:
+    nodes, edges, _ = torchviz_graph(model, x)
     return len(nodes), len(edges)
 
 
-@pytest.mark.parametrize("make", [net, lambda: nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2))])
-def test_autograd_mode_matches_torchviz_counts(make):
-    model = make()
-    x = X if isinstance(model[0], nn.Conv2d) else torch.randn(2, 3)
+def first_label_lines(g: G.Graph) -> list[str]:
+    """What torchviz's labels would start with for nbviz's nodes."""
+    return sorted(n["type"] if n["kind"] == "grad_fn" else n.get("label", "") for n in g.nodes)
+
+
+class Scale(torch.autograd.Function):
+    """A custom autograd function: torchviz draws the tensors it saves."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, w)
+        return x * w
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x, w = ctx.saved_tensors
+        return grad * w, (grad * x).sum(0)
+
+
+class InPlaceFrozen(nn.Module):
+    """In-place ops (on a slice too: a view of a tensor the graph goes through), a frozen layer, a custom
+    function."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frozen, self.fc = nn.Linear(4, 8), nn.Linear(8, 3)
+        self.frozen.requires_grad_(False)
+        self.scale = nn.Parameter(torch.ones(8))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.frozen(x)
+        h.relu_()
+        h[:, 0] += 1
+        h.mul_(2)
+        return self.fc(Scale.apply(h, self.scale))
+
+
+class TinyViT(nn.Module):
+    """Patches, a class token and position embeddings, one pre-norm attention block, a head on the class token."""
+
+    def __init__(self, d: int = 16) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, d, 4, stride=4)
+        self.cls, self.pos = nn.Parameter(torch.zeros(1, 1, d)), nn.Parameter(torch.zeros(1, 5, d))
+        self.block, self.norm, self.head = Attention(d), nn.LayerNorm(d), nn.Linear(d, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.patch(x).flatten(2).transpose(1, 2)
+        t = torch.cat([self.cls.expand(len(x), -1, -1), t], 1) + self.pos
+        return self.head(self.norm(self.block(t)[1])[:, 0])
+
+
+class ThreeHeads(nn.Module):
+    """Several outputs: two heads and a view of the shared features (torchviz draws a view's base as well); a
+    product of a tensor with itself (two edges between the same nodes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body, self.a, self.b = nn.Sequential(nn.Linear(6, 8), nn.Tanh()), nn.Linear(8, 2), nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        h = self.body(x)
+        return self.a(h), self.b(h * h), h.view(-1)
+
+
+def mlp() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2))
+
+
+REFERENCE_MODELS = {
+    "mlp": (mlp, lambda: torch.randn(2, 3)),
+    "cnn with batchnorm and residual adds": (net, lambda: X),
+    "vit-shaped attention block": (TinyViT, lambda: torch.randn(2, 3, 8, 8)),
+    "in-place ops and a frozen layer": (InPlaceFrozen, lambda: torch.randn(2, 4)),
+    "several outputs": (ThreeHeads, lambda: torch.randn(3, 6)),
+}
+
+
+@pytest.mark.parametrize("forward", ["real", "fake"])
+@pytest.mark.parametrize("name", list(REFERENCE_MODELS))
+def test_autograd_walk_draws_what_torchviz_draws(name, forward, monkeypatch, request):
+    """nbviz walks grad_fn itself (torchviz is not imported: it is for DOT only); torchviz's make_dot of the same
+    model is the reference, node for node and edge for edge, whether the forward ran on fake tensors or not."""
+    make, inputs = REFERENCE_MODELS[name]
+    torch.manual_seed(0)
+    model, x = make(), inputs()
+    if forward == "fake":
+        tries = request.getfixturevalue("fake_path")
+    else:
+        monkeypatch.setattr(G, "_fake_forward", lambda *a: None)
+    flags = [p.requires_grad for p in model.parameters()]
+    monkeypatch.setitem(sys.modules, "torchviz", None)  # any import of it fails
     g = G.capture(model, x, mode="autograd")
-    assert (len(g.nodes), len(g.edges)) == torchviz_counts(model.eval(), x)
+    monkeypatch.delitem(sys.modules, "torchviz")
+    if forward == "fake":
+        assert tries and tries[-1] is not None  # it did run on fake tensors
+    nodes, edges, labels = torchviz_graph(model, x)
+    assert (len(g.nodes), len(g.edges)) == (len(nodes), len(edges))
+    if forward == "real":
+        assert first_label_lines(g) == labels
+    else:  # the one known difference: a view of a tensor changed in place is regenerated by replaying the view
+        # (SelectBackward0 here) on fake tensors, by as_strided on real ones
+        missing = Counter(labels) - Counter(first_label_lines(g))
+        assert set(missing) <= {"AsStridedBackward0"} and (name == "in-place ops and a frozen layer") == bool(missing)
+    ids = {n["id"] for n in g.nodes}
+    assert len(ids) == len(g.nodes) and all(e["source"] in ids and e["target"] in ids for e in g.edges)
+    # torchviz's own picture of the same graph is what to_dot hands out (a graphviz.Digraph)
+    dot = G.autograd_dot(model, x)
+    assert sum(" -> " in line for line in dot.body) == len(g.edges)
+    assert [p.requires_grad for p in model.parameters()] == flags  # a frozen layer stays frozen
+
+
+@pytest.mark.parametrize("make, x", [(net, X), (mlp, torch.randn(2, 3))])
+def test_autograd_mode_matches_torchviz_counts(make, x):
+    model = make()
+    g = G.capture(model, x, mode="autograd")
+    assert (len(g.nodes), len(g.edges)) == torchviz_counts(model, x)
     by_label = {n.get("label"): n for n in g.nodes if n["type"] == "parameter"}
     assert set(by_label) == {name for name, _ in model.named_parameters()}
     first = next(iter(by_label.values()))
@@ -348,9 +482,14 @@ def test_dot_and_svg_are_escaped():
     g = G.capture(net(), X)
     nodes, edges = GV.visible(g, ["1"])
     dot = GV.to_dot(nodes, edges, 'my "net"')
-    assert dot.startswith('digraph "my \\"net\\"" {') and dot.count(" -> ") == len(edges)
-    assert '"1.1..1.3" [label="1.1..1.3: Block x 3' not in dot and "Block x 3" in dot
-    svg = GV.to_svg([{**nodes[1], "type": "<script>"}] + nodes[2:], edges[1:])
+    src = dot.source
+    assert src.startswith('digraph "my \\"net\\"" {') and src.count(" -> ") == len(edges)
+    assert sum(" -> " in line for line in dot.body) == len(edges)
+    assert '"1.1..1.3" [label="1.1..1.3: Block x 3' not in src and "Block x 3" in src
+    lam = {"id": "<f>", "path": "", "type": "<lambda>", "kind": "op", "shape": "", "params": 0}
+    assert '"<f>" [label="<lambda>"]' in GV.to_dot([lam], [], "m").source  # quoted text, never an HTML-like label
+    picked = [{**nodes[1], "type": "<script>"}] + nodes[2:]
+    svg = GX.to_svg(picked, edges[1:], GX.python_placed(picked, edges[1:]))
     assert "&lt;script&gt;" in svg and "<script>" not in svg
     at = GV.layered_layout(nodes, edges)
     assert all(at[e["source"]][0] < at[e["target"]][0] for e in edges)

@@ -9,8 +9,10 @@ import torch
 from scipy.spatial.distance import cdist
 from sklearn.datasets import load_digits
 
+from nbviz.kernels import knn_graph as knn_graph_module
 from nbviz.kernels import neighbors
-from nbviz.kernels.neighbors import NeighborIndex, knn_all, knn_graph
+from nbviz.kernels.knn_graph import knn_graph
+from nbviz.kernels.neighbors import NeighborIndex, knn_all
 
 
 def brute_force(x, q, k, metric, exclude=None):
@@ -200,7 +202,7 @@ def test_knn_graph_exact_by_size_and_on_noise(monkeypatch):
     assert exact.exact and exact.recall == 1.0 and exact.probes == 0
     np.testing.assert_array_equal(exact.indices, knn_all(x, 7)[0])
     assert knn_graph(x, 7, exact=True).exact
-    monkeypatch.setattr(neighbors, "APPROX_MIN_ITEMS", 3000)
+    monkeypatch.setattr(knn_graph_module, "APPROX_MIN_ITEMS", 3000)
     assert not knn_graph(x, 7).exact
     # Isotropic noise in 64-D has no structure for an index: it would search most cells, so the search is exact.
     noise = np.random.default_rng(3).normal(size=(3000, 64)).astype(np.float32)

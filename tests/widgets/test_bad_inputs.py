@@ -346,7 +346,8 @@ for _layer in ("zz", 3, "2.weight", ["2"]):
 for _t in (3, 99, -2, "1", 2.5):
     method_case("viewer", "maps", "target", 0, None, _t)
 for _s in (0, -1, "2", 2.5, 10**6):
-    method_case("viewer", "to_png", "scale", _s)
+    method_case("viewer", "to_png", "width", _s)
+    method_case("viewer", "to_png", "scale", scale=_s)
 for _images in (None, "abc", torch.rand(2, 8, 8), torch.rand(0, 1, 8, 8)):
     method_case("viewer", "set_images", "images", _images)
 for _labels in ([0], [9, 9, 9, 9], ["zz"] * 4):

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 import nbviz
-from nbviz.widgets.compare import compare
 from nbviz.widgets.components_view import ComponentsProbe
+
+compare = nbviz.EmbeddingExplorer.compare
 
 N = 60
 RNG = np.random.default_rng(0)

@@ -9,8 +9,9 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
 import nbviz
-from nbviz.widgets.compare import compare
 from nbviz.widgets.components_view import ComponentsProbe
+
+compare = nbviz.EmbeddingExplorer.compare
 
 
 @pytest.fixture(scope="module")
@@ -162,4 +163,28 @@ def test_explorer_entry_points_are_the_probe_and_compare():
     ex = nbviz.EmbeddingExplorer(x, method="pca")
     probe = ex.components(n=3)
     assert isinstance(probe, ComponentsProbe) and len(probe.explained_variance_ratio) == 3
-    assert nbviz.EmbeddingExplorer.compare is compare
+    cmp = nbviz.EmbeddingExplorer.compare({"a": x, "b": x[:, ::-1].copy()})
+    assert len(cmp.explorers) == 2 and all(isinstance(e, nbviz.EmbeddingExplorer) for e in cmp.explorers)
+
+    class Mine(nbviz.EmbeddingExplorer):  # a subclass's compare draws its own class
+        pass
+
+    assert not any(isinstance(e, Mine) for e in cmp.explorers)
+    assert all(isinstance(e, Mine) for e in Mine.compare({"a": x, "b": x[:, ::-1].copy()}).explorers)
+
+
+def test_protocol_ts_lists_the_synced_traits():
+    """js/src/components_view/protocol.ts types exactly the traits ComponentsView syncs."""
+    import re
+    from pathlib import Path
+
+    import anywidget
+
+    from nbviz.widgets.components_view import ComponentsView
+
+    text = (Path(__file__).resolve().parents[2] / "js/src/components_view/protocol.ts").read_text()
+    body = re.search(r"export interface ComponentsTraits \{(.*?)\n\}", text, re.S)
+    assert body, "protocol.ts has no ComponentsTraits interface"
+    typed = set(re.findall(r"^  (\w+): ", body.group(1), re.M))
+    synced = set(ComponentsView.class_traits(sync=True)) - set(anywidget.AnyWidget.class_traits(sync=True))
+    assert typed == synced, f"only in protocol.ts: {typed - synced}; only in Python: {synced - typed}"

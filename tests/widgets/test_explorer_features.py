@@ -122,7 +122,18 @@ def test_colour_by_clusters_value_and_metadata(digits):
     np.testing.assert_array_equal(np.asarray(ex.category_names)[ex.categories], meta["parity"])
     ex.color_by("ink")
     assert ex.color_mode == "value" and ex.value_range == [float(meta.ink.min()), float(meta.ink.max())]
-    assert ex.values.min() == 0 and ex.values.max() == 1 and ex.colormap.shape == (256, 4)
+    assert ex.values.min() == 0 and ex.values.max() == 1 and ex.colormap_lut.shape == (256, 4)
+    # colormap is a name, as in every widget; setting it recolours, a bad name is refused and nothing changes
+    from nbviz.colors import colormap_lut
+
+    assert ex.colormap == "viridis"
+    np.testing.assert_array_equal(ex.colormap_lut, colormap_lut("viridis"))
+    ex.colormap = "magma"
+    np.testing.assert_array_equal(ex.colormap_lut, colormap_lut("magma"))
+    with pytest.raises(ValueError, match="colormap 'no-such-map'"):
+        ex.colormap = "no-such-map"
+    assert ex.colormap == "magma"
+    np.testing.assert_array_equal(ex.colormap_lut, colormap_lut("magma"))
     ex.color_by("label")
     assert ex.color_mode == "category" and ex.color_title == "label"
 
@@ -131,10 +142,10 @@ def test_neighbors_match_brute_force(digits):
     x, y, _ = digits
     ex = nbviz.EmbeddingExplorer(x, labels=y, method="pca", nside=4)
     for i in (0, 77, 1796):
-        idx, dist = ex.neighbors(i)
+        nn = ex.neighbors(i)
         ref_idx, ref_d = brute_force(x.astype(np.float64), i, 15)
-        np.testing.assert_array_equal(idx, ref_idx)
-        np.testing.assert_allclose(dist, ref_d, rtol=1e-4)
+        np.testing.assert_array_equal(nn.indices, ref_idx)
+        np.testing.assert_allclose(nn.distances, ref_d, rtol=1e-4)
 
 
 def test_neighbor_request_sends_query_first_with_images(digits):
@@ -158,8 +169,9 @@ def test_one_by_one_grid_answers_a_click_with_the_item_alone(digits):
     neighbours."""
     x, y, imgs = digits
     ex = nbviz.EmbeddingExplorer(x[:100], labels=y[:100], images=imgs[:100], method="pca", nside=1)
-    idx, dist = ex.neighbors(5)
-    assert idx.shape == dist.shape == (0,)
+    nn = ex.neighbors(5)
+    assert nn.indices.shape == nn.distances.shape == (0,)
+    assert nn.indices.dtype == np.int64 and nn.distances.dtype == np.float32
     content, buffers = Replies(ex).ask(ex, type="neighbors", id=1, index=5)
     assert "error" not in content and content["indices"] == [5] and len(buffers) == 1
     assert ex.error == ""

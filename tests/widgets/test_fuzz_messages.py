@@ -19,8 +19,7 @@ import torch
 
 import nbviz
 from nbviz import EmbeddingExplorer
-from nbviz.kernels.probmap import MODES
-from nbviz.widgets.gradcam_heatmap import quantize
+from nbviz.display import MODES, quantize_heatmap
 from nbviz.widgets.gradcam_viewer import GradCamViewer
 from nbviz.widgets.model_graph import ModelGraph
 
@@ -167,7 +166,7 @@ def check_state(name: str, w: Any) -> None:
         # The map shown is the map of the shown image, layer and target (no stale map after a failed change).
         expected = int(w.predictions[w.index]) if w.target < 0 else w.target
         assert w.shown_target == expected
-        np.testing.assert_array_equal(w.heatmap, quantize(w.maps(w.index))[0])
+        np.testing.assert_array_equal(w.heatmap, quantize_heatmap(w.maps(w.index))[0])
     elif name == "ModelGraph":
         assert w.mode == "modules"
         known = {g["path"] for g in w.groups} | {f["id"] for f in w.folds}

@@ -12,8 +12,8 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from nbviz.display import colorize_heatmap, quantize_heatmap
 from nbviz.kernels.attribution import grad_cam
-from nbviz.widgets.gradcam_heatmap import colorize, quantize
 from nbviz.widgets.gradcam_viewer import CACHE_SINGLE, GradCamViewer
 
 
@@ -129,25 +129,25 @@ def test_colorize_rule():
     lut = np.zeros((256, 4), dtype=np.uint8)
     lut[:, 0] = np.arange(256)
     v = np.array([[-2.0, -1.0], [0.0, 2.0]])
-    both = colorize(v, lut, sign="both", opacity=0.5)
+    both = colorize_heatmap(v, lut, sign="both", opacity=0.5)
     assert both[..., 0].tolist() == [[0, 64], [128, 255]]
     assert both[..., 3].tolist() == [[128, 128], [128, 128]]
-    pos = colorize(v, lut, sign="positive", threshold=0.6, opacity=1.0)
+    pos = colorize_heatmap(v, lut, sign="positive", threshold=0.6, opacity=1.0)
     assert pos[..., 0].tolist() == [[0, 0], [0, 255]] and pos[..., 3].tolist() == [[0, 0], [0, 255]]
-    neg = colorize(v, lut, sign="negative", opacity=1.0)
+    neg = colorize_heatmap(v, lut, sign="negative", opacity=1.0)
     assert neg[..., 0].tolist() == [[255, 128], [0, 0]]
-    batch_norm = colorize(v, lut, sign="both", normalization="batch", batch_peak=4.0)
-    assert batch_norm[..., 0].tolist() == [[64, 96], [128, 191]]
-    mm = colorize(v, lut, normalization="minmax")
+    batch_norm = colorize_heatmap(v, lut, sign="both", normalization="batch", batch_peak=4.0)
+    assert batch_norm[..., 0].tolist() == [[64, 96], [128, 192]]  # entry floor(0.75 * 256)
+    mm = colorize_heatmap(v, lut, normalization="minmax")
     assert mm[..., 0].tolist() == [[0, 64], [128, 255]]
 
 
 def test_quantize_round_trip():
     v = np.array([[-3.0, 0.5], [1e-4, 3.0]], dtype=np.float32)
-    q, s = quantize(v)
+    q, s = quantize_heatmap(v)
     assert q.dtype == np.int16 and q.max() == 32767 and q.min() == -32767
     assert np.abs(q * s - v).max() <= s
-    assert quantize(np.zeros((2, 2)))[1] == 0.0
+    assert quantize_heatmap(np.zeros((2, 2)))[1] == 0.0
 
 
 def test_inputs_as_dataset_and_paths(tmp_path):

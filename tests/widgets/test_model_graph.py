@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import io
 
 import numpy as np
 import pytest
 import torch
 import traitlets as t
+from PIL import Image
 from torch import nn
 
 from nbviz.kernels import graph as G
@@ -113,10 +115,10 @@ def test_details_request(g):
 
 
 def test_exports(g, tmp_path):
-    dot = g.to_dot()
+    dot = g.to_dot().source
     nodes, edges = g.visible()
     assert dot.count(" -> ") == len(edges) and "Sequential x 3" in dot
-    assert g.to_dot(full=True).count(" -> ") == len(g.edges)
+    assert g.to_dot(full=True).source.count(" -> ") == len(g.edges)
     assert g.save(tmp_path / "m.svg").read_text().startswith("<svg")
     png = g.save(tmp_path / "m.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
@@ -127,10 +129,54 @@ def test_exports(g, tmp_path):
     assert base64.b64decode(data["image/png"])[:4] == b"\x89PNG"
 
 
+def view_layout(expanded: list[str], boxes: dict[str, tuple], width: float, height: float) -> dict:
+    """The ``view_layout`` message a view sends (js/src/model_graph/layout.ts layoutReport), as the kernel gets it."""
+    data = np.array(list(boxes.values()), dtype="<f4").reshape(-1, 4)
+    return {"expanded": expanded, "ids": list(boxes), "width": width, "height": height,
+            "boxes": {"dtype": "float32", "shape": list(data.shape), "chunks": [memoryview(data.tobytes())]}}
+
+
+def test_exports_draw_the_view_layout_while_it_matches(g):
+    """The PNG and SVG draw the boxes the view sent for the groups open now; before that, or once ``expanded``
+    changed in Python, the Python layout."""
+    nodes, _ = g.visible()
+    assert g.view_layout == {}
+    headless_png = g.to_png()
+    # A stand-in view: every node in one row, 100 apart; the open group's frame around the middle ones.
+    boxes = {n["id"]: (10.0 + 100 * i, 40.0, 90.0, 34.0) for i, n in enumerate(nodes)}
+    boxes["frame:1"] = (5.0, 5.0, 300.0, 80.0)
+    width, height = 20.0 + 100 * len(nodes), 100.0
+    g.set_state({"view_layout": view_layout(list(g.expanded), boxes, width, height)})
+    assert not g.error and list(g.view_layout["ids"]) == list(boxes)
+    svg = g.to_svg()
+    assert f'width="{width:.0f}" height="{height:.0f}"' in svg
+    for n in nodes:  # each node's box where the view put it
+        x, y, w, h = boxes[n["id"]]
+        assert f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}"' in svg
+    assert '<rect x="5.0" y="5.0" width="300.0" height="80.0" fill="#eeeeee"' in svg and "\u25be 1" in svg
+    png = g.to_png()
+    assert png != headless_png
+    assert Image.open(io.BytesIO(png)).size == (2 * round(width), 2 * round(height))  # as on a high-density screen
+    assert Image.open(io.BytesIO(g.to_png(width=200))).size == (200, round(height * 200 / width))
+    # Python opens a group: the boxes are for another graph, so the Python layout draws it.
+    g.expand("1.0..1.2")
+    assert f'width="{width:.0f}" height="{height:.0f}"' not in g.to_svg()
+    with pytest.raises(ValueError, match="width must be an int from 16 to 16384"):
+        g.to_png(width=3)
+    g.set_state({"view_layout": {"ids": ["1"], "boxes": None}})  # a broken message: the banner says what is missing
+    assert "view_layout must hold expanded, ids, boxes" in g.error
+
+
 def test_autograd_mode(g):
     a = ModelGraph(cnn(), X, mode="autograd", depth=0)
     assert a.mode == "autograd" and len(a.nodes) == len(G.capture(cnn(), X, "autograd").nodes)
     assert a.expanded == [] and {n["kind"] for n in a.visible()[0]} <= {"group", "fold", "tensor", "grad_fn"}
+    # DOT is torchviz's own picture of the same graph (every node: torchviz draws no groups)
+    dot = a.to_dot()
+    assert type(dot).__name__ == "Digraph" and "fillcolor=lightblue" in dot.source  # torchviz's parameter style
+    assert sum(" -> " in line for line in dot.body) == len(a.edges)
+    assert len({line.split()[0] for line in dot.body if " -> " not in line and "[label=" in line}) == len(a.nodes)
+    assert type(g.to_dot()).__name__ == "Digraph" and "lightblue" not in g.to_dot().source  # modules: nbviz's
 
 
 def open_graphs() -> set[str]:

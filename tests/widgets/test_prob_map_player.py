@@ -15,7 +15,7 @@ import traitlets
 from PIL import Image
 
 import nbviz
-from nbviz.kernels.probmap import interpolate, timeline
+from nbviz.display import colorize_probabilities, interpolate, timeline
 from nbviz.widgets.arrays import array_from_json
 
 W = np.array([[1.5, -2.0, 0.5], [0.3, 1.0, -1.2]])
@@ -128,9 +128,8 @@ def test_chart_click_jumps_to_epoch_and_marker_follows(rec):
 def test_render_matches_kernel_functions(rec):
     p = nbviz.ProbMapPlayer(rec, mode="entropy", interpolation_type="geometric")
     img = p.render_rgba(0, 0.5)
-    from nbviz.kernels.probmap import colorize
 
-    expected = colorize(interpolate(rec.frames[0], rec.frames[1], 0.5, "geometric"), "entropy", p._luts())
+    expected = colorize_probabilities(interpolate(rec.frames[0], rec.frames[1], 0.5, "geometric"), "entropy", p._luts())
     np.testing.assert_array_equal(img, expected)
     png = Image.open(io.BytesIO(p.to_png(240)))
     assert png.size == (240, 240)
@@ -281,10 +280,9 @@ def test_compare_mode_renders_each_recorder_at_the_shared_epoch(tmp_path):
     assert png.shape == (200, 2 * 200 + 8, 4)
     left, right = png[:, :200], png[:, 208:]
     assert np.abs(left.astype(int) - right.astype(int)).max() > 100  # b predicts the opposite classes
-    from nbviz.kernels.probmap import colorize
 
-    np.testing.assert_array_equal(p.render_rgba(1, 0.4, run=0),
-                                  colorize(interpolate(a.frames[1], a.frames[2], 0.4), "region", p._luts()))
+    blended = interpolate(a.frames[1], a.frames[2], 0.4)
+    np.testing.assert_array_equal(p.render_rgba(1, 0.4, run=0), colorize_probabilities(blended, "region", p._luts()))
     gif = Image.open(p.save(tmp_path / "cmp.gif", fps=20))
     assert gif.n_frames == len(timeline([0, 2, 4, 7], 3)) == 13
     grid = Image.open(p.save(tmp_path / "cmp.png", dpi=40, epochs=[0, 7]))

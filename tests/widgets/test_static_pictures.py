@@ -157,7 +157,7 @@ def test_explorer_picture_carries_the_legend_or_the_colour_bar():
     assert (legend[..., :3].max(-1) < 90).sum() > 30, "the legend has no names"
     ex2 = nbviz.EmbeddingExplorer(x, colors=np.arange(len(x)), method="pca", height=300)
     bar = pixels({"image/png": base64.b64encode(ex2._static_png()).decode()})[:, plot_w:]
-    lut = np.asarray(ex2.colormap)
+    lut = np.asarray(ex2.colormap_lut)
     for rgba in (lut[0], lut[255]):
         assert (bar == rgba).all(-1).sum() >= 10, "the colour bar misses an end of the colormap"
 

@@ -3,6 +3,7 @@
 import { el } from '../lib/dom';
 import { Lru } from '../lib/lru';
 import { pngUrl, type Requester } from '../lib/requests';
+import type { ImagesReply, ImagesRequest } from './protocol';
 
 export interface ImageSource {
   /** An element for item `index`: its image when there are images (filled when it arrives), else `text`. */
@@ -21,8 +22,9 @@ export function imageSource(requester: Requester, hasImages: () => boolean, size
     const indices = queued;
     queued = [];
     if (!indices.length) return;
+    const payload: ImagesRequest = { indices, size };
     requester
-      .request<{ indices: number[] }>('images', { indices, size })
+      .request<ImagesReply>('images', payload)
       .then(({ content, buffers }) => {
         content.indices.forEach((index, k) => {
           const url = pngUrl(buffers[k]);

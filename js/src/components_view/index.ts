@@ -8,31 +8,10 @@ import { el } from '../lib/dom';
 import { mountWidgetRoot } from '../lib/error_banner';
 import { createRequester } from '../lib/requests';
 import { imageSource } from './images';
-import { axesFor, formatCorr, heatColor, heatText, nextSort, tableRows, type Column, type SortKey, type SummaryRow } from './model';
+import { axesFor, formatCorr, heatColor, heatText, nextSort, tableRows, type SortKey } from './model';
+import type { Column, ComponentsTraits } from './protocol';
 import './styles.css';
 import '../lib/static_picture.css'; // hides the notebook's picture of the view beside it
-
-export interface ComponentsTraits {
-  title: string;
-  columns: Column[];
-  has_images: boolean;
-  image_size: number;
-  active: number[];
-  walk_component: number;
-  walk_step: number;
-  walk_steps: number;
-  walk_positions: number[];
-  walk_indices: number[];
-  walk_text: string[];
-  correlations: unknown;
-  corr_columns: string[];
-  corr_kinds: string[];
-  corr_cell: number[];
-  picked: number;
-  summary: SummaryRow[];
-  error: string;
-  error_details: string;
-}
 
 type Model = AnyModel<ComponentsTraits>;
 

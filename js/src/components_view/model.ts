@@ -1,23 +1,6 @@
 // Pure helpers of the components view (no DOM): heatmap colours, sorting of the table, reading the traits.
 
-/** One component column as Python sends it (nbviz/widgets/components_view.py, ComponentsView.columns). */
-export interface Column {
-  index: number;
-  title: string;
-  percent: number;
-  low: number[];
-  high: number[];
-  low_text: string[];
-  high_text: string[];
-  /** "table": a list of items with `values` (compare mode: the items that moved most). */
-  kind?: string;
-  values?: number[];
-}
-
-export interface SummaryRow {
-  name: string;
-  value: string;
-}
+import type { Column } from './protocol';
 
 /** Diverging blue-white-red for a correlation in [-1, 1]; NaN (undefined) is grey. Returns an rgb() string. */
 export function heatColor(r: number): string {

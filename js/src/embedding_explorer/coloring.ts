@@ -5,7 +5,7 @@
 import { decodeArray, type TypedArray } from '../lib/codecs';
 import { paletteRows, toUnitRgba, type Rgba } from '../lib/colors';
 import { parseRgb, readTheme } from '../lib/theme';
-import { valueColors, valueColumn } from './color_mode';
+import { valueColors, valueColumn } from '../lib/display';
 import { renderColorbar } from './colorbar';
 import type { ExplorerCtx, ScatterSettings } from './context';
 import { colorEncoding } from './encoding';
@@ -26,7 +26,7 @@ export interface Coloring {
   readCategories(): void;
   /** `change:palette`. */
   onPalette(): void;
-  /** `change:colormap`. */
+  /** `change:colormap_lut`. */
   onColormap(): void;
 }
 
@@ -64,7 +64,7 @@ export function createColoring(
 
   // --- colours: legend (categories) or colour bar (values) ------------------------------------
   const valueMode = () => model.get('color_mode') === 'value' && st.valueW !== null;
-  const safeDecode = (name: 'colormap' | 'values') => {
+  const safeDecode = (name: 'colormap_lut' | 'values') => {
     try {
       return decodeArray(model.get(name));
     } catch {
@@ -75,7 +75,7 @@ export function createColoring(
   const applyColors = () => {
     const title = String(model.get('color_title') ?? '');
     if (valueMode()) {
-      const lut = paletteRows(safeDecode('colormap'));
+      const lut = paletteRows(safeDecode('colormap_lut'));
       // colour list = LUT + missing grey; valueW picks from it (see color_mode.ts).
       const colors = valueColors(lut);
       scatter.set({
@@ -136,7 +136,7 @@ export function createColoring(
     const n = st.n;
     st.codes = c && c.length === n && n > 0 ? c : null;
     const v = safeDecode('values')?.data ?? null;
-    st.valueW = v && v.length === n && n > 0 ? valueColumn(v, paletteRows(safeDecode('colormap')).length) : null;
+    st.valueW = v && v.length === n && n > 0 ? valueColumn(v, paletteRows(safeDecode('colormap_lut')).length) : null;
   };
 
   const onPalette = () => {

@@ -224,7 +224,7 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     ['change:color_mode', coloring.applyHidden],
     ['change:category_names', coloring.applyColors],
     ['change:palette', coloring.onPalette],
-    ['change:colormap', coloring.onColormap],
+    ['change:colormap_lut', coloring.onColormap],
     ['change:value_range', coloring.applyColors],
     ['change:color_title', coloring.applyColors],
     ['change:hidden_categories', coloring.applyHidden],

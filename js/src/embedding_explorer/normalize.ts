@@ -1,4 +1,5 @@
-// Data coordinates -> regl-scatterplot's GL space, keeping the aspect ratio.
+// Data coordinates -> regl-scatterplot's GL space, keeping the aspect ratio. Mirrors normalize_points and
+// fit_distance in nbviz/export.py, which place the points of the PNG (keep both in step; tests/mirror/normalize.py).
 
 export interface Normalized {
   x: Float32Array;

@@ -25,7 +25,9 @@ export interface ExplorerTraits {
   /** (N,) float32 in [0, 1] (already normalised by Python; NaN = missing, drawn grey), or null. */
   values: WireArray | null;
   /** (256, 4) uint8 RGBA lookup table for values. */
-  colormap: WireArray | null;
+  /** matplotlib name of the colormap (the kernel sends its table as colormap_lut). */
+  colormap: string;
+  colormap_lut: WireArray | null;
   /** [min, max] of the raw values, for the colour bar's tick labels. */
   value_range: number[];
   /** Category codes hidden by the legend (click hides/shows; double-click isolates). Set by either side. */

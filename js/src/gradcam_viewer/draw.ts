@@ -1,6 +1,6 @@
 // Canvas drawing: the image (crisp, nearest) with a coloured map over it (smoothed, bilinear), at a given size.
 
-import { colorize, type DisplayOptions } from './heatmap';
+import { colorizeHeatmap, type DisplayOptions } from '../lib/display';
 
 export interface MapLayer {
   values: Float32Array;
@@ -35,7 +35,7 @@ export function drawOverlay(
   heat.height = map.height;
   const hctx = heat.getContext('2d');
   if (!hctx) return;
-  const pixels = colorize(map.values, lut, opts);
+  const pixels = colorizeHeatmap(map.values, lut, opts);
   hctx.putImageData(new ImageData(pixels as Uint8ClampedArray<ArrayBuffer>, map.width, map.height), 0, 0);
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(heat, 0, 0, canvas.width, canvas.height);

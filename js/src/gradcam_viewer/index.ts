@@ -10,7 +10,7 @@ import { pngUrl } from '../lib/requests';
 import { select, slider, treeLabels } from './controls';
 import { drawOverlay, fitSize, type MapLayer } from './draw';
 import { mountGrid } from './grid';
-import { dequantize, lutFor, type DisplayOptions } from './heatmap';
+import { dequantize, lutFor, type DisplayOptions } from '../lib/display';
 import { confusionCaptions, renderTopClasses } from './panels';
 import type { GradCamTraits, Normalization, Sign, SortBy } from './protocol';
 import '../embedding_explorer/styles.css'; // the shared .nbviz-root base and error banner styles

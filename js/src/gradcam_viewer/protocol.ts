@@ -2,9 +2,9 @@
 // together. Maps travel as int16 with a scale (value = q * scale); display settings are applied here only.
 
 import type { WireArray } from '../lib/codecs';
+import type { Normalization, Sign } from '../lib/display';
 
-export type Sign = 'positive' | 'negative' | 'both';
-export type Normalization = 'image' | 'batch' | 'minmax';
+export type { Normalization, Sign };
 export type SortBy = 'index' | 'confidence' | 'wrong' | 'class';
 
 export interface TopClass {

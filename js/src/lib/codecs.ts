@@ -63,9 +63,15 @@ export function decodeArray(value: unknown): DecodedArray | null {
   if (typeof obj.dtype !== 'string' || !Array.isArray(obj.shape) || !Array.isArray(obj.chunks)) {
     throw new TypeError('array message must have dtype, shape and chunks');
   }
+  // Own keys only: "toString" must not find Object.prototype's.
+  if (!Object.prototype.hasOwnProperty.call(CTORS, obj.dtype)) {
+    throw new TypeError(`unsupported array dtype ${JSON.stringify(obj.dtype)}; expected one of ${Object.keys(CTORS).join(', ')}`);
+  }
   const ctor = CTORS[obj.dtype as WireDtype];
-  if (!ctor) throw new TypeError(`unsupported array dtype ${JSON.stringify(obj.dtype)}`);
   const shape = obj.shape.map(Number);
+  if (!shape.every((s) => Number.isInteger(s) && s >= 0)) {
+    throw new RangeError(`array message shape must be a list of ints >= 0, got ${JSON.stringify(obj.shape)}`);
+  }
   const size = shape.reduce((a, b) => a * b, 1);
   const itemsize = ctor.BYTES_PER_ELEMENT;
   const parts = obj.chunks.map(asBytes);

@@ -40,6 +40,13 @@ export function nodeTitle(n: VisNode): string {
   return n.name ? `${n.name}: ${n.type}` : n.type;
 }
 
+/** A node's two lines of text: its title (closed groups marked), then its shape and parameters. Static exports
+ * write the same (nbviz/widgets/model_graph_export.py text_lines; tests/mirror/model_graph_text.py). */
+export function nodeLines(n: VisNode): [string, string] {
+  const closed = n.kind === 'group' || n.kind === 'fold';
+  return [(closed ? '\u25b8 ' : '') + nodeTitle(n), n.params ? `${n.shape}  ${fmtCount(n.params)} params` : n.shape];
+}
+
 /** Which drawn node (or open-group title bar, as 'frame:' + path) lies under a point in graph coordinates. */
 export function hitTest(layout: Layout, x: number, y: number, titleHeight: number): string | null {
   let frame: string | null = null;
@@ -120,10 +127,10 @@ export function drawGraph(ctx: CanvasRenderingContext2D, vis: VisibleGraph, layo
     if (n.kind === 'fold') ctx.strokeRect(b.x + 3, b.y + 3, b.w, b.h);
     ctx.setLineDash([]);
     if (showText) {
+      const [title, extra] = nodeLines(n);
       ctx.fillStyle = bad ? pal.muted : pal.fg;
-      ctx.fillText((closed ? '\u25b8 ' : '') + nodeTitle(n), b.x + 6, b.y + b.h / 3, b.w - 12);
+      ctx.fillText(title, b.x + 6, b.y + b.h / 3, b.w - 12);
       ctx.fillStyle = pal.muted;
-      const extra = n.params ? `${n.shape}  ${fmtCount(n.params)} params` : n.shape;
       ctx.fillText(extra, b.x + 6, b.y + (2 * b.h) / 3, b.w - 12);
     }
   }

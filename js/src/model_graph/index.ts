@@ -12,7 +12,7 @@ import { resolveColor, watchTheme } from '../lib/theme';
 import { renderDetails, type Details } from './details';
 import { drawGraph, hitTest, type Palette, type View } from './draw';
 import { pageLayouter, sharedElk } from './elk';
-import { GroupLayouts, TITLE, type Layout, type Layouter } from './layout';
+import { GroupLayouts, layoutReport, TITLE, type Layout, type Layouter } from './layout';
 import type { GraphData, ModelGraphTraits } from './protocol';
 import { pathsThrough, revealing, search, visibleGraph, type VisibleGraph } from './visible';
 import '../embedding_explorer/styles.css'; // the shared .nbviz-root base and error banner styles
@@ -173,10 +173,16 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
     hook.shownAt = performance.now();
     layouter.prepare?.(); // elkjs ready for the first expansion
   };
+  // The layout on screen goes back to Python: static exports (to_png, to_svg) draw the same boxes.
+  const report = (shown: Layout, expanded: string[]) => {
+    model.set('view_layout', layoutReport(shown, expanded));
+    model.save_changes();
+  };
   const relayout = async () => {
     const mine = ++generation;
     const t0 = performance.now();
-    vis = visibleGraph(data, model.get('expanded') ?? []);
+    const expanded = model.get('expanded') ?? [];
+    vis = visibleGraph(data, expanded);
     // While elkjs is still starting (the first graph of a page), a picture from longest-path layers at once.
     const standInFirst = () => {
       void standIn.layout(vis).then((quick) => {
@@ -189,10 +195,15 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
       const next = await layouts.layout(vis, standInFirst);
       if (mine !== generation) return;
       show(next);
+      report(next, expanded);
     } catch (err) {
       banner.setLocalError(`layout failed: ${String(err)}`);
       // Never a blank canvas: the longest-path layers stay.
-      if (mine === generation) show(await standIn.layout(vis));
+      if (mine !== generation) return;
+      const kept = await standIn.layout(vis);
+      if (mine !== generation) return;
+      show(kept);
+      report(kept, expanded);
       return;
     }
     fitted = true;

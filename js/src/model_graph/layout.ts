@@ -3,6 +3,8 @@
 // stacked as elkjs would stack it, without a call. Results are cached per group and content, so opening a group
 // lays out only that group and the groups around it.
 
+import { encodeArray } from '../lib/codecs';
+import type { ViewLayout } from './protocol';
 import type { VisibleGraph, VisNode } from './visible';
 
 export interface Box {
@@ -42,6 +44,18 @@ export interface Layouter {
   ready?: () => boolean;
   /** Start it soon, if it has not started (called once a graph is on screen). */
   prepare?: () => void;
+}
+
+/** What the view sends back once `layout` (made for the open groups `expanded`) is on screen. */
+export function layoutReport(layout: Layout, expanded: string[]): ViewLayout {
+  const ids = [...layout.boxes.keys()];
+  const boxes = new Float32Array(ids.length * 4);
+  ids.forEach((id, i) => {
+    const b = layout.boxes.get(id)!;
+    boxes.set([b.x, b.y, b.w, b.h], 4 * i);
+  });
+  return { expanded: [...expanded], ids, boxes: encodeArray(boxes, [ids.length, 4]), width: layout.width,
+    height: layout.height };
 }
 
 export const NODE_H = 34;

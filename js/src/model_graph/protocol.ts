@@ -1,5 +1,7 @@
 // Traits of ModelGraph (nbviz/widgets/model_graph.py); both sides change together.
 
+import type { WireArray } from '../lib/codecs';
+
 export interface GroupInfo {
   path: string;
   type: string;
@@ -32,6 +34,20 @@ export interface ModelGraphTraits {
   expanded: string[];
   selected: string;
   unusable: Record<string, string>;
+  height: number;
+  view_layout: ViewLayout | Record<string, never>;
+}
+
+/** Set by the view once a layout is on screen, so the PNG / SVG exports draw the same boxes
+ * (nbviz/widgets/model_graph_export.py); {} before. */
+export interface ViewLayout {
+  /** The open groups it was laid out for (the export draws it only while they are still the open ones). */
+  expanded: string[];
+  /** Drawn node ids, and 'frame:' + path for the frames of open groups, in the order of `boxes`' rows. */
+  ids: string[];
+  /** (N, 4) float32: x, y, w, h of each id, in graph units (CSS px at zoom 1). */
+  boxes: WireArray;
+  width: number;
   height: number;
 }
 

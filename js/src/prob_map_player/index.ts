@@ -8,7 +8,7 @@ import { decodeArray } from '../lib/codecs';
 import { el } from '../lib/dom';
 import { cssColor, paletteRows } from '../lib/colors';
 import { mountWidgetRoot } from '../lib/error_banner';
-import type { Luts } from './colorize';
+import type { Luts } from '../lib/display';
 import { buildControls, setClassOptions, SPEEDS } from './controls';
 import { createPanel } from './panel';
 import { epochLabel, stepForEpoch, timeline, unionEpochs, type Step } from './playback';

@@ -7,7 +7,7 @@ import { decodeArray, type TypedArray } from '../lib/codecs';
 import { el } from '../lib/dom';
 import { paletteRows } from '../lib/colors';
 import { readTheme } from '../lib/theme';
-import { argmaxMap, colorize, flipMask, type Luts } from './colorize';
+import { argmaxMap, colorizeProbabilities, flipMask, type Luts } from '../lib/display';
 import { frameStore, type FrameStore } from './frames';
 import { drawPoints, toScreen } from './overlay';
 import { blend, frameAt } from './playback';
@@ -104,7 +104,7 @@ export function createPanel(model: AnyModel<PlayerTraits>, run: number, theme: H
     blend(frames[i].map, next, f, c, model.get('interpolation_type') ?? 'linear', probs);
     if (!image) image = mctx.createImageData(cols, rows);
     const mode = (model.get('mode') ?? 'region') as Mode;
-    colorize(probs, c, rows, cols, luts, {
+    colorizeProbabilities(probs, c, rows, cols, luts, {
       mode, target: Number(model.get('target_class')) || 0, boundaryLine: !!model.get('boundary_line'),
     }, image.data, winners);
     if (model.get('show_flips') && i > 0) {

@@ -1,6 +1,8 @@
 // Traits of ProbMapPlayer (nbviz/widgets/prob_map_player.py); both sides change together.
 
-export type Mode = 'region' | 'boundary' | 'class' | 'entropy';
+import type { ProbabilityMode } from '../lib/display';
+
+export type Mode = ProbabilityMode;
 export type InterpolationType = 'linear' | 'geometric';
 
 export interface PlayerTraits {

@@ -55,6 +55,12 @@ def quantize_heatmap(values: np.ndarray) -> tuple[np.ndarray, float]:
     return np.round(v / peak * QMAX).astype(np.int16), peak / QMAX
 
 
+def dequantize_heatmap(q: np.ndarray, scale: float) -> np.ndarray:
+    """The values the browser paints from a quantised map: ``q * scale`` in doubles, stored as float32 (dequantize
+    in display.ts), so a picture colours the very numbers its view colours."""
+    return (np.asarray(q, dtype=np.float64) * scale).astype(np.float32)
+
+
 def colorize_heatmap(values: np.ndarray, lut: np.ndarray, *, sign: str = "both", threshold: float = 0.0,
              opacity: float = 0.5, normalization: str = "image", batch_peak: float = 0.0) -> np.ndarray:
     """RGBA (H, W, 4) uint8 heatmap of raw values, as the browser draws it.

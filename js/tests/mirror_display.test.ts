@@ -6,6 +6,7 @@ import type { Rgba } from '../src/lib/colors';
 import {
   colorizeHeatmap,
   colorizeProbabilities,
+  dequantize,
   lutIndex,
   MISSING_RGBA,
   valueColumn,
@@ -13,7 +14,7 @@ import {
   type ProbabilityMode,
   type Sign,
 } from '../src/lib/display';
-import { blend } from '../src/prob_map_player/playback';
+import { blend, frameAt, timeline } from '../src/prob_map_player/playback';
 import { loadFixture, num } from './mirror';
 
 type N = number | string;
@@ -23,6 +24,8 @@ interface Fixture {
   value_colors: { values: N[]; lut: number[]; rgba: number[] };
   heatmaps: Array<{
     name: string;
+    q: number[];
+    scale: number;
     values: number[];
     options: { sign: Sign; threshold: number; opacity: number; normalization: Normalization; batch_peak: number };
     rgba: number[];
@@ -42,6 +45,11 @@ interface Fixture {
     maps: Array<{
       frame: string; luts: string; mode: ProbabilityMode; target: number; boundary_line: boolean; rgba: number[];
     }>;
+  };
+  playback: {
+    /** steps: [frame index, blend fraction, epoch] */
+    timeline: Array<{ epochs: number[]; interpolation: number; steps: Array<[number, number, number]> }>;
+    frame_at: Array<{ epochs: number[]; epoch: number; frame: [number, number] }>;
   };
 }
 
@@ -69,7 +77,9 @@ describe('lib/display.ts mirrors nbviz/display.py', () => {
 
   it.each(fx.heatmaps.map((c) => [c.name, c] as const))('heatmap: %s', (_name, c) => {
     const o = c.options;
-    const got = colorizeHeatmap(Float32Array.from(c.values), Uint8Array.from(fx.heatmap_lut), {
+    const values = dequantize(Int16Array.from(c.q), c.scale);
+    expect(Array.from(values)).toEqual(c.values); // the same numbers the PNG colours
+    const got = colorizeHeatmap(values, Uint8Array.from(fx.heatmap_lut), {
       sign: o.sign, threshold: o.threshold, opacity: o.opacity, normalization: o.normalization, batchPeak: o.batch_peak,
     });
     expect(Array.from(got)).toEqual(c.rgba);
@@ -102,6 +112,20 @@ describe('lib/display.ts mirrors nbviz/display.py', () => {
     } else {
       // exp and log may differ in the last bit between V8 and numpy's libm: one float32 step at most.
       got.forEach((v, i) => expect(Math.abs(v - b.p[i])).toBeLessThanOrEqual(Math.abs(b.p[i]) * 2 ** -23));
+    }
+  });
+
+  it('playback steps: each recorded frame once, blended steps between', () => {
+    for (const c of fx.playback.timeline) {
+      const got = timeline(c.epochs, c.interpolation).map((s) => [s.i, s.f, s.epoch]);
+      expect(got, `${c.epochs} / ${c.interpolation}`).toEqual(c.steps);
+    }
+  });
+
+  it('frameAt: the frame a map shows at any epoch, and the blend towards the next', () => {
+    for (const c of fx.playback.frame_at) {
+      const { i, f } = frameAt(c.epochs, c.epoch);
+      expect([i, f], `${c.epochs} at ${c.epoch}`).toEqual(c.frame);
     }
   });
 });

@@ -20,7 +20,7 @@ import traitlets as t
 from torch import nn
 
 from ..colors import colormap_lut
-from ..display import colorize_heatmap, composite, quantize_heatmap
+from ..display import colorize_heatmap, composite, dequantize_heatmap, quantize_heatmap
 from ..export import scale_png, stacked, text_panel, to_png
 from ..kernels import attribution as attr
 from ..kernels import images as image_kernels
@@ -405,7 +405,9 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
         if scale is not None:
             scale = check_number(scale, "scale", low=1, high=64, integer=True)
         layers = [self.layer] + ([self.compare_layer] if self.compare_layer else [])
-        png = to_png(self._draw([self.maps(self.index, layer) for layer in layers], scale))
+        # Through the int16 the view gets, so a pixel at a colour-bin edge takes the view's entry too.
+        maps = [dequantize_heatmap(*quantize_heatmap(self.maps(self.index, layer))) for layer in layers]
+        png = to_png(self._draw(maps, scale))
         return png if width is None else scale_png(png, check_png_width(width))
 
     def _draw(self, maps: list[np.ndarray], scale: int | None) -> np.ndarray:
@@ -420,7 +422,7 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
 
     def _static_png(self) -> bytes | None:
         # The maps the view paints (the quantised traits): no model call, so it is safe from the picture's timer.
-        maps = [np.asarray(q, dtype=np.float32) * scale for q, scale in
+        maps = [dequantize_heatmap(q, scale) for q, scale in
                 ((self.heatmap, self.heatmap_scale), (self.heatmap2, self.heatmap2_scale)) if q is not None]
         if not maps:
             return None

@@ -15,9 +15,13 @@ from nbviz.display import (
     class_luts,
     colorize_heatmap,
     colorize_probabilities,
+    dequantize_heatmap,
+    frame_at,
     interpolate,
     lut_index,
+    quantize_heatmap,
     quantize_probabilities,
+    timeline,
     value_colors,
 )
 from tests.mirror import number
@@ -48,13 +52,15 @@ def _heatmap_cases() -> list[dict]:
     lut = colormap_lut("RdBu_r")
     cases = []
     for name, values in maps.items():
-        v = values.astype(np.float32)  # what dequantize gives in the browser
+        q, scale = quantize_heatmap(values)  # what the viewer sends
+        v = dequantize_heatmap(q, scale)  # what the browser paints
         for sign in ("both", "positive", "negative"):
             for normalization in ("image", "batch", "minmax"):
                 opts = {"sign": sign, "threshold": 0.3, "opacity": 0.6, "normalization": normalization,
                         "batch_peak": 2.5}
                 rgba = colorize_heatmap(v, lut, **opts)
-                cases.append({"name": f"{name}, {sign}, {normalization}", "values": v.ravel().tolist(),
+                cases.append({"name": f"{name}, {sign}, {normalization}", "q": q.ravel().tolist(), "scale": scale,
+                              "values": v.ravel().tolist(),
                               "options": opts, "rgba": rgba.ravel().tolist()})
     return cases, lut.ravel().tolist()
 
@@ -102,7 +108,17 @@ def _probability_cases() -> dict:
             "blends": blends, "maps": maps}
 
 
+def _playback_cases() -> dict:
+    """The slider's steps (recorded frames and blended ones between) and what a map shows at any epoch."""
+    runs = [[0, 1, 2, 3], [0, 2, 5, 11], [3], [0, 10, 1000]]
+    steps = [{"epochs": e, "interpolation": m, "steps": [list(s) for s in timeline(e, m)]}
+             for e in runs for m in (0, 1, 3)]
+    at = [{"epochs": e, "epoch": x, "frame": list(frame_at(e, x))}
+          for e in runs for x in (-1.0, 0.0, 0.5, 1.0, 2.0, 2.9999999999, 4.25, 10.0, 999.5, 2000.0)]
+    return {"timeline": steps, "frame_at": at}
+
+
 def cases() -> dict:
     heatmaps, heatmap_lut = _heatmap_cases()
     return {"lut_index": _lut_cases(), "value_colors": _value_cases(), "heatmaps": heatmaps,
-            "heatmap_lut": heatmap_lut, "probabilities": _probability_cases()}
+            "heatmap_lut": heatmap_lut, "probabilities": _probability_cases(), "playback": _playback_cases()}

@@ -113,11 +113,13 @@ def to_png(image: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def scale_png(png: bytes, width: int) -> bytes:
-    """A PNG resized to ``width`` pixels (the height keeps the aspect), nearest neighbour: every pixel keeps a colour
-    the picture had, so a scaled picture still shows the view's colours."""
+def scale_png(png: bytes, width: int | None) -> bytes:
+    """A PNG resized to ``width`` pixels (the height keeps the aspect; None: as it is), nearest neighbour: every
+    pixel keeps a colour the picture had, so a scaled picture still shows the view's colours."""
     from PIL import Image
 
+    if width is None:
+        return png
     img = Image.open(io.BytesIO(png))
     if img.width == width:
         return png

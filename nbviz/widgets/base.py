@@ -107,9 +107,9 @@ def validate_number(*names: str, low: float | None = None, high: float | None = 
     return check
 
 
-def check_png_width(width: Any) -> int:
-    """``to_png``'s ``width``: pixels, 1..10,000."""
-    return int(check_number(width, "width", low=1, high=10_000, integer=True))
+def check_png_width(width: Any) -> int | None:
+    """``to_png``'s ``width``: pixels, 1..10,000, or None (the picture's own width)."""
+    return None if width is None else int(check_number(width, "width", low=1, high=10_000, integer=True))
 
 
 def _is_index(value: Any, n: int) -> TypeGuard[int]:
@@ -216,13 +216,13 @@ class PictureOutput:
 
     # -- the export contract, the same for every view: to_png(width=None) and save(path) by suffix ------------
     def to_png(self, width: int | None = None) -> bytes:
-        """What the view shows now, as PNG bytes: at its own size (None) or ``width`` pixels wide (nearest
-        neighbour, so every pixel keeps a colour the view draws). Widgets with more to say override it with
-        ``width`` first."""
+        """What the view shows now, as PNG bytes: its own size (None) or ``width`` pixels wide (nearest neighbour: every
+        pixel keeps a colour the view draws). Widgets with more to say override it, ``width`` first."""
+        width = check_png_width(width)
         png = self._static_png()
         if png is None:
             raise RuntimeError(f"this {type(self).__name__} has nothing to draw yet")
-        return png if width is None else scale_png(png, check_png_width(width))
+        return scale_png(png, width)
 
     def _writers(self) -> dict[str, Callable[[], bytes | str]]:
         writers: dict[str, Callable[[], bytes | str]] = {".png": self.to_png}

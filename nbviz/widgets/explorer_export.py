@@ -126,7 +126,7 @@ class ExportsView(WidgetMixin):
         categories left out, the selection on top of dimmed other points, the focused point ringed and, with
         ``legend``, the class legend or the colour bar to the right of the ``width`` (None: 800) x ``height``
         (None: the view's) plot."""
-        width = PNG_WIDTH if width is None else check_png_width(width)
+        width = check_png_width(width) or PNG_WIDTH
         height = self.height if height is None else int(check_number(height, "height", low=1, high=10_000,
                                                                      integer=True))
         return to_png(self._picture(width, height, legend))

@@ -53,13 +53,14 @@ class ConfusionView:
     def to_png(self, width: int | None = None, *, colormap: str = "inferno", opacity: float = 0.6) -> bytes:
         """The four maps over the image, 2 x 2 (shared scale, so magnitudes compare), as PNG bytes, ``width`` pixels
         wide when given (nearest neighbour)."""
+        width = check_png_width(width)
         peak = float(self.maps.max()) or 1.0
         lut = colormap_lut(colormap)
         tiles = [[composite(self.image, colorize_heatmap(self.maps[r, c], lut, sign="positive", opacity=opacity,
                                                  normalization="batch", batch_peak=peak)) for c in range(2)]
                  for r in range(2)]
         png = to_png(np.concatenate([np.concatenate(row, axis=1) for row in tiles], axis=0))
-        return png if width is None else scale_png(png, check_png_width(width))
+        return scale_png(png, width)
 
     def _repr_png_(self) -> bytes:
         return self.to_png()

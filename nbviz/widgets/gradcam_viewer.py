@@ -402,13 +402,14 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
         """The large view (and the compared layer beside it) as the browser draws it, as PNG bytes: ``scale`` screen
         pixels per image pixel (None: the view's ``size``), then resized to ``width`` pixels when given (nearest
         neighbour: the colours stay the view's)."""
+        width = check_png_width(width)
         if scale is not None:
             scale = check_number(scale, "scale", low=1, high=64, integer=True)
         layers = [self.layer] + ([self.compare_layer] if self.compare_layer else [])
         # Through the int16 the view gets, so a pixel at a colour-bin edge takes the view's entry too.
         maps = [dequantize_heatmap(*quantize_heatmap(self.maps(self.index, layer))) for layer in layers]
         png = to_png(self._draw(maps, scale))
-        return png if width is None else scale_png(png, check_png_width(width))
+        return scale_png(png, width)
 
     def _draw(self, maps: list[np.ndarray], scale: int | None) -> np.ndarray:
         image = self._images[self.index]

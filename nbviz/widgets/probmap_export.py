@@ -115,7 +115,7 @@ class ProbMapExport(WidgetMixin):
         """PNG of the shown epoch with the training points, one map per recorder side by side (nearest-pixel
         upscale, no matplotlib), each ``width`` pixels wide (None: 420). Waits for frames still queued in a
         recorder."""
-        width = PNG_WIDTH if width is None else check_png_width(width)
+        width = check_png_width(width) or PNG_WIDTH
         self._require_frames()
         return self._png(width)
 

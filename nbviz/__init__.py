@@ -15,6 +15,7 @@ _LAZY = {
     "ProbMapPlayer": ".widgets.prob_map_player",
     "ProbMapRecorder": ".kernels.recorder",
     "ModelGraph": ".widgets.model_graph",
+    "ImageFolder": ".image_folder",
 }
 
 __all__ = ["EmbeddingExplorer", "Features", "__version__", *_LAZY]

@@ -22,6 +22,16 @@ PICTURE = {
              "frame": "#252526", "border": "#616161"},
 }
 
+#: matplotlib's diverging colormaps (a neutral middle between two hues); "_r" reversals are diverging too.
+DIVERGING = frozenset({"PiYG", "PRGn", "BrBG", "PuOr", "RdGy", "RdBu", "RdYlBu", "RdYlGn", "Spectral", "coolwarm",
+                       "bwr", "seismic", "berlin", "managua", "vanimo"})
+
+
+def is_diverging(name: str) -> bool:
+    """Whether colormap ``name`` is diverging: signed values sit on its two halves, zero on its middle."""
+    return name.removesuffix("_r") in DIVERGING
+
+
 #: Qualitative maps used for categories, smallest first; beyond 20 categories hues are spread evenly.
 _QUALITATIVE = (("tab10", 10), ("tab20", 20))
 

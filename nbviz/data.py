@@ -13,6 +13,7 @@ one, because kernels and widgets use them without a :class:`Features`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,97 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .checks import as_numpy, check_length, is_tensor, list_rows, plural
+from .checks import as_numpy, plural
+from .feature_inputs import check_embeddings, check_metadata
 from .image_input import check_images, load_image
 from .labels import check_labels, encode_labels
 
 # encode_labels is named as nbviz.data.encode_labels in the README: kept importable from here.
 __all__ = ["Features", "encode_labels"]
-
-
-# ------------------------------------------------------------------------------------------------------------
-# embeddings
-# ------------------------------------------------------------------------------------------------------------
-
-
-def _check_embeddings(embeddings: Any) -> np.ndarray:
-    if embeddings is None or isinstance(embeddings, (str, bytes, dict)):
-        raise TypeError(
-            f"embeddings must be an (N, D) numpy array or torch tensor; got {type(embeddings).__name__}"
-        )
-    arr = as_numpy(embeddings, "embeddings")
-    if arr.dtype.kind == "O":
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(
-                "embeddings must hold real numbers; got an object array that does not convert to float"
-            ) from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"embeddings must hold real numbers (bool, int or float); got dtype {arr.dtype}")
-    if arr.ndim == 1:
-        raise ValueError(
-            f"embeddings must be 2-D (N, D); got 1-D shape {arr.shape}; reshape with x.reshape(-1, 1) "
-            "for one feature per row, or x.reshape(1, -1) for a single row"
-        )
-    if arr.ndim != 2:
-        raise ValueError(
-            f"embeddings must be 2-D (N, D); got {arr.ndim}-D shape {arr.shape}; flatten the trailing "
-            "dimensions with x.reshape(len(x), -1)"
-        )
-    n, d = arr.shape
-    if n < 1 or d < 1:
-        raise ValueError(f"embeddings must have at least 1 row and 1 column; got shape {arr.shape}")
-    with np.errstate(over="ignore"):  # float64 beyond the float32 range becomes inf, reported below
-        out = np.ascontiguousarray(arr, dtype=np.float32)
-    # A float64 row sum of float32 values cannot overflow, and NaN/inf propagate into it: one O(N) check.
-    bad = np.flatnonzero(~np.isfinite(out.sum(axis=1, dtype=np.float64)))
-    if len(bad):
-        advice = "drop or impute them"
-        if arr.dtype.kind == "f" and arr.dtype.itemsize > 4 and np.isfinite(arr[bad]).all():
-            advice = "their values are finite but beyond the float32 range (+-3.4e38); rescale them"
-        raise ValueError(
-            f"embeddings has {plural(len(bad), 'row')} with NaN or inf values ({list_rows(bad)}); {advice}"
-        )
-    return out
-
-
-# ------------------------------------------------------------------------------------------------------------
-# metadata
-# ------------------------------------------------------------------------------------------------------------
-
-
-def _check_metadata(metadata: Any, n: int) -> pd.DataFrame:
-    if isinstance(metadata, pd.DataFrame):
-        check_length(len(metadata), n, "metadata", unit="rows")
-        dupes = metadata.columns[metadata.columns.duplicated()].unique().tolist()
-        if dupes:
-            raise ValueError(f"metadata has duplicate column names {dupes}; rename them")
-        return metadata.reset_index(drop=True)
-    if not isinstance(metadata, dict):
-        raise TypeError(
-            f"metadata must be a pandas DataFrame or a dict of columns; got {type(metadata).__name__}"
-        )
-    columns: dict[Any, Any] = {}
-    for key, column in metadata.items():
-        where = f"metadata column {key!r}"
-        if isinstance(column, pd.Series):
-            # .to_numpy() drops the Series' own index, which would otherwise re-align the rows.
-            values: Any = column.to_numpy()
-        elif isinstance(column, np.ndarray) or is_tensor(column):
-            values = as_numpy(column, where)
-        elif isinstance(column, (list, tuple, pd.Index, pd.Categorical)):
-            values = column
-        else:
-            raise TypeError(
-                f"{where} must be a list, numpy array, torch tensor or pandas Series with one value per row; "
-                f"got {type(column).__name__}"
-            )
-        if isinstance(values, np.ndarray) and values.ndim != 1:
-            raise ValueError(f"{where} must be 1-D with one value per row; got shape {values.shape}")
-        check_length(len(values), n, where)
-        columns[key] = values
-    return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -187,7 +104,7 @@ class Features:
         metadata: pd.DataFrame | dict[Any, Any] | None = None,
         class_names: Sequence[Any] | None = None,
     ) -> None:
-        emb = _check_embeddings(embeddings)
+        emb = check_embeddings(embeddings)
         n = emb.shape[0]
         if labels is None:
             if class_names is not None:
@@ -205,7 +122,7 @@ class Features:
                 image_paths = checked
             else:
                 image_array = checked
-        table = None if metadata is None else _check_metadata(metadata, n)
+        table = None if metadata is None else check_metadata(metadata, n)
         self._embeddings = emb
         self._labels = label_values
         self._label_codes = codes
@@ -377,8 +294,10 @@ class Features:
         model
             A ``torch.nn.Module`` (a Lightning module too).
         data
-            A tensor or numpy array (N, ...), a torch Dataset (items are tensors or ``(x, y, ...)``) or a
-            DataLoader (batches of tensors or ``(x, y, ...)``).
+            A tensor or numpy array (N, ...), a torch Dataset (items are tensors or ``(x, y, ...)``), a
+            DataLoader (batches of tensors or ``(x, y, ...)``), or a folder of images: a path (read as
+            ``ImageFolder(path)``) or an :class:`~nbviz.image_folder.ImageFolder` (for a ``size``, ``sort_key`` or
+            ``transform``). A folder's files are the thumbnails and its subfolder names the label names.
         layer
             A dotted path ("layer3.1"), a list of child names (``["5", "7"]``), the submodule itself, or a list
             of several layers.
@@ -419,19 +338,104 @@ class Features:
         >>> Features.from_model(net, torch.randn(10, 4), layer="1", progress=False).embeddings.shape
         (10, 8)
         """
+        from .image_folder import ImageFolder  # torch, only when a model runs
         from .kernels.activations import extract
 
+        if isinstance(data, (str, os.PathLike)):
+            data = ImageFolder(data)
+        class_names = None
+        if isinstance(data, ImageFolder):
+            images = data.paths if images is None else images
+            class_names = data.label_names if labels is None else None
         feats, targets = extract(model, data, layer, pool=pool, batch_size=batch_size, device=device,
                                  progress=progress, return_targets=True)
         if labels is None:
             labels = targets
 
         def make(embeddings: np.ndarray) -> Features:
-            return cls(embeddings, labels=labels, images=images, metadata=metadata)
+            return cls(embeddings, labels=labels, images=images, metadata=metadata, class_names=class_names)
 
         if isinstance(feats, dict):
             return {path: make(f) for path, f in feats.items()}
         return make(feats)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, module_class: Any = None, data: Any = None,
+                        layer: Any = None, pool: str | None = "avg", **kwargs: Any) -> Features | dict[str, Features]:
+        """Features of ``data`` from a model checkpoint, in one call (e.g. a self-supervised model's embeddings).
+
+        Parameters
+        ----------
+        path
+            A PyTorch Lightning ``.ckpt``, or a ``.pt``/``.pth`` file with a ``state_dict`` (read weights-only).
+        module_class
+            The ``LightningModule`` class it was trained with (``load_from_checkpoint`` rebuilds it from the saved
+            hyper-parameters), or an ``nn.Module`` class or instance to load the ``state_dict`` into (an instance
+            is copied first, so it stays as it was).
+        data
+            What :meth:`from_model` takes, a folder of images included.
+        layer
+            None: the representation self-supervised methods evaluate, before the projection head: the output
+            of the model's backbone child (named ``backbone``, ``encoder``, ``feature_extractor``, ``convnet`` ...)
+            or else the input of its projection head (``projection_head``, ``projector``, ``head`` ...). Anything
+            :meth:`from_model` takes otherwise.
+        pool, **kwargs
+            As for :meth:`from_model`.
+
+        Raises
+        ------
+        TypeError
+            No ``module_class``, or one of the wrong kind.
+        ValueError
+            A checkpoint that does not fit the module (missing and unexpected keys listed), no ``data``, or
+            ``layer=None`` on a model with no backbone or head child.
+        ImportError
+            A Lightning checkpoint without ``lightning`` installed (how to install it is in the message).
+        """
+        from .kernels.checkpoints import embedding_layer, load_checkpoint
+
+        if data is None:
+            raise ValueError("data is needed: the items to embed (a tensor, Dataset, DataLoader or image folder)")
+        model = load_checkpoint(path, module_class)
+        return cls.from_model(model, data, layer=embedding_layer(model) if layer is None else layer, pool=pool,
+                              **kwargs)
+
+    @classmethod
+    def from_folder(cls, path: str | os.PathLike, sort_key: Any = None, labels: str | None = "subfolders",
+                    extensions: Any = None, size: int | tuple[int, int] = 32,
+                    mode: str = "RGB", metadata: pd.DataFrame | dict[Any, Any] | None = None) -> Features:
+        """The images of a folder with their pixels as the features: a first look at a dataset before any model.
+
+        For a model's features of the same folder pass its path as ``data=`` to :meth:`from_model` or
+        :meth:`from_checkpoint`; the listing, order and labels are the same.
+
+        Parameters
+        ----------
+        path, sort_key, labels, extensions, mode
+            As for :class:`~nbviz.image_folder.ImageFolder` (``extensions=None``: its default list): torchvision's
+            layout (one subfolder per class, whose names become :attr:`label_names`) or a flat folder; ordered by
+            ``sort_key(path)`` (ties and the default: by path). The files are :attr:`image_paths`, read lazily for
+            thumbnails.
+        size
+            The pixels are taken at ``size`` x ``size`` (or (height, width)), in ``mode``, scaled to [0, 1] and
+            flattened channels first: an (N, channels * height * width) embedding.
+        metadata
+            As for :class:`Features`, one row per image in the listed order.
+
+        Raises
+        ------
+        FileNotFoundError
+            ``path`` is not a folder.
+        ValueError
+            No images there, an unreadable image (named), or bad ``size``, ``labels`` or ``extensions``.
+        """
+        from .image_folder import IMAGE_EXTENSIONS, ImageFolder  # torch, only when a folder is read
+
+        folder = ImageFolder(path, sort_key=sort_key, labels=labels, extensions=extensions or IMAGE_EXTENSIONS,
+                             size=size, mode=mode)
+        pixels = np.stack([folder.model_input(i).numpy().reshape(-1) for i in range(len(folder))])
+        return cls(pixels, labels=folder.label_codes, images=folder.paths, metadata=metadata,
+                   class_names=folder.label_names)
 
     def subset(self, indices: Any) -> Features:
         """The rows ``indices`` of everything, still aligned.

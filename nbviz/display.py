@@ -62,13 +62,16 @@ def dequantize_heatmap(q: np.ndarray, scale: float) -> np.ndarray:
 
 
 def colorize_heatmap(values: np.ndarray, lut: np.ndarray, *, sign: str = "both", threshold: float = 0.0,
-             opacity: float = 0.5, normalization: str = "image", batch_peak: float = 0.0) -> np.ndarray:
+                     opacity: float = 0.5, normalization: str = "image", batch_peak: float = 0.0,
+                     diverging: bool = False) -> np.ndarray:
     """RGBA (H, W, 4) uint8 heatmap of raw values, as the browser draws it.
 
     Values are divided by the map's largest magnitude ("image"), the batch's ("batch", ``batch_peak``) or
     min-max scaled ("minmax", sign ignored). "both" puts zero in the middle of the colormap; "positive" /
-    "negative" keep one sign's magnitude on the whole colormap. Pixels whose magnitude is below ``threshold``
-    (0..1) are transparent; the others get alpha ``opacity``.
+    "negative" show one sign's magnitude: on the matching half of a ``diverging`` colormap (zero stays its
+    neutral middle, never the other sign's end), on the whole of a sequential one. A pixel's alpha grows with
+    its magnitude, up to ``opacity`` at the peak, so zero attribution leaves the image as it is; magnitudes below
+    ``threshold`` (0..1) are transparent.
     """
     v = np.asarray(values, dtype=np.float64)
     if normalization == "minmax":
@@ -82,9 +85,10 @@ def colorize_heatmap(values: np.ndarray, lut: np.ndarray, *, sign: str = "both",
             pos, mag = (s + 1) / 2, np.abs(s)
         else:
             mag = np.maximum(s if sign == "positive" else -s, 0)
-            pos = mag
+            half = 0.5 + 0.5 * mag if sign == "positive" else 0.5 - 0.5 * mag
+            pos = half if diverging else mag
     out = np.asarray(lut, dtype=np.uint8)[lut_index(pos)].copy()
-    alpha = np.where(mag >= threshold, np.floor(255 * opacity + 0.5), 0)
+    alpha = np.where(mag >= threshold, np.floor(255 * opacity * mag + 0.5), 0)
     out[..., 3] = alpha.astype(np.uint8)
     return out
 

@@ -21,18 +21,25 @@ from .files import expand_path, write_atomic
 _SAFE_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 CSV_NAME = "annotations.csv"
+#: The CSV's columns: the item's index, its label, when (Unix time), the copy in label_dir, the file it came from.
+CSV_COLUMNS = ("index", "label", "time", "file", "source")
+
+
+def check_folder_name(value: object, name: str) -> str:
+    """Return ``value`` if it is a safe name for one folder (on every OS), else raise an error naming ``name``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    if not _SAFE_LABEL.match(value) or value.endswith((".", " ")) or ".." in value or value.lower() in _RESERVED:
+        raise ValueError(
+            f"{name} {value!r} is not a safe file name: use 1-64 letters, digits, spaces, '_', '-' or '.', "
+            "starting with a letter or digit (no '/', no '..')"
+        )
+    return value
 
 
 def check_label(label: object) -> str:
     """Return ``label`` if it is a safe folder name, else raise a ValueError saying what is allowed."""
-    if not isinstance(label, str):
-        raise TypeError(f"label must be a str, got {type(label).__name__}")
-    if not _SAFE_LABEL.match(label) or label.endswith((".", " ")) or ".." in label or label.lower() in _RESERVED:
-        raise ValueError(
-            f"label {label!r} is not a safe file name: use 1-64 letters, digits, spaces, '_', '-' or '.', "
-            "starting with a letter or digit (no '/', no '..')"
-        )
-    return label
+    return check_folder_name(label, "label")
 
 
 class LabelStore:
@@ -63,8 +70,12 @@ class LabelStore:
         indices: Iterable[int],
         label: str,
         write_item: Callable[[int, Path], Path | None] | None = None,
+        source: Callable[[int], object] | None = None,
     ) -> int:
-        """Record ``label`` for ``indices`` (and write their files); returns how many were recorded."""
+        """Record ``label`` for ``indices`` (and write their files); returns how many were recorded.
+
+        ``source(i)``, when given, is what item ``i`` came from (its image file), recorded in the CSV's "source".
+        """
         label = check_label(label)
         indices = [int(i) for i in indices]
         now = time.time()
@@ -80,7 +91,8 @@ class LabelStore:
         for i in indices:
             path = write_item(i, folder) if (folder is not None and write_item is not None) else None
             rel = "" if path is None or self.label_dir is None else str(path.relative_to(self.label_dir))
-            written.append((i, label, now, rel))
+            origin = "" if source is None or source(i) is None else str(source(i))
+            written.append((i, label, now, rel, origin))
         self.rows.extend(r[:3] for r in written)
         if self.label_dir is not None:
             self._append_csv(written)
@@ -95,17 +107,21 @@ class LabelStore:
                              f"only into a plain file inside label_dir {self.label_dir}: remove it")
         return path
 
-    def _append_csv(self, rows: list[tuple[int, str, float, str]]) -> None:
+    def _append_csv(self, rows: list[tuple[int, str, float, str, str]]) -> None:
         path = self._csv_path()
         # O_NOFOLLOW: a link made after the check is still not followed.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
-        new = os.fstat(fd).st_size == 0
-        with os.fdopen(fd, "a", newline="") as f:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        with os.fdopen(fd, "a+", newline="") as f:
+            f.seek(0)
+            # A file from an older nbviz keeps its own columns: rows never get more cells than its header.
+            header = next(csv.reader(f), None) or []
             w = csv.writer(f)
-            if new:
-                w.writerow(["index", "label", "time", "file"])
-            for i, label, t, file in rows:
-                w.writerow([i, label, f"{t:.3f}", file])
+            if not header:
+                header = list(CSV_COLUMNS)
+                w.writerow(header)
+            for i, label, t, file, origin in rows:
+                cells = {"index": i, "label": label, "time": f"{t:.3f}", "file": file, "source": origin}
+                w.writerow([cells.get(column, "") for column in header])
 
     def counts(self) -> dict[str, int]:
         """Items per label, counting an item once per label even if labelled twice."""
@@ -140,3 +156,10 @@ def write_new_file(folder: Path, stem: str, suffix: str, write: Callable[[Path],
 def copy_file(src: Path) -> Callable[[Path], object]:
     """A ``write`` callback for :func:`write_new_file` that copies ``src``."""
     return lambda dst: shutil.copyfile(src, dst)
+
+
+def same_file_contents(a: Path, b: Path) -> bool:
+    """Whether ``a`` is a regular file (not a link) with the bytes of ``b``."""
+    import filecmp
+
+    return a.is_file() and not a.is_symlink() and filecmp.cmp(a, b, shallow=False)

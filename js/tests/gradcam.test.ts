@@ -8,7 +8,9 @@ import { fitSize } from '../src/gradcam_viewer/draw';
 // A red ramp: entry k is (k, 0, 0, 255), so the red channel reads back the table index.
 const ramp = new Uint8Array(1024);
 for (let k = 0; k < 256; k++) ramp.set([k, 0, 0, 255], 4 * k);
-const base: DisplayOptions = { sign: 'both', threshold: 0, opacity: 0.5, normalization: 'image', batchPeak: 0 };
+const base: DisplayOptions = {
+  sign: 'both', threshold: 0, opacity: 0.5, normalization: 'image', batchPeak: 0, diverging: false,
+};
 const red = (px: Uint8ClampedArray) => Array.from(px.filter((_, i) => i % 4 === 0));
 const alpha = (px: Uint8ClampedArray) => Array.from(px.filter((_, i) => i % 4 === 3));
 const v = [-2, -1, 0, 2];
@@ -18,15 +20,21 @@ describe('colorize mirrors the Python rule', () => {
   it('both signs: zero in the middle of the table', () => {
     const px = colorizeHeatmap(v, ramp, base);
     expect(red(px)).toEqual([0, 64, 128, 255]);
-    expect(alpha(px)).toEqual([128, 128, 128, 128]);
+    // Alpha grows with the magnitude up to the opacity: zero attribution leaves the image as it is.
+    expect(alpha(px)).toEqual([128, 64, 0, 128]);
   });
   it('positive only, with a threshold', () => {
     const px = colorizeHeatmap(v, ramp, { ...base, sign: 'positive', threshold: 0.6, opacity: 1 });
     expect(red(px)).toEqual([0, 0, 0, 255]);
     expect(alpha(px)).toEqual([0, 0, 0, 255]);
+    // On a diverging table one sign takes its half: zero stays the neutral middle, not the other sign's end.
+    const half = colorizeHeatmap(v, ramp, { ...base, sign: 'positive', threshold: 0.6, opacity: 1, diverging: true });
+    expect(red(half)).toEqual([128, 128, 128, 255]);
   });
   it('negative only', () => {
     expect(red(colorizeHeatmap(v, ramp, { ...base, sign: 'negative', opacity: 1 }))).toEqual([255, 128, 0, 0]);
+    expect(red(colorizeHeatmap(v, ramp, { ...base, sign: 'negative', opacity: 1, diverging: true })))
+      .toEqual([0, 64, 128, 128]);
   });
   it('batch normalisation divides by the batch peak', () => {
     expect(red(colorizeHeatmap(v, ramp, { ...base, normalization: 'batch', batchPeak: 4 }))).toEqual([64, 96, 128, 192]) // entry floor(pos * 256);
@@ -43,7 +51,7 @@ describe('colorize mirrors the Python rule', () => {
     const a = colorizeHeatmap(v, ramp, base);
     const b = colorizeHeatmap(v, ramp, { ...base, opacity: 1 });
     expect(red(a)).toEqual(red(b));
-    expect(alpha(b)).toEqual([255, 255, 255, 255]);
+    expect(alpha(b)).toEqual([255, 128, 0, 255]);
   });
 });
 

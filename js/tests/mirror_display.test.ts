@@ -27,7 +27,9 @@ interface Fixture {
     q: number[];
     scale: number;
     values: number[];
-    options: { sign: Sign; threshold: number; opacity: number; normalization: Normalization; batch_peak: number };
+    options: {
+      sign: Sign; threshold: number; opacity: number; normalization: Normalization; batch_peak: number; diverging: boolean;
+    };
     rgba: number[];
   }>;
   heatmap_lut: number[];
@@ -81,6 +83,7 @@ describe('lib/display.ts mirrors nbviz/display.py', () => {
     expect(Array.from(values)).toEqual(c.values); // the same numbers the PNG colours
     const got = colorizeHeatmap(values, Uint8Array.from(fx.heatmap_lut), {
       sign: o.sign, threshold: o.threshold, opacity: o.opacity, normalization: o.normalization, batchPeak: o.batch_peak,
+      diverging: o.diverging,
     });
     expect(Array.from(got)).toEqual(c.rgba);
   });

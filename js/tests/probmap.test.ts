@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { argmaxMap, colorizeProbabilities, flipMask, type Luts } from '../src/lib/display';
 import { decodeFrames, frameStore } from '../src/prob_map_player/frames';
 import { toScreen } from '../src/prob_map_player/overlay';
-import { blend, epochLabel, frameAt, GEOMETRIC_EPS, stepForEpoch, timeline, unionEpochs } from '../src/prob_map_player/playback';
+import {
+  blend, epochLabel, frameAt, GEOMETRIC_EPS, nearestRecorded, stepForEpoch, timeline, unionEpochs,
+} from '../src/prob_map_player/playback';
 import type { AnyModel } from '@anywidget/types';
 import type { PlayerTraits } from '../src/prob_map_player/protocol';
 
@@ -36,6 +38,8 @@ describe('timeline', () => {
     expect(stepForEpoch(steps, 1000)).toBe(6);
     expect(epochLabel(steps[3])).toBe('epoch 10');
     expect(epochLabel(steps[1])).toBe('epoch 3.3');
+    // A release between recorded frames settles on the nearer one (steps: 0, 3.3, 6.7, 10, ...).
+    expect([0, 1, 2, 3].map((k) => nearestRecorded(steps, k))).toEqual([0, 0, 3, 3]);
   });
 });
 

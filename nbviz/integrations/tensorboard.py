@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import os
+import socket
+import struct
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -12,10 +15,47 @@ import numpy as np
 
 from ..data import Features
 from ..files import check_target, expand_path, write_atomic
+from ..labelling import check_folder_name
 
 #: TensorBoard refuses sprites larger than this many pixels per side.
 SPRITE_MAX_PX = 8192
 CONFIG_NAME = "projector_config.pbtxt"
+
+
+def _crc32c_table() -> list[int]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1  # Castagnoli polynomial, reflected
+        table.append(crc)
+    return table
+
+
+_CRC32C = _crc32c_table()
+
+
+def _masked_crc32c(data: bytes) -> int:
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc = _CRC32C[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    crc ^= 0xFFFFFFFF
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF  # TFRecord's masking
+
+
+def _record(data: bytes) -> bytes:
+    """One TFRecord: length, its masked CRC32C, the data, its masked CRC32C."""
+    length = struct.pack("<Q", len(data))
+    return length + struct.pack("<I", _masked_crc32c(length)) + data + struct.pack("<I", _masked_crc32c(data))
+
+
+def event_file(wall_time: float) -> bytes:
+    """An event file holding only the version event: what makes TensorBoard list a folder as a run. The Event
+    protobuf is written by hand (wall_time = field 1, double; file_version = field 3, string) so no TensorFlow or
+    protobuf is needed."""
+    version = b"brain.Event:2"
+    event = b"\x09" + struct.pack("<d", wall_time) + b"\x1a" + bytes([len(version)]) + version
+    return _record(event)
 
 
 def _tsv_cell(value: object) -> str:
@@ -24,9 +64,10 @@ def _tsv_cell(value: object) -> str:
 
 
 def export_projector(features: Features, logdir: str | os.PathLike, name: str = "nbviz",
-                     sprite_size: int = 32, *, overwrite: bool = False) -> Path:
+                     sprite_size: int = 32, *, run: str | None = None, overwrite: bool = False) -> Path:
     """Write ``tensors.tsv``, ``metadata.tsv``, ``sprite.png`` (when there are images) and
-    ``projector_config.pbtxt`` into ``logdir``; returns the config's path.
+    ``projector_config.pbtxt`` into ``logdir`` (into ``logdir/run`` with a ``run`` name, the run TensorBoard
+    lists when started with ``--logdir logdir``); returns the config's path.
 
     The sprite is one square grid (TensorBoard's format); cells shrink below ``sprite_size`` when that is the
     only way to keep the sprite within 8192 px, and the sprite is left out (with a warning) when even 1 px
@@ -43,6 +84,17 @@ def export_projector(features: Features, logdir: str | os.PathLike, name: str = 
         raise NotADirectoryError(f"logdir must be a folder, but {str(out)!r} is a file")
     files: dict[str, Callable[[Path], object]] = {
         "tensors.tsv": lambda tmp: np.savetxt(tmp, features.embeddings, delimiter="\t", fmt="%.6g")}
+
+    if run is not None:
+        out = out / check_folder_name(run, "run")
+        if out.is_symlink() or (out.exists() and not out.is_dir()):
+            raise NotADirectoryError(f"run folder {str(out)!r} is a file or a symbolic link; nbviz writes only into "
+                                     "a plain folder inside logdir")
+        # TensorBoard lists a folder as a run only when it holds an event file.
+        if not any(out.glob("events.out.tfevents.*")):
+            now = time.time()
+            files[f"events.out.tfevents.{int(now)}.{socket.gethostname()}.nbviz"] = (
+                lambda tmp: tmp.write_bytes(event_file(now)))
 
     columns: dict[str, list] = {}
     if features.labels is not None:

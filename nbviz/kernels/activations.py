@@ -67,18 +67,29 @@ def resolve_layer(model: nn.Module, layer: str | Sequence[str] | nn.Module) -> t
     raise ValueError(f"layer {path!r} is not in the model; closest valid names: {hints}")
 
 
+#: A layer path ending in this suffix ("projection_head:input") takes what the layer receives, not what it gives.
+INPUT_SUFFIX = ":input"
+
+
+def _resolve_one(model: nn.Module, layer: Any) -> tuple[str, nn.Module]:
+    if isinstance(layer, str) and layer.endswith(INPUT_SUFFIX):
+        path, module = resolve_layer(model, layer[: -len(INPUT_SUFFIX)])
+        return path + INPUT_SUFFIX, module
+    return resolve_layer(model, layer)
+
+
 def _resolve_layers(model: nn.Module, layer: Any) -> tuple[list[tuple[str, nn.Module]], bool]:
     """(path, module) pairs and whether ``layer`` named several layers (so the result is a dict)."""
     if not isinstance(layer, (list, tuple)):
-        return [resolve_layer(model, layer)], False
+        return [_resolve_one(model, layer)], False
     if len(layer) == 0:
         raise ValueError("layer must name at least one layer, got an empty list")
     if all(isinstance(p, str) for p in layer):
         modules = dict(model.named_modules())
         # ["layer1", "layer2"] are two layers; ["5", "7"] is one path of child names when only that reads.
-        if not all(p in modules for p in layer) and ".".join(layer) in modules:
+        if not all(p in modules or p.endswith(INPUT_SUFFIX) for p in layer) and ".".join(layer) in modules:
             return [resolve_layer(model, list(layer))], False
-    resolved = [resolve_layer(model, item) for item in layer]
+    resolved = [_resolve_one(model, item) for item in layer]
     unique = list({path: (path, m) for path, m in resolved}.values())
     return unique, True
 
@@ -202,6 +213,7 @@ def extract(model: nn.Module, data: Any, layer: Any, pool: str | None = "avg", b
     layer
         One layer (see :func:`resolve_layer`) -> an array; a list of layers -> a dict path -> array.
         A list of child names that is only readable as one path (``["5", "7"]`` -> "5.7") is one layer.
+        A path ending in ":input" ("projection_head:input") takes the layer's input instead of its output.
     pool
         How a layer's output becomes one vector per item: see :func:`pool_output`. (N, C, H, W) maps: "avg",
         "max", "flatten"; (N, T, C) tokens: "avg", "max", "cls", "flatten"; None is "flatten". 3-D outputs are
@@ -249,6 +261,8 @@ def extract(model: nn.Module, data: Any, layer: Any, pool: str | None = "avg", b
             # A copy, never a view: later in-place ops (ReLU(inplace=True), +=) must not change what was taken.
             captured[path].append(pooled.to("cpu", dtype=torch.float32, copy=True))
 
+        if path.endswith(INPUT_SUFFIX):
+            return lambda module, inputs: hook(module, None, inputs)
         return hook
 
     targets: list[Any] = []
@@ -259,7 +273,10 @@ def extract(model: nn.Module, data: Any, layer: Any, pool: str | None = "avg", b
             model.to(run_on)
         with handed_back(model), torch.inference_mode():  # handed_back removes the hooks, also on failure
             for path, module in layers:
-                module.register_forward_hook(hook_for(path))
+                if path.endswith(INPUT_SUFFIX):
+                    module.register_forward_pre_hook(hook_for(path))
+                else:
+                    module.register_forward_hook(hook_for(path))
             for batch_index, (x, y) in enumerate(_batches(data, batch_size)):
                 x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
                 if in_dtype is not None and x.is_floating_point() and x.dtype != in_dtype:
@@ -279,6 +296,10 @@ def extract(model: nn.Module, data: Any, layer: Any, pool: str | None = "avg", b
         bar.close()
     if done == 0:
         raise ValueError("data holds no items")
+    silent = [shown[path] for path, parts in captured.items() if len(parts) == 0]
+    if silent:
+        raise ValueError(f"layer {', '.join(silent)} was never called by the model's forward, so it has no "
+                         "activations; pick a layer that forward() runs")
     out = {path: torch.cat(parts).numpy() for path, parts in captured.items()}
     feats = out if several else out[layers[0][0]]
     if not return_targets:

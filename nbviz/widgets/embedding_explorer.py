@@ -38,33 +38,11 @@ from .base import (
 from .compare import compare
 from .explorer_colors import PointColors
 from .explorer_export import ExportsView
+from .explorer_inputs import as_features, auto_point_size, check_same_items, check_xy, with_items
 from .explorer_labels import LabelsItems
 from .explorer_requests import AnswersRequests
 
 METHODS = ("auto", "umap", "tsne", "pca", "aligned_umap", None)
-
-
-def _auto_point_size(n: int) -> float:
-    """Bigger points for few, smaller for many, so both a 100-point and a 1M-point plot read well."""
-    return float(np.clip(2.0 + 1.25 * (6.0 - np.log10(max(n, 1))), 1.5, 7.0))
-
-
-def _as_features(value: Any, name: str) -> Features:
-    if isinstance(value, Features):
-        return value
-    try:
-        return Features(as_numpy(value, name))
-    except (TypeError, ValueError) as exc:  # Features speaks of "embeddings": say which argument they came from
-        if name in str(exc):
-            raise
-        raise type(exc)(f"{name}: {exc}") from None
-
-
-def _with_items(embeddings: np.ndarray, items: Features, **override: Any) -> Features:
-    """Features of ``embeddings`` carrying the labels, images and metadata of ``items`` (or ``override``)."""
-    images = items.image_paths or (items.images_uint8(np.arange(len(items))) if items.n_images else None)
-    parts = {"labels": items.labels, "images": images, "metadata": items.metadata, **override}
-    return Features(embeddings, **{k: v for k, v in parts.items() if v is not None})
 
 
 class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, NbvizWidget):
@@ -74,11 +52,13 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
     ----------
     data
         (N, D) array or tensor, :class:`nbviz.Features`, or ``{name: features}`` for aligned views of the same
-        N items (a layer sweep, two models); with ``method=None`` the data is already 2-D.
+        N items (a layer sweep, two models, checkpoints), projected with AlignedUMAP and a slider between them
+        unless ``method=`` says otherwise; with ``method=None`` the data is already 2-D.
     labels, images, metadata
         Per-item labels, images and metadata (see :class:`nbviz.Features`); they override those of ``data``.
     method
-        "umap" | "tsne" | "pca" | "aligned_umap" | None (draw as is) | "auto" (None for 2-D data, else "umap").
+        "umap" | "tsne" | "pca" | "aligned_umap" | None (draw as is) | "auto" (None for 2-D data, else "umap";
+        "aligned_umap" for a dict of several sets).
         PCA is drawn at once; the slow methods run in the background with progress, and the points then move to
         their new places. Results are cached by content and parameters.
     method_kwargs
@@ -100,6 +80,10 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
         Folder where labelled images are copied to ``label_dir/<label>/`` with an annotations CSV.
     background
         Run slow projections in a background thread (``False``: compute before returning).
+    xy
+        A 2-D layout computed elsewhere, (N, 2) (for a dict of sets: a dict of them with the same keys, or one for
+        all): drawn as it is, while neighbours, components and colouring use the N-D ``data``. Replaces
+        ``method``, which must then be left at "auto" (or None).
     """
 
     _bundle = "embedding_explorer"
@@ -174,12 +158,14 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
         height: int = 480,
         point_size: float | None = None,
         background: bool = True,
+        xy: Any = None,
         **kwargs: Any,
     ) -> None:
         sets, names = self._feature_sets(data, labels, images, metadata)
         base = sets[0]
         n = len(base)
-        method = self._check_method(method, sets)
+        self._xy = None if xy is None else check_xy(xy, names, n, method)
+        method = None if xy is not None else self._check_method(method, sets)
         if method_kwargs is not None and not isinstance(method_kwargs, Mapping):
             raise TypeError(f"method_kwargs must be a dict of keyword arguments for the projection (or None), got "
                             f"{type(method_kwargs).__name__} {method_kwargs!r}"[:200])
@@ -211,7 +197,7 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
             layouts=first if len(sets) > 1 else [],
             layout_names=names if len(sets) > 1 else [],
             height=int(height),
-            point_size=point_size if point_size is not None else _auto_point_size(n),
+            point_size=point_size if point_size is not None else auto_point_size(n),
             nside=int(nside),
             has_images=bool(base.n_images),
             thumbnails=bool(thumbnails) and bool(base.n_images),
@@ -237,15 +223,13 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
             if len(data) < 1:
                 raise ValueError("data must hold at least one feature set, got an empty dict")
             names = [str(k) for k in data]
-            sets = [_as_features(v, f"data[{k!r}]") for k, v in data.items()]
-            sizes = {name: len(s) for name, s in zip(names, sets, strict=True)}
-            if len(set(sizes.values())) > 1:
-                raise ValueError(f"data: all feature sets must describe the same N items; got sizes {sizes}")
+            sets = [as_features(v, f"data[{k!r}]") for k, v in data.items()]
+            check_same_items(names, sets)
         else:
-            names, sets = [""], [_as_features(data, "data")]
+            names, sets = [""], [as_features(data, "data")]
         if extra:
             # Labels, images and metadata given here win over those carried by the Features.
-            sets[0] = _with_items(sets[0].embeddings, sets[0], **extra)
+            sets[0] = with_items(sets[0].embeddings, sets[0], **extra)
         return sets, names
 
     @staticmethod
@@ -253,7 +237,7 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if method == "auto":
-            method = None if all(s.dim == 2 for s in sets) else "umap"
+            method = None if all(s.dim == 2 for s in sets) else "umap" if len(sets) == 1 else "aligned_umap"
         n = len(sets[0])
         if method is None:
             bad = [i for i, s in enumerate(sets) if s.dim != 2]
@@ -269,7 +253,9 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
 
     # -- projection --------------------------------------------------------------------------------------
     def _first_layout(self, features: Features) -> np.ndarray:
-        """What is drawn at once: the data itself when 2-D, a cached result, else PCA."""
+        """What is drawn at once: the layout given, the data itself when 2-D, a cached result, else PCA."""
+        if self._xy is not None:
+            return self._xy[min(self._sets.index(features), len(self._xy) - 1)]
         emb = features.embeddings
         if self._method is None or emb.shape[1] == 2 and self._method == "pca":
             return np.ascontiguousarray(emb, dtype=np.float32)
@@ -465,9 +451,10 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
             raise TraitValueError(f"active_label: {exc}") from None
 
     # -- export (HTML page and PNG: explorer_export.py) --------------------------------------------------
-    def export_projector(self, logdir: str | os.PathLike, sprite_size: int = 32, *,
+    def export_projector(self, logdir: str | os.PathLike, sprite_size: int = 32, *, run: str | None = None,
                          overwrite: bool = False) -> Path:
-        """Write TensorBoard projector files (tensors, metadata TSV, sprite) for the shown feature set.
+        """Write TensorBoard projector files (tensors, metadata TSV, sprite) for the shown feature set, into
+        ``logdir/run`` when a ``run`` name is given.
 
         Files already in ``logdir`` are replaced only with ``overwrite=True``; see
         :func:`nbviz.integrations.tensorboard.export_projector`.
@@ -475,5 +462,5 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
         from ..integrations.tensorboard import export_projector
 
         shown = self._sets[self.layout_index if len(self._sets) > 1 else 0]
-        return export_projector(_with_items(shown.embeddings, self.features), logdir, sprite_size=sprite_size,
-                                overwrite=overwrite)
+        return export_projector(with_items(shown.embeddings, self.features), logdir, sprite_size=sprite_size,
+                                run=run, overwrite=overwrite)

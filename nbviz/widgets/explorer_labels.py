@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..kernels import images as image_kernels
-from ..labelling import copy_file, write_new_file
+from ..labelling import copy_file, same_file_contents, write_new_file
 from .base import WidgetMixin
 
 if TYPE_CHECKING:
@@ -37,7 +37,9 @@ class LabelsItems(WidgetMixin):
     def annotate(self, indices: Any, label: str) -> int:
         """Assign ``label`` to items (copying their images into ``label_dir/<label>/`` when it is set)."""
         idx = self._indices(indices, "indices")
-        count = self._labels.assign(idx, label, self._write_item if self.features.n_images else None)
+        paths = self.features.image_paths
+        count = self._labels.assign(idx, label, self._write_item if self.features.n_images else None,
+                                    source=None if paths is None else lambda i: paths[i])
         with self.hold_sync():
             self.annotation_counts = self._labels.counts()
             if label not in self.label_options:
@@ -47,8 +49,15 @@ class LabelsItems(WidgetMixin):
     def _write_item(self, i: int, folder: Path) -> Path | None:
         paths = self.features.image_paths
         if paths is not None:
+            # The copy keeps the source's name; a different file of that name (cat/1.png, dog/1.png) gets the item
+            # index too; an identical one means the item was labelled before, and nothing is written.
             src = Path(paths[i])
-            return write_new_file(folder, f"{i:06d}", src.suffix.lower(), copy_file(src))
+            taken = folder / src.name
+            if taken.exists() or taken.is_symlink():
+                if same_file_contents(taken, src):
+                    return None
+                return write_new_file(folder, f"{src.stem}-{i:06d}", src.suffix, copy_file(src))
+            return write_new_file(folder, src.stem, src.suffix, copy_file(src))
         png = image_kernels.encode_png(self.features.image(i))
         return write_new_file(folder, f"{i:06d}", ".png", lambda dst: dst.write_bytes(png))
 

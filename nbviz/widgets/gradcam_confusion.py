@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..colors import colormap_lut
+from ..colors import colormap_lut, is_diverging
 from ..display import colorize_heatmap, composite
 from ..export import scale_png, to_png
 from .base import WidgetMixin, check_png_width
@@ -57,7 +57,8 @@ class ConfusionView:
         peak = float(self.maps.max()) or 1.0
         lut = colormap_lut(colormap)
         tiles = [[composite(self.image, colorize_heatmap(self.maps[r, c], lut, sign="positive", opacity=opacity,
-                                                 normalization="batch", batch_peak=peak)) for c in range(2)]
+                                                 normalization="batch", batch_peak=peak,
+                                                 diverging=is_diverging(colormap))) for c in range(2)]
                  for r in range(2)]
         png = to_png(np.concatenate([np.concatenate(row, axis=1) for row in tiles], axis=0))
         return scale_png(png, width)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +18,7 @@ import torch
 import traitlets as t
 from torch import nn
 
-from ..colors import colormap_lut
+from ..colors import colormap_lut, is_diverging
 from ..display import colorize_heatmap, composite, dequantize_heatmap, quantize_heatmap
 from ..export import scale_png, stacked, text_panel, to_png
 from ..kernels import attribution as attr
@@ -28,6 +27,7 @@ from ..kernels.attribution_layers import check_layer, mappable_layers
 from ..labels import encode_labels
 from .base import Array, NbvizWidget, check_number, check_png_width, validate_number
 from .gradcam_confusion import ShowsConfusion
+from .gradcam_inputs import as_batch, display_images, first_in_channels
 from .gradcam_page import GradCamPage
 
 if TYPE_CHECKING:
@@ -41,50 +41,9 @@ COLORMAPS = ("RdBu_r", "jet", "inferno", "viridis", "coolwarm")
 #: Batches of maps kept per (layer, method), and single re-targeted maps kept, before the oldest is dropped.
 CACHE_LAYERS, CACHE_SINGLE = 4, 64
 GRID_CELL = 48
-
-
-# -- input ---------------------------------------------------------------------------------------------------
-def _as_batch(images: Any) -> tuple[torch.Tensor, Any]:
-    """(N, C, H, W) tensor of ``images`` and the labels a Dataset carried (or None)."""
-    from torch.utils.data import Dataset
-
-    if isinstance(images, (list, tuple)) and images and isinstance(images[0], (str, Path)):
-        from ..image_input import load_image
-
-        arrays = [load_image(Path(p), f"images[{i}]") for i, p in enumerate(images)]
-        arrays = [a[..., :3] if a.ndim == 3 else np.repeat(a[..., None], 3, axis=2) for a in arrays]
-        sizes = {a.shape for a in arrays}
-        if len(sizes) > 1:
-            raise ValueError(f"images must all have the same size; got {sorted(sizes)[:4]} (resize them first)")
-        return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255, None
-    if isinstance(images, Dataset):
-        items = [images[i] for i in range(len(images))]  # type: ignore[arg-type]
-        xs = [it[0] if isinstance(it, (tuple, list)) else it for it in items]
-        ys = [it[1] for it in items if isinstance(it, (tuple, list)) and len(it) > 1]
-        x = torch.stack([torch.as_tensor(np.asarray(v)) if not isinstance(v, torch.Tensor) else v for v in xs])
-        labels = [int(y) if isinstance(y, (int, np.integer)) or torch.is_tensor(y) else y for y in ys]
-        return attr.check_images(x, "images"), labels if len(ys) == len(xs) else None
-    if isinstance(images, np.ndarray):
-        images = torch.from_numpy(np.ascontiguousarray(images))
-    if isinstance(images, torch.Tensor) and images.ndim == 3:
-        raise ValueError(f"images must be (N, C, H, W), got shape {tuple(images.shape)}; for a batch of grayscale "
-                         "images add a channel axis: images[:, None]")
-    return attr.check_images(images, "images"), None
-
-
-def _display_images(x: torch.Tensor, unproc_x: Callable | None) -> np.ndarray:
-    """(N, H, W, 3) uint8 images in image space: ``unproc_x`` applied, else each image min-max scaled."""
-    with torch.no_grad():
-        shown = unproc_x(x) if unproc_x is not None else x
-    a = shown.detach().float().cpu().numpy()
-    if a.ndim != 4 or a.shape[1] not in (1, 3):
-        raise ValueError(f"unproc_x must give (N, 1 | 3, H, W) images, got {a.shape}")
-    if unproc_x is None or a.min() < -1e-3 or a.max() > 1 + 1e-3:
-        lo = a.min(axis=(1, 2, 3), keepdims=True)
-        hi = a.max(axis=(1, 2, 3), keepdims=True)
-        a = (a - lo) / np.where(hi > lo, hi - lo, 1)
-    u8 = np.round(np.clip(a, 0, 1) * 255).astype(np.uint8).transpose(0, 2, 3, 1)
-    return np.repeat(u8, 3, axis=3) if u8.shape[3] == 1 else u8
+#: ``target`` values besides a class index: each image's predicted class, or its true class (its label).
+PREDICTED, TRUE = -1, -2
+TARGETS = {"predicted": PREDICTED, "true": TRUE}
 
 
 class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
@@ -95,7 +54,9 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
     model
         A ``torch.nn.Module`` returning class scores (N, K); handed back unchanged after every call.
     images
-        (N, C, H, W) tensor or array, a torch Dataset of ``x`` or ``(x, y)`` items, or image file paths.
+        (N, C, H, W) tensor or array, one (C, H, W) image, a torch Dataset of ``x`` or ``(x, y)`` items, or image
+        file paths. A 3-D input is one image when its first axis is the channels the model's first convolution
+        takes (or 1, 3, 4 without a convolution), and a batch of grey images for a one-channel model.
     labels
         True class per image (indices, or names found in ``classes``); taken from a Dataset's ``y`` when omitted.
     layer
@@ -111,6 +72,9 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
     unproc_x
         Maps ``images`` back to image space ([0, 1], (N, 1 | 3, H, W)) for display; without it each image is
         min-max scaled.
+    target
+        The class explained: "predicted" (each image's predicted class), "true" (each image's label; the predicted
+        class where it has none) or a class index. The ``target`` trait holds -1, -2 or the index.
     topk
         How many top classes are listed (click one to re-target).
     colormap, opacity, sign, threshold, normalization
@@ -130,7 +94,8 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
     layers = t.List(t.Unicode(), help="layers whose output can be mapped (the picker); re-read from the model by "
                     "set_images and at every layer pick, so it follows a changed model").tag(sync=True)
     compare_layer = t.Unicode("", help="a second layer shown side by side, '' for none").tag(sync=True)
-    target = t.Int(-1, help="class explained, -1 for each image's predicted class").tag(sync=True)
+    target = t.Int(PREDICTED, help="class explained: a class index, -1 for each image's predicted class, -2 for its "
+                   "true class").tag(sync=True)
     method = t.Unicode("gradcam", read_only=True, help="set by the constructor").tag(sync=True)
 
     opacity = t.Float(0.5).tag(sync=True)
@@ -138,6 +103,8 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
     colormap = t.Unicode("RdBu_r").tag(sync=True)
     colormaps = t.List(t.Unicode()).tag(sync=True)
     luts = Array(help="(M, 256, 4) uint8 lookup tables, one per name in colormaps")
+    diverging = t.List(t.Unicode(), help="the names in colormaps that are diverging (one sign on its half)"
+                       ).tag(sync=True)
     threshold = t.Float(0.0).tag(sync=True)
     normalization = t.Enum(NORMALIZATIONS, default_value="image").tag(sync=True)
     sort_by = t.Enum(SORTS, default_value="index").tag(sync=True)
@@ -174,9 +141,11 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
                  proc_x: Callable | None = None, unproc_x: Callable | None = None, topk: int = 5,
                  colormap: str = "RdBu_r", opacity: float = 0.5, sign: str = "both", threshold: float = 0.0,
                  normalization: str = "image", reshape: Callable | None = None, batch_size: int = 64,
-                 size: int = 320, **kwargs: Any) -> None:
+                 size: int = 320, target: int | str = "predicted", **kwargs: Any) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if isinstance(target, str) and target not in TARGETS:
+            raise ValueError(f"target must be 'predicted', 'true' or a class index, got {target!r}")
         attr.check_choice(method, "method", attr.METHODS)
         attr.check_choice(precision, "precision", attr.PRECISIONS)
         if isinstance(topk, bool) or not isinstance(topk, (int, np.integer)) or topk < 1:
@@ -200,20 +169,23 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
         self._batches: OrderedDict[tuple, attr.Attribution] = OrderedDict()
         self._singles: OrderedDict[tuple, np.ndarray] = OrderedDict()
         luts = np.stack([colormap_lut(name) for name in dict.fromkeys((colormap, *COLORMAPS))])
-        super().__init__(colormaps=list(dict.fromkeys((colormap, *COLORMAPS))), luts=luts, colormap=colormap,
+        names = list(dict.fromkeys((colormap, *COLORMAPS)))
+        super().__init__(colormaps=names, luts=luts, colormap=colormap, diverging=[n for n in names if is_diverging(n)],
                          opacity=opacity, sign=sign, threshold=threshold, normalization=normalization, size=size,
                          **kwargs)
         self.set_trait("method", method)  # read-only: the method is fixed when the viewer is made
         self._layer_arg = layer
         self.set_images(images, labels)
+        self.target = TARGETS[target] if isinstance(target, str) else check_number(
+            target, "target", low=0, high=len(self.class_names) - 1, integer=True)
 
     # -- input -------------------------------------------------------------------------------------------
     def set_images(self, images: Any, labels: Any = None) -> GradCamViewer:
         """Show another batch (the sketchpad calls this as you draw); returns the widget."""
-        x, ds_labels = _as_batch(images)
+        x, ds_labels = as_batch(images, first_in_channels(self._model))
         labels = labels if labels is not None else ds_labels
         self._x = x
-        self._images = _display_images(x, self._unproc_x)
+        self._images = display_images(x, self._unproc_x)
         # One probe of the current model gives the picker's list and checks the layer (no cache: it went stale).
         shapes = attr.layer_shapes(self._model, x, self._proc_x) if self._method in attr.LAYER_METHODS else {}
         spatial = mappable_layers(shapes)
@@ -246,7 +218,7 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
             self.label_codes = codes
             self.grid_png, self.grid_columns = png, columns
             self.index = min(self.index, len(self._x) - 1)
-            self.target = self.target if self.target < k else -1
+            self.target = self.target if self.target < k and (self.target != TRUE or (codes >= 0).any()) else PREDICTED
 
     def _layer_path(self, layer: Any, shapes: dict[str, tuple[int, ...]]) -> str:
         path, _, _ = check_layer(self._model, layer, shapes, self._reshape)
@@ -297,10 +269,11 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
             raise ValueError(f"layer must be one of the viewer's layers {self.layers or ['']} (see .layers), "
                              f"got {layer!r}"[:300])
         k = len(self.class_names) or None
-        target = self.target if target is None else int(check_number(target, "target", low=-1, high=k and k - 1,
-                                                                      integer=True))
+        wanted = self.target if target is None else int(check_number(target, "target", low=TRUE,
+                                                                      high=k and k - 1, integer=True))
         batch = self._batch(layer)
-        if target < 0 or target == int(batch.targets[i]):
+        target = self._explained(i, wanted)
+        if target == int(batch.targets[i]):
             return batch.maps[i].numpy()
         key = (layer, self._method, i, target)
         if key not in self._singles:
@@ -308,6 +281,14 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
             while len(self._singles) > CACHE_SINGLE:
                 self._singles.popitem(last=False)
         return self._singles[key]
+
+    def _explained(self, i: int, target: int) -> int:
+        """The class ``target`` (an index, PREDICTED or TRUE) means for image ``i``."""
+        predicted = int(self._batch(self.layer).targets[i])
+        if target == TRUE:
+            label = int(self.label_codes[i])
+            return label if label >= 0 else predicted
+        return predicted if target == PREDICTED else target
 
     # -- state --------------------------------------------------------------------------------------------
     @t.validate("index")
@@ -319,11 +300,13 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
 
     @t.validate("target")
     def _check_target(self, proposal: dict) -> int:
-        k = len(self.class_names)
-        if k and not -1 <= proposal["value"] < k:
-            raise t.TraitError(f"target must be -1 (the predicted class) or a class index in 0..{k - 1}, "
-                               f"got {proposal['value']}")
-        return proposal["value"]
+        k, value = len(self.class_names), proposal["value"]
+        if value == TRUE and self.label_codes is not None and not (np.asarray(self.label_codes) >= 0).any():
+            raise t.TraitError("target -2 (the true class) needs labels: pass labels= (or a Dataset of (x, y))")
+        if k and not TRUE <= value < k:
+            raise t.TraitError(f"target must be -1 (the predicted class), -2 (the true class) or a class index in "
+                               f"0..{k - 1}, got {value}")
+        return value
 
     @t.validate("layer", "compare_layer")
     def _check_layer_trait(self, proposal: dict) -> str:
@@ -372,7 +355,7 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
         self.image_png = image_kernels.encode_png(self._images[i])
         self.heatmap, self.heatmap_scale = q, scale
         self.batch_peak = float(batch.maps.abs().max())
-        self.shown_target = int(batch.targets[i]) if self.target < 0 else self.target
+        self.shown_target = self._explained(i, self.target)
         self.top_classes = [{"index": int(c), "name": self.class_names[c], "probability": float(probs[c])}
                             for c in order]
         if self.compare_layer:
@@ -417,7 +400,8 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
         lut = np.asarray(self.luts)[self.colormaps.index(self.colormap)]
         panels = [composite(image, colorize_heatmap(m, lut, sign=self.sign, threshold=self.threshold,
                                                     opacity=self.opacity, normalization=self.normalization,
-                                                    batch_peak=self.batch_peak)) for m in maps]
+                                                    batch_peak=self.batch_peak,
+                                                    diverging=self.colormap in self.diverging)) for m in maps]
         img = np.concatenate(panels, axis=1)
         return np.repeat(np.repeat(img, scale, axis=0), scale, axis=1)
 
@@ -431,7 +415,9 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
         names = self.class_names
         shown = names[self.shown_target] if 0 <= self.shown_target < len(names) else ""
         layers = " | ".join(x for x in (self.layer, self.compare_layer) if x) or "input"
-        caption = [f"image {self.index} · {layers}", f"explains {shown}" if shown else ""]
+        label = int(self.label_codes[self.index])
+        truth = f" · true: {names[label]}" if 0 <= label < len(names) else ""
+        caption = [f"image {self.index} · {layers}", f"explains {shown}{truth}" if shown else ""]
         return to_png(stacked([img, text_panel([c for c in caption if c], max(img.shape[1], 160))], gap=0))
 
     # -- sketchpad ---------------------------------------------------------------------------------------

@@ -29,6 +29,21 @@ def has_metrics(stored: list[Stored]) -> bool:
     return any(st.metrics for st in stored)
 
 
+#: Line colours of the chart, in order (matplotlib's tab10, so series read as in matplotlib plots).
+CHART_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                "#bcbd22", "#17becf")
+
+
+def chart_legend(labels: Sequence[str]) -> str:
+    """The chart's legend as HTML (a swatch and the name per line, names escaped), beside the curves, never on them."""
+    import html
+
+    items = [f'<span style="margin-right:12px;white-space:nowrap"><span style="display:inline-block;width:14px;'
+             f'height:3px;vertical-align:middle;margin-right:4px;background:{CHART_COLORS[k % len(CHART_COLORS)]}">'
+             f'</span>{html.escape(label)}</span>' for k, label in enumerate(labels)]
+    return f'<div class="nbviz-pm-chart-legend" style="font-size:12px">{"".join(items)}</div>'
+
+
 def _pad(values: Sequence[float], width: int) -> np.ndarray:
     """Values padded to ``width`` by repeating the last (bqplot lines of one mark share a length)."""
     v = np.asarray(values, dtype=np.float64)
@@ -55,8 +70,11 @@ class ProbMapChart(WidgetMixin):
         # Names, not bq.X: pyright takes some of bqplot's star-imported names for modules.
         from bqplot import Axis, Bars, Figure, LinearScale, Lines
 
-        xs, ys, unit = LinearScale(), LinearScale(), LinearScale(min=0.0, max=1.0)
-        self._lines = Lines(scales={"x": xs, "y": ys}, display_legend=True, stroke_width=2)
+        # The x scale is pinned to the recorded epochs: left free, the hit bars' widths would pad it far beyond.
+        xs, ys, unit = LinearScale(min=0.0, max=1.0, allow_padding=False), LinearScale(), LinearScale(min=0.0, max=1.0)
+        self._xs = xs
+        # The legend is HTML under the chart (bqplot's own sits over the curves).
+        self._lines = Lines(scales={"x": xs, "y": ys}, colors=list(CHART_COLORS), stroke_width=2)
         self._marker = Lines(x=[0, 0], y=[0, 1], scales={"x": xs, "y": unit}, colors=[FOCUS],
                              stroke_width=2)
         # Invisible full-height bars, one per recorded epoch: a click anywhere above an epoch jumps to it.
@@ -64,12 +82,16 @@ class ProbMapChart(WidgetMixin):
                           interactions={"click": "select"}, selected_style={}, unselected_style={})
         self._hits.observe(self._on_chart_click, names="selected")
         fig = Figure(marks=[self._hits, self._lines, self._marker],
-                     axes=[Axis(scale=xs, label="epoch", tick_format="d"),
-                           Axis(scale=ys, side="left", tick_format=".3g", label="metric")],
-                     fig_margin={"top": 10, "bottom": 40, "left": 50, "right": 10},
-                     legend_location="top-right", animation_duration=0)
+                     axes=[Axis(scale=xs, label="epoch", tick_format="d", label_offset="32px"),
+                           Axis(scale=ys, side="left", tick_format=".3g", label="metric", label_offset="50px")],
+                     fig_margin={"top": 10, "bottom": 42, "left": 64, "right": 14}, animation_duration=0)
         fig.layout.height = "180px"
         fig.layout.width = f"{max(self.size, 320)}px"
+        import ipywidgets as w
+
+        self._legend = w.HTML(layout=w.Layout(margin="0 0 0 64px"))
+        self._chart_box = w.VBox([fig, self._legend])
+        self.own(self._legend, self._chart_box)
         self.observe(lambda _c: self._move_marker(), names="epoch")
         self._update_chart(self._stored())
         return fig
@@ -85,10 +107,16 @@ class ProbMapChart(WidgetMixin):
                 self._lines.x = np.stack([_pad(x, width) for _, x, _ in lines])
                 self._lines.y = np.stack([_pad(y, width) for _, _, y in lines])
                 self._lines.labels = [label for label, _, _ in lines]
+            self._legend.value = chart_legend([label for label, _, _ in lines])
         if self.epochs:
             with self._hits.hold_sync():
                 self._hits.x = np.asarray(self.epochs, dtype=np.float64)
                 self._hits.y = np.ones(len(self.epochs))
+            with self._xs.hold_sync():
+                self._xs.min, self._xs.max = float(min(self.epochs)), float(max(self.epochs))
+        # One frame has no curve to draw: the chart waits for a second one.
+        shown = None if len(self.epochs) > 1 else "none"
+        self._chart_box.layout.display = shown
         self._move_marker()
 
     def _move_marker(self) -> None:
@@ -114,7 +142,7 @@ class ProbMapChart(WidgetMixin):
 
         box = getattr(self, "_box", None)
         if box is None:
-            box = self._box = w.VBox([self, self._chart])
+            box = self._box = w.VBox([self, self._chart_box])
             self.own(box)
         box_bundle = box._repr_mimebundle_(**kwargs)
         key = "application/vnd.jupyter.widget-view+json"

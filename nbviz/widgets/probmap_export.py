@@ -11,6 +11,7 @@ Kept apart from the player so the widget file holds only its state and frame syn
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -192,7 +193,8 @@ class ProbMapExport(WidgetMixin):
         or a small-multiples grid of ``epochs``: one row per recorder in compare mode) or ``.html`` (standalone,
         offline, the live player). In compare mode every frame shows the recorders side by side.
 
-        GIF frame delays are ``1000 / fps`` ms rounded to the 10 ms GIF clock, at least 20 ms. MP4 needs ffmpeg.
+        GIF frame delays are ``1000 / fps`` ms rounded to the 10 ms GIF clock, at least 20 ms. MP4 (H.264) needs
+        ffmpeg: the one the ``imageio-ffmpeg`` package ships (``pip install nbviz[video]``), else one on PATH.
         Frames still queued in a recorder's background worker are waited for.
 
         ``~`` is expanded and the folder must exist. An existing file is replaced only with ``overwrite=True``
@@ -207,12 +209,10 @@ class ProbMapExport(WidgetMixin):
         if suffix == ".html":
             page = self.to_html(title=title)
             return write_atomic(path, lambda tmp: tmp.write_text(page, encoding="utf-8"), overwrite=overwrite)
-        if suffix == ".mp4" and shutil.which("ffmpeg") is None:
-            raise RuntimeError("saving .mp4 needs ffmpeg on PATH, which was not found; install ffmpeg "
-                               "(e.g. conda install ffmpeg / apt install ffmpeg) or save a .gif instead")
+        ffmpeg = find_ffmpeg() if suffix == ".mp4" else ""
         fig = _Figure(self, title=title, dpi=dpi, figsize=figsize, dark=dark, margin=margin)
         writers = {".png": lambda tmp: fig.save_png(tmp, epochs), ".gif": lambda tmp: fig.save_gif(tmp, fps),
-                   ".mp4": lambda tmp: fig.save_mp4(tmp, fps)}
+                   ".mp4": lambda tmp: fig.save_mp4(tmp, fps, ffmpeg)}
         return write_atomic(path, writers[suffix], overwrite=overwrite)
 
     def to_html(self, title: str | None = None) -> str:
@@ -332,15 +332,40 @@ class _Figure:
         frames = [Image.fromarray(self.show(e)).convert("RGB") for e in self.steps()]
         frames[0].save(path, save_all=True, append_images=frames[1:], duration=delay, loop=0, optimize=False)
 
-    def save_mp4(self, path: Path, fps: float) -> None:
-        from matplotlib.animation import FFMpegWriter
+    def save_mp4(self, path: Path, fps: float, ffmpeg: str) -> None:
+        steps = self.steps()
+        h, w = self.show(steps[0]).shape[:2]
+        # Raw RGBA frames piped in; H.264 in yuv420p (what every player decodes) needs even sizes: padded.
+        command = [ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgba", "-s", f"{w}x{h}",
+                   "-r", f"{fps:g}", "-i", "-", "-an", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                   "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-movflags", "+faststart", "-f", "mp4", str(path)]
+        with subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+            assert proc.stdin is not None and proc.stderr is not None
+            try:
+                for e in steps:  # show() returns the canvas's own buffer: each frame is written before the next
+                    proc.stdin.write(np.ascontiguousarray(self.show(e)).tobytes())
+            except BrokenPipeError:
+                pass  # ffmpeg stopped: its own message says why, below
+            finally:
+                proc.stdin.close()
+            errors = proc.stderr.read().decode(errors="replace").strip()
+        if proc.returncode:
+            raise RuntimeError(f"ffmpeg ({ffmpeg}) failed to write the MP4: {errors[-500:]}")
 
-        writer = FFMpegWriter(fps=fps)  # pyright: ignore[reportArgumentType] - stubs say int; ffmpeg takes any rate
-        with writer.saving(self.fig, str(path), self.fig.dpi):
-            for e in self.steps():
-                self.show(e)
-                writer.grab_frame(facecolor=self.fig.get_facecolor())
 
 
+def find_ffmpeg() -> str:
+    """The ffmpeg executable: imageio-ffmpeg's own binary when the package is installed, else ``ffmpeg`` on PATH."""
+    try:
+        import imageio_ffmpeg
 
-__all__ = ["ProbMapExport"]
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):  # not installed, or installed without a binary for this platform
+        found = shutil.which("ffmpeg")
+    if found is None:
+        raise RuntimeError("saving .mp4 needs ffmpeg: install the imageio-ffmpeg package, which ships one "
+                           "(pip install imageio-ffmpeg), or ffmpeg on PATH (apt install ffmpeg); or save a .gif")
+    return found
+
+
+__all__ = ["ProbMapExport", "find_ffmpeg"]

@@ -5,6 +5,8 @@ values, uint8 frames, the LUT bytes Python sends)."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from nbviz.colors import colormap_lut
@@ -54,14 +56,14 @@ def _heatmap_cases() -> list[dict]:
     for name, values in maps.items():
         q, scale = quantize_heatmap(values)  # what the viewer sends
         v = dequantize_heatmap(q, scale)  # what the browser paints
-        for sign in ("both", "positive", "negative"):
-            for normalization in ("image", "batch", "minmax"):
-                opts = {"sign": sign, "threshold": 0.3, "opacity": 0.6, "normalization": normalization,
-                        "batch_peak": 2.5}
-                rgba = colorize_heatmap(v, lut, **opts)
-                cases.append({"name": f"{name}, {sign}, {normalization}", "q": q.ravel().tolist(), "scale": scale,
-                              "values": v.ravel().tolist(),
-                              "options": opts, "rgba": rgba.ravel().tolist()})
+        for sign, normalization, diverging in itertools.product(("both", "positive", "negative"),
+                                                                ("image", "batch", "minmax"), (True, False)):
+            opts = {"sign": sign, "threshold": 0.3, "opacity": 0.6, "normalization": normalization,
+                    "batch_peak": 2.5, "diverging": diverging}
+            rgba = colorize_heatmap(v, lut, **opts)
+            kind = "diverging" if diverging else "sequential"
+            cases.append({"name": f"{name}, {sign}, {normalization}, {kind}", "q": q.ravel().tolist(),
+                          "scale": scale, "values": v.ravel().tolist(), "options": opts, "rgba": rgba.ravel().tolist()})
     return cases, lut.ravel().tolist()
 
 

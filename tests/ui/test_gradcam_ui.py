@@ -105,3 +105,56 @@ def test_opacity_and_sign_change_pixels_without_a_kernel_call(page, voila):
     assert wait_for_json(probe / "computations.json") == calls
     assert wait_for_json(probe / "error.json") == ""
     assert not page.page_errors
+
+
+def test_the_true_class_button_explains_the_label_and_the_caption_names_it(page, voila):
+    probe, root = open_viewer(page, voila, "gradcam_true")
+    wait_for_json(probe / "index.json", lambda v: v == 0)
+    truth = root.locator(".nbviz-gc-true")
+    truth.wait_for(timeout=15_000)
+    assert truth.text_content() == "true class (<b>digit 0</b>)"  # load_digits()'s first image is a 0
+    assert "true: <b>digit 0</b>" in root.locator(".nbviz-gc-view figcaption").first.text_content()
+    truth.click()
+    wait_for_json(probe / "target.json", lambda v: v == -2)
+    wait_for_json(probe / "shown_target.json", lambda v: v == 0)
+    page.wait_for_function("() => document.querySelector('.nbviz-gc-true')?.classList.contains('nbviz-gc-active')")
+    # Another image: the true class follows it.
+    root.locator('.nbviz-gc-cell[data-index="7"]').click()
+    wait_for_json(probe / "shown_target.json", lambda v: v == 7)
+    assert not page.page_errors
+
+
+def test_the_colour_key_says_what_colours_mean_and_one_sign_keeps_zero_neutral(page, voila):
+    probe, root = open_viewer(page, voila, "gradcam_key")
+    wait_for_json(probe / "index.json", lambda v: v == 0)
+    key = root.locator(".nbviz-gc-key")
+    key.wait_for(timeout=15_000)
+    labels = lambda: root.locator(".nbviz-gc-key-label").all_text_contents()  # noqa: E731
+    assert labels() == ["against", "0", "for"]
+    strip = root.locator(".nbviz-gc-key-strip")
+
+    def ends() -> tuple[np.ndarray, np.ndarray]:
+        img = pixels(page, clip=strip.bounding_box()).astype(int)
+        row = img[img.shape[0] // 2]
+        return row[3], row[-4]
+
+    left, right = ends()
+    assert left[2] > left[0] + 30 and right[0] > right[2] + 30  # RdBu_r: blue against, red for (at opacity 0.5)
+    root.locator(".nbviz-gc-sign select").select_option("positive")
+    page.wait_for_function("() => [...document.querySelectorAll('.nbviz-gc-key-label')].map(e => e.textContent)"
+                           ".join() === '0,for'")
+    left, right = ends()
+    # Zero is the neutral middle and transparent: white over white, never the blue "against" end.
+    assert (left > 235).all(), left
+    assert right[0] > right[2] + 30
+
+    # Re-targeting: the highlighted class row follows the class the map now explains.
+    shown = wait_for_json(probe / "shown_target.json")
+    other = root.locator(f'.nbviz-gc-class[data-class]:not([data-class="{shown}"])').first
+    cls = int(other.get_attribute("data-class"))
+    other.click()
+    wait_for_json(probe / "shown_target.json", lambda v: v == cls)
+    page.wait_for_function(
+        "c => [...document.querySelectorAll('.nbviz-gc-class.nbviz-gc-active[data-class]')].map(e => e.dataset.class)"
+        ".join() === String(c)", arg=cls, timeout=15_000)
+    assert not page.page_errors

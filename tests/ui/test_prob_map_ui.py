@@ -56,6 +56,17 @@ def test_slider_mode_interpolation_and_chart(page, voila):
     assert steps == 9  # 3 recorded frames, 3 blended steps in each of the 2 gaps, none duplicated
     last = map_pixels(root)
 
+    # The metrics chart: its epoch axis spans the recorded epochs, its legend sits under it as text.
+    legend = page.locator(".nbviz-pm-chart-legend")
+    legend.wait_for(timeout=30_000)
+    assert legend.locator(":scope > span").all_text_contents() == ["acc", "loss"]
+    page.locator(".bqplot .tick text").first.wait_for(state="attached", timeout=30_000)
+    ticks = page.evaluate("() => [...document.querySelectorAll('.bqplot g.axis')]"
+                          ".filter(a => a.textContent.includes('epoch'))"
+                          ".flatMap(a => [...a.querySelectorAll('.tick text')].map(t => t.textContent))")
+    epochs = [int(t) for t in ticks if t.strip()]
+    assert epochs and min(epochs) >= 0 and max(epochs) <= 9, ticks
+
     # Dragging the slider to the start shows epoch 0 in Python and other pixels.
     slider = root.locator(".nbviz-pm-slider")
     box = slider.bounding_box()
@@ -71,6 +82,16 @@ def test_slider_mode_interpolation_and_chart(page, voila):
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     assert root.locator(".nbviz-pm-epoch").inner_text() == "epoch 1.5"
+    # A drag released between recorded frames settles on the nearest recorded epoch.
+    page.mouse.move(box["x"] + 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.28, box["y"] + box["height"] / 2, steps=5)
+    assert "." in root.locator(".nbviz-pm-epoch").inner_text()  # an interpolated step while dragging
+    page.mouse.up()
+    page.wait_for_function("() => /^epoch \\d+$/.test(document.querySelector('.nbviz-pm-epoch').textContent)")
+    assert root.locator(".nbviz-pm-epoch").inner_text() in ("epoch 0", "epoch 3")
+    slider.focus()
+    page.keyboard.press("Home")
 
     # Switching mode changes colours in the browser, and the model is not called again.
     region = map_pixels(root)
@@ -108,6 +129,30 @@ def test_slider_mode_interpolation_and_chart(page, voila):
     assert root.locator(".nbviz-pm-epoch").inner_text() == "epoch 3"
     assert not page.page_errors
     assert wait_for_json(probe / "error.json") == ""
+
+
+ONE_FRAME = """
+import numpy as np, nbviz
+X = np.random.default_rng(0).normal(size=(50, 2))
+y = (X[:, 0] > 0).astype(int)
+rec = nbviz.ProbMapRecorder(X, y, resolution=32)
+rec.record(lambda x: np.stack([-x[:, 0], x[:, 0]], 1), 0, loss=0.7)
+p = nbviz.ProbMapPlayer(rec, size=240)
+nbviz_probe(p, "epoch", "error")
+p
+"""
+
+
+def test_one_frame_shows_no_playback_controls_and_no_empty_chart(page, voila):
+    probe, root = open_player(page, voila, "probmap_one", (ONE_FRAME,))
+    assert wait_for_json(probe / "epoch.json") == 0
+    assert root.locator(".nbviz-pm-epoch").inner_text() == "epoch 0"
+    for part in (".nbviz-pm-play", ".nbviz-pm-slider", ".nbviz-pm-speed"):
+        assert not root.locator(part).is_visible(), part
+    assert root.locator(".nbviz-pm-mode").is_visible()
+    page.wait_for_timeout(500)
+    assert page.locator(".bqplot").count() == 0 or not page.locator(".bqplot").first.is_visible()
+    assert not page.page_errors
 
 
 COMPARE = """

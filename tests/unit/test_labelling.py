@@ -27,7 +27,7 @@ def test_assign_writes_files_and_csv(tmp_path):
     assert store.assign([3, 5], "cat", write) == 2
     assert (tmp_path / "labels" / "cat" / "000003.txt").read_text() == "3"
     rows = list(csv.reader((tmp_path / "labels" / CSV_NAME).open()))
-    assert rows[0] == ["index", "label", "time", "file"]
+    assert rows[0] == ["index", "label", "time", "file", "source"]
     assert [r[0] for r in rows[1:]] == ["3", "5"] and rows[1][3] == os.path.join("cat", "000003.txt")
     # Labelling again never overwrites: the existing file stays as it was.
     (tmp_path / "labels" / "cat" / "000003.txt").write_text("original")
@@ -39,6 +39,19 @@ def test_assign_writes_files_and_csv(tmp_path):
     assert store.existing_labels() == ["cat"]
     # No temporary or partial files are left behind.
     assert sorted(p.name for p in (tmp_path / "labels" / "cat").iterdir()) == ["000003.txt", "000005.txt"]
+
+
+def test_the_csv_records_the_source_and_an_older_header_keeps_its_columns(tmp_path):
+    store = LabelStore(tmp_path / "new")
+    store.assign([2], "cat", source=lambda i: f"/data/img{i}.jpg")
+    rows = list(csv.reader((tmp_path / "new" / CSV_NAME).open()))
+    assert rows[1][0] == "2" and rows[1][4] == "/data/img2.jpg"
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / CSV_NAME).write_text("index,label,time,file\n1,dog,0.000,\n")
+    LabelStore(old).assign([4], "cat", source=lambda i: "x.png")
+    rows = list(csv.reader((old / CSV_NAME).open()))
+    assert [len(r) for r in rows] == [4, 4, 4] and rows[2][:2] == ["4", "cat"]
 
 
 def test_failed_write_leaves_no_partial_file(tmp_path):

@@ -20,6 +20,8 @@ PACKAGE = ROOT / "nbviz"
 UPWARD = {
     ("nbviz.data", "nbviz.kernels.activations"):
         "Features.from_model, the documented way to get features from a model, hands the work to the kernel",
+    ("nbviz.data", "nbviz.kernels.checkpoints"):
+        "Features.from_checkpoint, the one call from a checkpoint file to features, hands the loading to the kernel",
     ("nbviz.widgets.embedding_explorer", "nbviz.integrations.tensorboard"):
         "EmbeddingExplorer.export_projector, a convenience that hands the explorer's features to the exporter",
 }

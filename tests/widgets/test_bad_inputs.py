@@ -319,7 +319,7 @@ def make_viewer(**kw: Any) -> Any:
 
 constructor_cases("GradCamViewer", make_viewer, {
     "model": [None, "abc", 3, lambda x: x],
-    "images": [None, "abc", 3, torch.rand(4, 8, 8), torch.rand(0, 1, 8, 8), torch.rand(4, 1, 8)],
+    "images": [None, "abc", 3, torch.rand(2, 4, 1, 8, 8), torch.rand(0, 1, 8, 8), torch.rand(4, 1)],
     "labels": [[0, 1], [0, 1, 2, 99], [0, 1, 2, -1], ["zz"] * 4, 3],
     "layer": ["zz", 99, "2.weight", ["zz"]],
     "classes": [["a"], "abc", 3, ["a", "b", "c", "d"]],
@@ -343,17 +343,17 @@ for _i in (-1, 4, 10**6, "0", 2.5, None):
     method_case("viewer", "confusion", "i", _i if _i is not None else -1)
 for _layer in ("zz", 3, "2.weight", ["2"]):
     method_case("viewer", "maps", "layer", 0, _layer)
-for _t in (3, 99, -2, "1", 2.5):
+for _t in (3, 99, -3, "1", 2.5):
     method_case("viewer", "maps", "target", 0, None, _t)
 for _s in (0, -1, "2", 2.5, 10**6):
     method_case("viewer", "to_png", "width", _s)
     method_case("viewer", "to_png", "scale", scale=_s)
-for _images in (None, "abc", torch.rand(2, 8, 8), torch.rand(0, 1, 8, 8)):
+for _images in (None, "abc", torch.rand(2, 8), torch.rand(0, 1, 8, 8)):
     method_case("viewer", "set_images", "images", _images)
 for _labels in ([0], [9, 9, 9, 9], ["zz"] * 4):
     add(f"viewer.set_images(labels={_labels!r})", "labels", lambda v=_labels: OBJ.viewer.set_images(OBJ.x, v),
         USABLE["viewer"])
-for _trait, _values in {"index": [-1, 4, 10**9], "target": [3, -2, 10**9], "layer": ["zz", "2.weight"],
+for _trait, _values in {"index": [-1, 4, 10**9], "target": [3, -3, 10**9], "layer": ["zz", "2.weight"],
                         "compare_layer": ["zz"], "colormap": ["zz"], "opacity": [-0.1, 1.5, NAN],
                         "threshold": [-1.0, 2.0, NAN], "sign": ["zz"], "normalization": ["zz"], "sort_by": ["zz"],
                         "size": [0, -5, 10**9], "method": ["saliency"]}.items():

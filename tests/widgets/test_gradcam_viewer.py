@@ -12,7 +12,8 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from nbviz.display import colorize_heatmap, quantize_heatmap
+from nbviz.colors import colormap_lut
+from nbviz.display import colorize_heatmap, composite, quantize_heatmap
 from nbviz.kernels.attribution import grad_cam
 from nbviz.widgets.gradcam_viewer import CACHE_SINGLE, GradCamViewer
 
@@ -131,15 +132,31 @@ def test_colorize_rule():
     v = np.array([[-2.0, -1.0], [0.0, 2.0]])
     both = colorize_heatmap(v, lut, sign="both", opacity=0.5)
     assert both[..., 0].tolist() == [[0, 64], [128, 255]]
-    assert both[..., 3].tolist() == [[128, 128], [128, 128]]
+    assert both[..., 3].tolist() == [[128, 64], [0, 128]]  # alpha grows with the magnitude: zero shows the image
     pos = colorize_heatmap(v, lut, sign="positive", threshold=0.6, opacity=1.0)
     assert pos[..., 0].tolist() == [[0, 0], [0, 255]] and pos[..., 3].tolist() == [[0, 0], [0, 255]]
+    half = colorize_heatmap(v, lut, sign="positive", threshold=0.6, opacity=1.0, diverging=True)
+    assert half[..., 0].tolist() == [[128, 128], [128, 255]]  # zero is the neutral middle, not "against"
     neg = colorize_heatmap(v, lut, sign="negative", opacity=1.0)
     assert neg[..., 0].tolist() == [[255, 128], [0, 0]]
+    neg_half = colorize_heatmap(v, lut, sign="negative", opacity=1.0, diverging=True)
+    assert neg_half[..., 0].tolist() == [[0, 64], [128, 128]]
     batch_norm = colorize_heatmap(v, lut, sign="both", normalization="batch", batch_peak=4.0)
     assert batch_norm[..., 0].tolist() == [[64, 96], [128, 192]]  # entry floor(0.75 * 256)
     mm = colorize_heatmap(v, lut, normalization="minmax")
     assert mm[..., 0].tolist() == [[0, 64], [128, 255]]
+
+
+def test_zero_attribution_leaves_the_image_as_it_is():
+    image = np.random.default_rng(0).integers(0, 256, (5, 6, 3), dtype=np.uint8)
+    lut = colormap_lut("RdBu_r")
+    values = np.zeros((5, 6))
+    values[2, 3] = 1.0
+    for sign in ("both", "positive"):
+        out = composite(image, colorize_heatmap(values, lut, sign=sign, opacity=0.8, diverging=True))
+        unchanged = np.ones((5, 6), bool)
+        unchanged[2, 3] = False
+        assert np.array_equal(out[unchanged], image[unchanged]) and not np.array_equal(out[2, 3], image[2, 3])
 
 
 def test_quantize_round_trip():
@@ -172,7 +189,6 @@ def test_inputs_as_dataset_and_paths(tmp_path):
     ({"classes": ["a"]}, ValueError, "classes has 1 names but the model scores 4"),
     ({"images": batch(2, c=3)}, RuntimeError, "grayscale|3 channel"),
     ({"images": torch.zeros(0, 1, 8, 8)}, ValueError, "empty batch"),
-    ({"images": torch.zeros(5, 8, 8)}, ValueError, r"images\[:, None\]"),
     ({"method": "lime"}, ValueError, "method must be one of"),
     ({"topk": 0}, ValueError, "topk must be a positive int"),
 ])
@@ -236,3 +252,38 @@ def test_sketchpad_draws_and_the_viewer_follows():
     assert "y must be a finite number" in replies[-1]["error"]
     pad.clear()
     assert pad.pixels.max() == 0 and pad.pad.pixels.max() == 0
+
+
+def test_target_true_explains_each_images_label_and_predicted_is_the_default():
+    labels = [3, 2, 1, 0, 3, 2, 1, 0]
+    x = batch()
+    v = GradCamViewer(digits_cnn(), x, labels=labels, layer="2", target="true")
+    assert v.target == -2
+    for i in range(8):
+        v.index = i
+        truth = labels[i]
+        assert v.shown_target == truth
+        ref = grad_cam(digits_cnn(), "2", x[i:i + 1], target=truth, signed=True).numpy()[0]
+        np.testing.assert_allclose(v.maps(i), ref, rtol=1e-5, atol=1e-7)
+    v.target = -1
+    assert v.shown_target == int(v.predictions[v.index])
+    assert GradCamViewer(digits_cnn(), x, layer="2", target=2).shown_target == 2
+    with pytest.raises(ValueError, match="target must be 'predicted', 'true' or a class index"):
+        GradCamViewer(digits_cnn(), x, layer="2", target="label")
+    with pytest.raises(t.TraitError, match=r"target -2 \(the true class\) needs labels"):
+        GradCamViewer(digits_cnn(), x, layer="2", target="true")
+    with pytest.raises(ValueError, match=r"target must be an int in \[0, 3\], got 7"):
+        GradCamViewer(digits_cnn(), x, layer="2", target=7)
+
+
+def test_one_chw_image_is_one_image_and_grey_batches_need_a_one_channel_model():
+    rgb = batch(1, 3)[0]  # (3, 8, 8): one RGB image, not three grey ones
+    v = GradCamViewer(digits_cnn(3), rgb, layer="2")
+    assert v.predictions.shape == (1,)
+    np.testing.assert_array_equal(v._x[0], rgb)
+    grey = batch(5, 1)[:, 0]  # (5, 8, 8) for a one-channel model: five grey images
+    assert GradCamViewer(digits_cnn(1), grey, layer="2").predictions.shape == (5,)
+    one_grey = batch(1, 1)[0]  # (1, 8, 8): one grey image
+    assert GradCamViewer(digits_cnn(1), one_grey, layer="2").predictions.shape == (1,)
+    with pytest.raises(ValueError, match=r"fits neither a 3-channel model's image nor a batch"):
+        GradCamViewer(digits_cnn(3), batch(5, 1)[:, 0], layer="2")

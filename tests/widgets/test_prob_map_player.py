@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shutil
+import sys
 import time
 
 import numpy as np
@@ -17,6 +18,7 @@ from PIL import Image
 import nbviz
 from nbviz.display import colorize_probabilities, interpolate, timeline
 from nbviz.widgets.arrays import array_from_json
+from nbviz.widgets.probmap_export import _Figure
 
 W = np.array([[1.5, -2.0, 0.5], [0.3, 1.0, -1.2]])
 
@@ -122,7 +124,21 @@ def test_chart_click_jumps_to_epoch_and_marker_follows(rec):
     data, _ = p._repr_mimebundle_()
     assert data["text/plain"].startswith("<nbviz.") and "image/png" in data
     box_id = data["application/vnd.jupyter.widget-view+json"]["model_id"]
-    assert box_id == p._box.model_id and p._box.children == (p, fig)
+    assert box_id == p._box.model_id and p._box.children[0] is p and p._box.children[1].children[0] is fig
+    # The epoch axis spans the recorded epochs (the hit bars would pad it otherwise); the legend is text under it.
+    assert (fig.axes[0].scale.min, fig.axes[0].scale.max) == (0.0, 7.0)
+    assert ">acc<" in p._legend.value and ">loss<" in p._legend.value
+    assert p._box.children[1].layout.display is None  # shown: there are three frames
+
+
+def test_the_chart_escapes_metric_names_and_waits_for_a_second_frame():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    r = nbviz.ProbMapRecorder(X, (X @ W).argmax(1), resolution=16)
+    r.record(model_at(0), 0, **{"<b>loss</b>": 1.0})
+    p = nbviz.ProbMapPlayer(r)
+    assert p.chart is not None and p._chart_box.layout.display == "none"
+    assert "&lt;b&gt;loss&lt;/b&gt;" in p._legend.value and "<b>" not in p._legend.value
 
 
 def test_render_matches_kernel_functions(rec):
@@ -161,8 +177,31 @@ def test_png_single_and_small_multiples(rec, tmp_path):
 def test_mp4_needs_ffmpeg(rec, tmp_path, monkeypatch):
     p = nbviz.ProbMapPlayer(rec)
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(RuntimeError, match="saving .mp4 needs ffmpeg"):
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # not installed
+    with pytest.raises(RuntimeError, match=r"saving .mp4 needs ffmpeg: install the imageio-ffmpeg package"):
         p.save(tmp_path / "x.mp4")
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_mp4_holds_every_playback_step_in_the_players_colours(rec, tmp_path):
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    p = nbviz.ProbMapPlayer(rec, interpolation=2)
+    path = p.save(tmp_path / "x.mp4", fps=10, dpi=40)
+    fig = _Figure(p, title=None, dpi=40, figsize=None, dark=False, margin=0.08)
+    steps = fig.steps()
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    frames = [np.frombuffer(f, np.uint8).reshape(meta["size"][1], meta["size"][0], 3) for f in reader]
+    assert meta["codec"] == "h264" and meta["fps"] == pytest.approx(10)
+    assert len(frames) == len(steps) > len(rec.epochs)
+    wants = [fig.show(e)[..., :3].astype(int) for e in steps]
+    for k, frame in enumerate(frames):
+        got = frame[: wants[k].shape[0], : wants[k].shape[1]].astype(int)
+        # H.264 in yuv420p is lossy: colours agree to a few levels on average, no region is far off, and each
+        # frame is nearest to its own playback step (blended steps differ from their neighbours by a few levels).
+        error = [np.abs(got - w).mean() for w in wants]
+        assert error[k] < 3 and int(np.argmin(error)) == k, (k, error)
+        assert np.percentile(np.abs(got - wants[k]), 99) < 40
 
 
 def test_html_export_is_offline_and_holds_the_frames(rec, tmp_path):

@@ -8,7 +8,7 @@ import { el } from '../lib/dom';
 import { mountWidgetRoot } from '../lib/error_banner';
 import { pngUrl } from '../lib/requests';
 import { select, slider, treeLabels } from './controls';
-import { drawOverlay, fitSize, type MapLayer } from './draw';
+import { drawKey, drawOverlay, fitSize, keyLabels, type MapLayer } from './draw';
 import { mountGrid } from './grid';
 import { dequantize, lutFor, type DisplayOptions } from '../lib/display';
 import { confusionCaptions, renderTopClasses } from './panels';
@@ -94,9 +94,17 @@ function render({ model, el: host }: Pick<RenderProps<GradCamTraits>, 'model' | 
   };
   const view1 = figure('nbviz-gc-view');
   const view2 = figure('nbviz-gc-view2');
+  const key = el('div', 'nbviz-gc-key');
+  const keyStrip = el('canvas', 'nbviz-gc-key-strip');
+  keyStrip.width = 160;
+  keyStrip.height = 10;
+  const keyText = el('div', 'nbviz-gc-key-labels');
+  key.append(keyStrip, keyText);
   views.append(view1.fig, view2.fig);
+  const viewColumn = el('div', 'nbviz-gc-viewcol');
+  viewColumn.append(views, key);
   const side = el('div', 'nbviz-gc-side');
-  main.append(views, side);
+  main.append(viewColumn, side);
   const confusion = el('div', 'nbviz-gc-confusion');
   const tiles = [0, 1, 2, 3].map(() => figure('nbviz-gc-tile'));
   confusion.append(...tiles.map((t) => t.fig));
@@ -113,9 +121,14 @@ function render({ model, el: host }: Pick<RenderProps<GradCamTraits>, 'model' | 
     opacity: Number(model.get('opacity')),
     normalization: model.get('normalization'),
     batchPeak: Number(model.get('batch_peak')) || 0,
+    diverging: (model.get('diverging') ?? []).includes(model.get('colormap')),
   });
   const lut = () => lutFor(decodeArray(model.get('luts')), model.get('colormaps') ?? [], model.get('colormap'));
   const className = (c: number) => (model.get('class_names') ?? [])[c] ?? String(c);
+  const trueName = () => {
+    const code = decodeArray(model.get('label_codes'))?.data[Number(model.get('index'))];
+    return code !== undefined && code >= 0 ? className(Number(code)) : '';
+  };
 
   const drawViews = () => {
     const map1 = mapOf(model.get('heatmap'), Number(model.get('heatmap_scale')));
@@ -132,8 +145,13 @@ function render({ model, el: host }: Pick<RenderProps<GradCamTraits>, 'model' | 
       view.canvas.height = ch;
       drawOverlay(view.canvas, image, map, table, opts);
       const what = layer ? `layer ${layer}` : String(model.get('method'));
-      view.caption.textContent = `${what} \u2014 class ${className(Number(model.get('shown_target')))}`;
+      const truth = trueName();
+      view.caption.textContent = `${what} \u2014 class ${className(Number(model.get('shown_target')))}`
+        + (truth ? ` \u00b7 true: ${truth}` : '');
     }
+    drawKey(keyStrip, table, opts);
+    keyText.replaceChildren(...keyLabels(opts).map((t) => el('span', 'nbviz-gc-key-label', t)));
+    key.title = `colour key: ${keyLabels(opts).join(' \u2192 ')} (${model.get('colormap')}); stronger is more opaque`;
     hook.draws++;
     drawConfusion(cw, ch, table, opts);
     if (image || !model.get('image_png')) root.dataset.nbvizReady = 'true';
@@ -201,7 +219,7 @@ function render({ model, el: host }: Pick<RenderProps<GradCamTraits>, 'model' | 
 
   const syncTop = () =>
     renderTopClasses(side, model.get('top_classes') ?? [], Number(model.get('shown_target')),
-      Number(model.get('target')), (c) => save('target', c));
+      Number(model.get('target')), (c) => save('target', c), trueName());
 
   const onExport = () => {
     const a = el('a', 'nbviz-gc-download');
@@ -214,7 +232,7 @@ function render({ model, el: host }: Pick<RenderProps<GradCamTraits>, 'model' | 
   const handlers: Array<[string, () => void]> = [
     ['change:image_png', onImage],
     ...(['heatmap', 'heatmap2', 'opacity', 'sign', 'colormap', 'threshold', 'normalization', 'batch_peak',
-      'shown_target', 'size', 'confusion_maps', 'show_confusion', 'luts'] as const).map(
+      'shown_target', 'size', 'confusion_maps', 'show_confusion', 'luts', 'diverging'] as const).map(
       (k) => [`change:${k}`, drawViews] as [string, () => void]),
     ...(['grid_png', 'predictions', 'label_codes', 'sort_by', 'class_names'] as const).map(
       (k) => [`change:${k}`, syncGrid] as [string, () => void]),
@@ -223,6 +241,7 @@ function render({ model, el: host }: Pick<RenderProps<GradCamTraits>, 'model' | 
       'threshold', 'show_confusion'] as const).map((k) => [`change:${k}`, syncControls] as [string, () => void]),
     ['change:top_classes', syncTop],
     ['change:target', syncTop],
+    ['change:shown_target', syncTop],
   ];
   for (const [name, fn] of handlers) model.on(name, fn);
 

@@ -4,15 +4,24 @@
 import { el } from '../lib/dom';
 import type { ConfusionInfo, TopClass } from './protocol';
 
+/** `target` values besides a class index (as in Python): each image's predicted class, or its true class. */
+export const PREDICTED = -1;
+export const TRUE_CLASS = -2;
+
 export function renderTopClasses(
   parent: HTMLElement, classes: TopClass[], shown: number, target: number, onPick: (cls: number) => void,
+  trueName = '',
 ): void {
   parent.replaceChildren(el('div', 'nbviz-gc-heading', 'Top classes'));
-  const predicted = el('button', 'nbviz-gc-class nbviz-gc-predicted', 'predicted class');
-  predicted.type = 'button';
-  predicted.classList.toggle('nbviz-gc-active', target < 0);
-  predicted.addEventListener('click', () => onPick(-1));
-  parent.append(predicted);
+  const modes: Array<[number, string]> = [[PREDICTED, 'predicted class']];
+  if (trueName) modes.push([TRUE_CLASS, `true class (${trueName})`]);
+  for (const [value, text] of modes) {
+    const mode = el('button', `nbviz-gc-class nbviz-gc-predicted${value === TRUE_CLASS ? ' nbviz-gc-true' : ''}`, text);
+    mode.type = 'button';
+    mode.classList.toggle('nbviz-gc-active', target === value);
+    mode.addEventListener('click', () => onPick(value));
+    parent.append(mode);
+  }
   for (const c of classes) {
     const row = el('button', 'nbviz-gc-class');
     row.type = 'button';

@@ -36,6 +36,8 @@ export interface GradCamTraits {
   sign: Sign;
   colormap: string;
   colormaps: string[];
+  /** The names in colormaps that are diverging: one sign is drawn on its half. */
+  diverging: string[];
   /** (M, 256, 4) uint8, one table per name in `colormaps`. */
   luts: WireArray | null;
   threshold: number;

@@ -54,8 +54,10 @@ export interface DisplayOptions {
   sign: Sign;
   /** 0..1: pixels whose normalised magnitude is below are transparent. */
   threshold: number;
-  /** 0..1 alpha of the other pixels. */
+  /** 0..1 alpha at the peak magnitude; a pixel's alpha is opacity * magnitude, so zero leaves the image as it is. */
   opacity: number;
+  /** A diverging colormap: one sign is drawn on its half, from the neutral middle out. */
+  diverging: boolean;
   normalization: Normalization;
   /** Largest |value| over the batch, for normalization "batch". */
   batchPeak: number;
@@ -82,7 +84,6 @@ export function colorizeHeatmap(values: ArrayLike<number>, lut: Uint8Array, opts
     if (Math.abs(v) > peak) peak = Math.abs(v);
   }
   if (opts.normalization === 'batch') peak = opts.batchPeak;
-  const alpha = Math.floor(255 * opts.opacity + 0.5);
   for (let i = 0; i < n; i++) {
     const v = values[i];
     let pos: number;
@@ -95,14 +96,16 @@ export function colorizeHeatmap(values: ArrayLike<number>, lut: Uint8Array, opts
         pos = (s + 1) / 2;
         mag = Math.abs(s);
       } else {
-        pos = mag = Math.max(opts.sign === 'positive' ? s : -s, 0);
+        mag = Math.max(opts.sign === 'positive' ? s : -s, 0);
+        const half = opts.sign === 'positive' ? 0.5 + 0.5 * mag : 0.5 - 0.5 * mag;
+        pos = opts.diverging ? half : mag;
       }
     }
     const k = 4 * lutIndex(pos);
     out[4 * i] = lut[k];
     out[4 * i + 1] = lut[k + 1];
     out[4 * i + 2] = lut[k + 2];
-    out[4 * i + 3] = mag >= opts.threshold ? alpha : 0;
+    out[4 * i + 3] = mag >= opts.threshold ? Math.floor(255 * opts.opacity * mag + 0.5) : 0;
   }
   return out;
 }

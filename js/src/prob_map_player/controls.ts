@@ -13,6 +13,8 @@ export interface Controls {
   blend: HTMLSelectElement;
   target: HTMLSelectElement;
   toggles: Record<'show_train' | 'show_test' | 'show_flips' | 'boundary_line', HTMLInputElement>;
+  /** What only makes sense with two frames or more (hidden for one). */
+  playback: HTMLElement[];
 }
 
 export const SPEEDS = [2, 5, 10, 20, 30, 60];
@@ -68,7 +70,7 @@ export function buildControls(): Controls {
     boundary_line: checkbox(row2, 'line', 'nbviz-pm-line'),
   };
   root.append(row1, row2);
-  return { root, play, slider, label, speed, loop, mode, blend, target, toggles };
+  return { root, play, slider, label, speed, loop, mode, blend, target, toggles, playback: [play, slider, speed, loopLabel] };
 }
 
 /** Replace the options of the target-class select by the class names (as text). */

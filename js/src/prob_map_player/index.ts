@@ -11,7 +11,7 @@ import { mountWidgetRoot } from '../lib/error_banner';
 import type { Luts } from '../lib/display';
 import { buildControls, setClassOptions, SPEEDS } from './controls';
 import { createPanel } from './panel';
-import { epochLabel, stepForEpoch, timeline, unionEpochs, type Step } from './playback';
+import { epochLabel, nearestRecorded, stepForEpoch, timeline, unionEpochs, type Step } from './playback';
 import type { PlayerTraits } from './protocol';
 import './styles.css';
 import '../lib/static_picture.css'; // hides the notebook's picture of the view beside it
@@ -96,6 +96,8 @@ function render({ model, el: host }: Pick<RenderProps<PlayerTraits>, 'model' | '
     drawTimes.push(performance.now() - t0);
     if (drawTimes.length > 500) drawTimes.shift();
     controls.slider.max = String(Math.max(steps.length - 1, 0));
+    // One frame has nothing to play: no play button, slider or speed, only the epoch it shows.
+    for (const part of controls.playback) part.hidden = steps.length < 2;
     controls.slider.value = String(step);
     controls.label.textContent = epochLabel(s);
     root.dataset.nbvizReady = 'true';
@@ -165,6 +167,8 @@ function render({ model, el: host }: Pick<RenderProps<PlayerTraits>, 'model' | '
   controls.play.addEventListener('click', () => setPlaying(!playing));
   controls.slider.addEventListener('input', () => setStep(Number(controls.slider.value), false));
   controls.slider.addEventListener('change', () => syncEpoch(true));
+  // A drag released between recorded frames settles on the nearest one: the readout then names a true epoch.
+  controls.slider.addEventListener('pointerup', () => setStep(nearestRecorded(steps, Number(controls.slider.value))));
   controls.speed.addEventListener('change', () => save('fps', Number(controls.speed.value)));
   controls.loop.addEventListener('change', () => save('loop', controls.loop.checked));
   controls.mode.addEventListener('change', () => save('mode', controls.mode.value));

@@ -45,6 +45,14 @@ export function stepForEpoch(steps: readonly Step[], epoch: number): number {
   return best;
 }
 
+/** The recorded step (f = 0) nearest to step `k`: where a slider released between recorded frames settles. */
+export function nearestRecorded(steps: readonly Step[], k: number): number {
+  const at = steps[k];
+  if (!at || at.f === 0) return k;
+  const frame = at.f < 0.5 ? at.i : at.i + 1;
+  return steps.findIndex((s) => s.i === frame && s.f === 0);
+}
+
 /**
  * What a map shows at `epoch` (possibly between recorded epochs): the last frame recorded at or before it (the
  * first before any), blended towards the next. Compare mode places each recorder on the shared slider with it.

@@ -77,6 +77,9 @@ const model = new FakeModel<ExplorerTraits>({
   annotation_counts: {},
   progress: -1,
   status: '',
+  color_options: ['label'],
+  color_source: 'label',
+  plot_title: 'synthetic clusters',
 });
 
 // --- panels: a fake Python answers neighbors/item/thumbnails/assign. ?images=0 ?thumbs=1 ?fail=neighbors,item

@@ -38,11 +38,12 @@ from .base import (
 from .compare import compare
 from .explorer_colors import PointColors
 from .explorer_export import ExportsView
-from .explorer_inputs import as_features, auto_point_size, check_same_items, check_xy, with_items
+from .explorer_inputs import auto_point_size, check_method, check_xy, feature_sets, with_items
 from .explorer_labels import LabelsItems
 from .explorer_requests import AnswersRequests
 
-METHODS = ("auto", "umap", "tsne", "pca", "aligned_umap", None)
+#: How the title line names each projection.
+TITLES = {"pca": "PCA (PC1 × PC2)", "umap": "UMAP", "tsne": "t-SNE", "aligned_umap": "aligned UMAP"}
 
 
 class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, NbvizWidget):
@@ -101,6 +102,10 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
     category_names = t.List(t.Unicode()).tag(sync=True)
     palette = Array(help="(K, 4) uint8 RGBA, one row per category")
     color_title = t.Unicode("").tag(sync=True)
+    color_options = t.List(t.Unicode(), help="what the points can be coloured by: label, cluster, value, "
+                           "column:NAME (the view's colour-by menu)").tag(sync=True)
+    color_source = t.Unicode("", help="what the points are coloured by, one of color_options ('' for nothing); "
+                             "setting it (in Python or the view's menu) recolours").tag(sync=True)
     values = Array(help="(N,) float32 in [0, 1] for colour by value")
     colormap = t.Unicode("viridis", help="matplotlib colormap of colour by value; setting it recolours").tag(sync=True)
     colormap_lut = Array(help="(256, 4) uint8 RGBA lookup table of colormap, when colouring by value")
@@ -128,6 +133,7 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
 
     progress = t.Float(-1.0).tag(sync=True)
     status = t.Unicode("").tag(sync=True)
+    plot_title = t.Unicode("", help="what is plotted: the projection (or a given layout) and of what").tag(sync=True)
 
     # Bounds of the traits Python and the browser may set (bad values raise / are re-synced, see base.py).
     _check_height = validate_number("height", low=50, high=10_000)
@@ -161,11 +167,11 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
         xy: Any = None,
         **kwargs: Any,
     ) -> None:
-        sets, names = self._feature_sets(data, labels, images, metadata)
+        sets, names = feature_sets(data, labels, images, metadata)
         base = sets[0]
         n = len(base)
         self._xy = None if xy is None else check_xy(xy, names, n, method)
-        method = None if xy is not None else self._check_method(method, sets)
+        method = None if xy is not None else check_method(method, sets)
         if method_kwargs is not None and not isinstance(method_kwargs, Mapping):
             raise TypeError(f"method_kwargs must be a dict of keyword arguments for the projection (or None), got "
                             f"{type(method_kwargs).__name__} {method_kwargs!r}"[:200])
@@ -209,47 +215,13 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
             **kwargs,
         )
         self._apply_coloring(coloring)
+        self._drawn = "pca" if self._needs_projection() else self._method
+        self._retitle()
         if self._needs_projection():
             self._start_projection(background)
         if n > 50_000 and nside > 1:
             # Build the neighbour index now, off the kernel's thread, so the first click is answered fast.
             threading.Thread(target=self._neighbor_index, args=(0,), daemon=True).start()
-
-    # -- input -------------------------------------------------------------------------------------------
-    @staticmethod
-    def _feature_sets(data: Any, labels: Any, images: Any, metadata: Any) -> tuple[list[Features], list[str]]:
-        extra = {k: v for k, v in (("labels", labels), ("images", images), ("metadata", metadata)) if v is not None}
-        if isinstance(data, Mapping):
-            if len(data) < 1:
-                raise ValueError("data must hold at least one feature set, got an empty dict")
-            names = [str(k) for k in data]
-            sets = [as_features(v, f"data[{k!r}]") for k, v in data.items()]
-            check_same_items(names, sets)
-        else:
-            names, sets = [""], [as_features(data, "data")]
-        if extra:
-            # Labels, images and metadata given here win over those carried by the Features.
-            sets[0] = with_items(sets[0].embeddings, sets[0], **extra)
-        return sets, names
-
-    @staticmethod
-    def _check_method(method: str | None, sets: list[Features]) -> str | None:
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-        if method == "auto":
-            method = None if all(s.dim == 2 for s in sets) else "umap" if len(sets) == 1 else "aligned_umap"
-        n = len(sets[0])
-        if method is None:
-            bad = [i for i, s in enumerate(sets) if s.dim != 2]
-            if bad:
-                raise ValueError(f"method=None draws the data as it is, so it must be (N, 2); "
-                                 f"got dim {sets[bad[0]].dim}; pass method='pca', 'umap' or 'tsne' to project it")
-        elif n < 3:
-            raise ValueError(f"data must have at least 3 rows to be projected, got {n}")
-        if method == "aligned_umap" and len(sets) < 2:
-            raise ValueError("method='aligned_umap' needs a dict of at least two feature sets, e.g. "
-                             "{'layer2': f2, 'layer3': f3}")
-        return method
 
     # -- projection --------------------------------------------------------------------------------------
     def _first_layout(self, features: Features) -> np.ndarray:
@@ -320,6 +292,20 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
             if len(layouts) > 1:
                 self.layouts = layouts
             self.points = layouts[min(self.layout_index, len(layouts) - 1)]
+            self._drawn = self._method
+            self._retitle()
+
+    def _retitle(self) -> None:
+        """``plot_title``: what the points show (the projection drawn now, or a given layout) and of what."""
+        f = self._sets[self.layout_index if len(self._sets) > 1 else 0]
+        if self._xy is not None:
+            what = "a given layout (xy=)"
+        elif self._drawn is None:
+            self.plot_title = f"{f.n:,} points as given (2-D)"
+            return
+        else:
+            what = TITLES[self._drawn]
+        self.plot_title = f"{what} of {f.dim}-D features · {f.n:,} points"
 
     def wait(self, timeout: float | None = None) -> EmbeddingExplorer:
         """Block until a background projection has finished (returns the widget, for chaining)."""
@@ -329,10 +315,15 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
                 self.refresh_picture()  # now, while this cell runs: a headless run records it
         return self
 
+    @t.observe("color_source")
+    def _on_color_source(self, change: dict) -> None:
+        self._pick_coloring(change["new"])
+
     @t.observe("layout_index")
     def _on_layout_index(self, change: dict) -> None:
         if self.layouts:
             self.points = self.layouts[change["new"]]
+        self._retitle()
 
     @t.validate("layout_index")
     def _check_layout_index(self, proposal: dict) -> int:
@@ -423,8 +414,9 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
     #: whose ``explorer_type`` is this class.
     compare = classmethod(compare)
 
-    def neighbors(self, i: int, k: int | None = None) -> Neighbors:
-        """The ``k`` nearest items to item ``i`` in the N-D space of the shown feature set (``i`` excluded).
+    def neighbors(self, i: int, k: int | None = None, *, layout: int | None = None) -> Neighbors:
+        """The ``k`` nearest items to item ``i`` in the N-D space of the shown feature set (``i`` excluded), or of
+        set ``layout`` (an index into ``layout_names``) when given.
 
         ``k`` defaults to nside * nside - 1, the neighbours the grid shows. Returns a named tuple: ``.indices``
         (int64) and ``.distances`` (float32), nearest first.
@@ -435,7 +427,9 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
                                                                                         integer=True))
         if k == 0:  # a 1 x 1 grid (nside=1) shows the clicked item alone
             return Neighbors(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-        return self._neighbor_index(self.layout_index if len(self._sets) > 1 else 0).query(i, k)
+        s = self.layout_index if layout is None else check_number(layout, "layout", low=0, high=len(self._sets) - 1,
+                                                                   integer=True)
+        return self._neighbor_index(s if len(self._sets) > 1 else 0).query(i, k)
 
     def _neighbor_index(self, s: int) -> NeighborIndex:
         if s not in self._indexes:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
+import traitlets as t
 
 from ..checks import as_numpy
 from ..colors import categorical_palette, colormap_lut
@@ -22,8 +23,6 @@ from ..labels import encode_labels
 from .base import WidgetMixin
 
 if TYPE_CHECKING:
-    import traitlets as t
-
     from ..data import Features
 
 #: ``color_by`` names of the built-in colourings; a metadata column of any name is ``COLUMN_PREFIX + name``.
@@ -31,6 +30,12 @@ BUILTIN_COLORINGS = ("label", "cluster", "value")
 COLUMN_PREFIX = "column:"
 
 _W = TypeVar("_W", bound="PointColors")
+
+
+def _spelled(coloring: tuple[str, Any]) -> str:
+    """A colouring as color_by spells it: "label", "column:NAME", or "" for none."""
+    kind, key = coloring
+    return "" if kind == "none" else COLUMN_PREFIX + str(key) if kind == "column" else str(key)
 
 
 class PointColors(WidgetMixin):
@@ -42,6 +47,8 @@ class PointColors(WidgetMixin):
     _clusters: int | None
     colormap: t.Unicode[str, str | bytes]
     colormap_lut: t.Any
+    color_options: t.List[str]
+    color_source: t.Unicode[str, str | bytes]
     _colors_raw: np.ndarray | None
 
     @staticmethod
@@ -76,14 +83,19 @@ class PointColors(WidgetMixin):
         self._apply_coloring(self._coloring(by))
         return self
 
-    def _coloring(self, by: object) -> tuple[str, Any]:
-        """Check ``by`` (see :meth:`color_by`): ("builtin", name), ("column", the column's key) or ("none", None)."""
+    def _color_options(self) -> tuple[dict[str, bool], dict[str, Any], list[str]]:
+        """Which built-in colourings were given, the metadata columns by name, and every option as color_by spells
+        it."""
         f = self.features
         given = {"label": f.labels is not None, "cluster": self._clusters is not None,
                  "value": self._colors_raw is not None}
-        builtins = [name for name in BUILTIN_COLORINGS if given[name]]
         columns = {} if f.metadata is None else {str(c): c for c in f.metadata.columns}
-        options = builtins + [COLUMN_PREFIX + c for c in columns]
+        options = [name for name in BUILTIN_COLORINGS if given[name]] + [COLUMN_PREFIX + c for c in columns]
+        return given, columns, options
+
+    def _coloring(self, by: object) -> tuple[str, Any]:
+        """Check ``by`` (see :meth:`color_by`): ("builtin", name), ("column", the column's key) or ("none", None)."""
+        given, columns, options = self._color_options()
         if by is None:
             first = next((o for o in ("value", "cluster", "label") if given[o]), None)
             return ("none", None) if first is None else ("builtin", first)
@@ -129,6 +141,16 @@ class PointColors(WidgetMixin):
                 assert self._colors_raw is not None
                 self._set_values(self._colors_raw, "value")
         self._color_source = coloring
+        with self.hold_sync():
+            self.color_options = self._color_options()[2]
+            self.color_source = _spelled(coloring)
+
+    def _pick_coloring(self, spelled: str) -> None:
+        """``color_source`` changed (the view's menu, or Python): the same path as color_by(); a bad name raises,
+        the old value comes back (a browser's change ends in the banner); the colouring's own spelling does
+        nothing."""
+        if spelled != _spelled(self._color_source):
+            self.color_by(spelled or None)
 
     def _set_categories(self, codes: np.ndarray | None, names: list[str], title: str) -> None:
         k = max(len(names), 1)

@@ -10,7 +10,10 @@ import numpy as np
 from ..checks import as_numpy
 from ..data import Features
 
-__all__ = ["as_features", "auto_point_size", "check_same_items", "check_xy", "with_items"]
+__all__ = ["METHODS", "as_features", "auto_point_size", "check_method", "check_same_items", "check_xy", "feature_sets",
+           "with_items"]
+
+METHODS = ("auto", "umap", "tsne", "pca", "aligned_umap", None)
 
 
 def auto_point_size(n: int) -> float:
@@ -73,3 +76,37 @@ def check_xy(xy: Any, names: list[str], n: int, method: str | None) -> list[np.n
             raise ValueError(f"{name} has NaN or inf positions; every item needs a place")
         out.append(np.ascontiguousarray(arr, dtype=np.float32))
     return out
+
+
+def feature_sets(data: Any, labels: Any, images: Any, metadata: Any) -> tuple[list[Features], list[str]]:
+    extra = {k: v for k, v in (("labels", labels), ("images", images), ("metadata", metadata)) if v is not None}
+    if isinstance(data, Mapping):
+        if len(data) < 1:
+            raise ValueError("data must hold at least one feature set, got an empty dict")
+        names = [str(k) for k in data]
+        sets = [as_features(v, f"data[{k!r}]") for k, v in data.items()]
+        check_same_items(names, sets)
+    else:
+        names, sets = [""], [as_features(data, "data")]
+    if extra:
+        # Labels, images and metadata given here win over those carried by the Features.
+        sets[0] = with_items(sets[0].embeddings, sets[0], **extra)
+    return sets, names
+
+def check_method(method: str | None, sets: list[Features]) -> str | None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "auto":
+        method = None if all(s.dim == 2 for s in sets) else "umap" if len(sets) == 1 else "aligned_umap"
+    n = len(sets[0])
+    if method is None:
+        bad = [i for i, s in enumerate(sets) if s.dim != 2]
+        if bad:
+            raise ValueError(f"method=None draws the data as it is, so it must be (N, 2); "
+                             f"got dim {sets[bad[0]].dim}; pass method='pca', 'umap' or 'tsne' to project it")
+    elif n < 3:
+        raise ValueError(f"data must have at least 3 rows to be projected, got {n}")
+    if method == "aligned_umap" and len(sets) < 2:
+        raise ValueError("method='aligned_umap' needs a dict of at least two feature sets, e.g. "
+                         "{'layer2': f2, 'layer3': f3}")
+    return method

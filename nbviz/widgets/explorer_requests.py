@@ -47,7 +47,9 @@ class AnswersRequests(WidgetMixin):
 
     def _reply_neighbors(self, content: dict) -> tuple[dict, list]:
         i = request_index(content, "index", len(self.features))
-        reply = self._neighbors_reply(i, *self.neighbors(i))
+        # The layout the view shows when it asked: its slider may have moved before the trait change arrives.
+        layout = request_index(content, "layout", max(len(self.layouts), 1), default=self.layout_index)
+        reply = self._neighbors_reply(i, *self.neighbors(i, layout=layout))
         return reply, self._images_png(reply["indices"], PANEL_IMAGE_PX) if self.has_images else []
 
     def _neighbors_reply(self, i: int, idx: np.ndarray, dist: np.ndarray) -> dict:

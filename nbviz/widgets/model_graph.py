@@ -62,6 +62,8 @@ class ModelGraph(NbvizWidget):
 
     mode = t.Unicode("modules", read_only=True, help="set by the constructor").tag(sync=True)
     fallback = t.Unicode("", help="why the capture fell back to forward hooks ('' when it did not)").tag(sync=True)
+    refusal = t.Unicode("", help="why the linked widgets did not take the selected layer ('' when they did): a "
+                        "documented limit, shown as a note, not an error").tag(sync=True)
     node_ids = t.List(t.Unicode()).tag(sync=True)
     node_paths = t.List(t.Unicode()).tag(sync=True)
     node_types = t.List(t.Unicode()).tag(sync=True)
@@ -172,12 +174,13 @@ class ModelGraph(NbvizWidget):
     @t.observe("selected")
     def _on_selected(self, change: dict) -> None:
         path = change["new"]
+        self.refusal = ""
         if not path or not self._links:
             return
         if path in self.unusable:
             # A documented refusal, not a failure: the graph keeps the selection (its details show), the linked
-            # widgets keep their layer, and the view says why.
-            self.error = f"selected {path!r} is {self.unusable[path]}; the linked widgets keep their layer"
+            # widgets keep their layer, and the view says why in a note (an error banner would cry wolf).
+            self.refusal = f"{path!r} is {self.unusable[path]}; the linked widgets keep their layer"
             return
         # A failure in a linked widget undoes the selection (NbvizWidget.notify_change) and is reported.
         for target in self._links:

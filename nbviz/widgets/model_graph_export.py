@@ -95,11 +95,45 @@ def text_lines(n: dict) -> tuple[str, str]:
     return ("\u25b8 " if closed else "") + title, extra
 
 
-def _curve(s: tuple, t: tuple) -> tuple[tuple[float, float], ...]:
-    """The edge's cubic Bezier from the source's bottom centre to the target's top centre, as the view draws it."""
+def edge_path(s: tuple, t: tuple, between: list[tuple]) -> tuple[tuple[float, float], ...]:
+    """The edge's four points, as the view draws it (draw.ts ``edgePath``): a cubic Bezier from the source's bottom
+    centre to the target's top centre; an edge that skips layers (a residual connection) runs on the right of the
+    boxes between its ends, a polyline from the source's right side to the target's."""
     x1, y1, x2, y2 = s[0] + s[2] / 2, s[1] + s[3], t[0] + t[2] / 2, t[1]
-    mid = (y1 + y2) / 2
-    return (x1, y1), (x1, mid), (x2, mid), (x2, y2)
+    blockers = [b for b in between if b is not s and b is not t and b[1] >= y1 and b[1] + b[3] <= y2
+                and b[0] < max(x1, x2) + 1 and b[0] + b[2] > min(x1, x2) - 1]
+    if not blockers:
+        mid = (y1 + y2) / 2
+        return (x1, y1), (x1, mid), (x2, mid), (x2, y2)
+    side = max(s[0] + s[2], t[0] + t[2], *(b[0] + b[2] for b in blockers)) + 14
+    return ((s[0] + s[2], s[1] + s[3] / 2), (side, s[1] + s[3] / 2), (side, t[1] + t[3] / 2),
+            (t[0] + t[2], t[1] + t[3] / 2))
+
+
+def is_side_route(path: tuple[tuple[float, float], ...]) -> bool:
+    return path[1][0] != path[0][0]
+
+
+def label_at(path: tuple[tuple[float, float], ...]) -> tuple[float, float]:
+    """Where an edge's shape is written: beside the middle of its path."""
+    return (path[1][0] + path[2][0]) / 2 + 4, (path[1][1] + path[2][1]) / 2
+
+
+def _free_labels(curves: list) -> list:
+    """The edges' shape texts, each left out when it would overprint one written before it (as the view does)."""
+    taken: list[tuple[float, float, float, float]] = []
+    out = []
+    for path, shape in curves:
+        if shape:
+            x, y = label_at(path)
+            box = (x, y - 7, 0.6 * FONT_PX * len(shape), 14)
+            if any(b[0] < box[0] + box[2] and box[0] < b[0] + b[2] and b[1] < box[1] + box[3] and box[1] < b[1] + b[3]
+                   for b in taken):
+                shape = ""
+            else:
+                taken.append(box)
+        out.append((path, shape))
+    return out
 
 
 @dataclass
@@ -119,12 +153,14 @@ def _items(nodes: list[dict], edges: list[dict], placed: Placed) -> _Items:
     b = placed.boxes
     frames = sorted((k[6:] for k in b if k.startswith("frame:")), key=lambda p: p.count("."))
     framed = [(b["frame:" + f], "\u25be " + f) for f in frames]
-    curves = [(_curve(b[e["source"]], b[e["target"]]), e["shape"] if len(edges) < EDGE_TEXT_MAX else "")
-              for e in edges if e["source"] in b and e["target"] in b]
+    routed = len(edges) < EDGE_TEXT_MAX
+    drawn = [b[n["id"]] for n in nodes if n["id"] in b] if routed else []
+    curves = _free_labels([(edge_path(b[e["source"]], b[e["target"]], drawn), e["shape"] if routed else "")
+                           for e in edges if e["source"] in b and e["target"] in b])
     boxes = [(b[n["id"]], PALETTE["group" if n["kind"] in ("group", "fold") else "node"], n["kind"] == "fold",
               *text_lines(n)) for n in nodes]
-    width = max([placed.width] + [(c[0][0] + c[3][0]) / 2 + 4 + 0.6 * FONT_PX * len(shape) + PAD
-                                  for c, shape in curves if shape])
+    width = max([placed.width] + [label_at(c)[0] + 0.6 * FONT_PX * len(shape) + PAD for c, shape in curves if shape]
+                + [c[1][0] + PAD for c, _ in curves if is_side_route(c)])
     return _Items(framed, curves, boxes, width, placed.height)
 
 
@@ -150,11 +186,12 @@ def to_svg(nodes: list[dict], edges: list[dict], placed: Placed) -> str:
            f'fill="{PALETTE["bg"]}"/>']
     for box, title in items.frames:
         out += [rect(box, PALETTE["frame"]), text(box[0] + 6, box[1] + TITLE / 2, title, PALETTE["muted"], box[2] - 12)]
-    for (p0, c1, c2, p3), shape in items.curves:
-        out.append(f'<path d="M{p0[0]:.1f} {p0[1]:.1f} C{c1[0]:.1f} {c1[1]:.1f} {c2[0]:.1f} {c2[1]:.1f} '
+    for path, shape in items.curves:
+        (p0, c1, c2, p3), op = path, "L" if is_side_route(path) else "C"
+        out.append(f'<path d="M{p0[0]:.1f} {p0[1]:.1f} {op}{c1[0]:.1f} {c1[1]:.1f} {c2[0]:.1f} {c2[1]:.1f} '
                    f'{p3[0]:.1f} {p3[1]:.1f}" fill="none" stroke="{PALETTE["border"]}"/>')
         if shape:
-            out.append(text((p0[0] + p3[0]) / 2 + 4, (p0[1] + p3[1]) / 2, shape, PALETTE["muted"], 1e9))
+            out.append(text(*label_at(path), shape, PALETTE["muted"], 1e9))
     for box, fill, fold, line1, line2 in items.boxes:
         out.append(rect(box, fill))
         if fold:
@@ -224,12 +261,12 @@ def to_png_bytes(nodes: list[dict], edges: list[dict], placed: Placed, width: in
     steps = np.linspace(0.0, 1.0, 17)[:, None]
     for curve, shape in items.curves:
         p = np.asarray(curve) * k
-        points = ((1 - steps) ** 3 * p[0] + 3 * (1 - steps) ** 2 * steps * p[1] + 3 * (1 - steps) * steps ** 2 * p[2]
-                  + steps ** 3 * p[3])
+        points = p if is_side_route(curve) else (
+            (1 - steps) ** 3 * p[0] + 3 * (1 - steps) ** 2 * steps * p[1] + 3 * (1 - steps) * steps ** 2 * p[2]
+            + steps ** 3 * p[3])
         draw.line([tuple(v) for v in points], fill=PALETTE["border"], width=1)
         if shape and k > EDGE_TEXT_ZOOM:
-            text((curve[0][0] + curve[3][0]) / 2 + 4, (curve[0][1] + curve[3][1]) / 2, shape, PALETTE["muted"],
-                 BOX_W)
+            text(*label_at(curve), shape, PALETTE["muted"], BOX_W)
     for box, fill, fold, line1, line2 in items.boxes:
         rect(box, fill)
         if fold:

@@ -77,15 +77,17 @@ def test_link_gradcam_viewer_follows_and_refuses_non_spatial_layers(g):
     g.selected = "1.1.0"
     assert viewer.layer == "1.1.0" and g.error == ""
     # A layer the viewer cannot use: selected in the graph (its details show), the viewer keeps its layer and
-    # the view says why; from Python and from a click alike.
+    # the view says why in a note (no error banner); from Python and from a click alike.
     g.selected = "4"
-    assert viewer.layer == "1.1.0" and g.selected == "4" and "not usable for Grad-CAM" in g.error
+    assert viewer.layer == "1.1.0" and g.selected == "4" and "not usable for Grad-CAM" in g.refusal
+    assert g.error == ""
     g.selected = "1.1.0"
-    assert viewer.layer == "1.1.0" and g.error == ""
+    assert viewer.layer == "1.1.0" and g.error == "" and g.refusal == ""
     g.set_state({"selected": "4"})  # a click
-    assert viewer.layer == "1.1.0" and g.selected == "4" and "not usable for Grad-CAM" in g.error
+    assert viewer.layer == "1.1.0" and g.selected == "4" and "not usable for Grad-CAM" in g.refusal
+    assert g.error == ""
     g.selected = "0"
-    assert viewer.layer == "0" and g.error == ""
+    assert viewer.layer == "0" and g.error == "" and g.refusal == ""
 
 
 def test_link_callable_and_layer_object(g):

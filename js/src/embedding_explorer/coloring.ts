@@ -121,6 +121,7 @@ export function createColoring(
     if (st.visible) void scatter.filter(maskIndices(st.visible), { preventEvent: true });
     else void scatter.unfilter({ preventEvent: true });
     deps.syncSelection(); // filter() drops hidden points from the library's selection; the trait keeps them
+    deps.drawOverlay(); // no focus ring on a point just hidden
   };
 
   const readCategories = () => {

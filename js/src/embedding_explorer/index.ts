@@ -14,6 +14,7 @@ import { watchTheme } from '../lib/theme';
 import { createCamera } from './camera';
 import { createColoring } from './coloring';
 import { FALLBACK_WIDTH, initialState, type ExplorerCtx, type ScatterOptions, type Scatterplot } from './context';
+import { colorMenu, titleLine } from './color_menu';
 import { layoutSlider } from './layouts';
 import { mountLinkedView, toView } from './linked_view';
 import { createOverlay } from './overlay';
@@ -138,7 +139,14 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   const overlay = createOverlay(ctx, overlayCanvas, focusIndex);
   overlay.size();
   const selection = createSelectionSync(ctx);
-  toolbar.append(selection.tools.root, slider.root, labels.root);
+  const menu = colorMenu((option) => {
+    model.set('color_source', option);
+    model.save_changes();
+  });
+  const title = titleLine();
+  toolbar.append(title.root, selection.tools.root, slider.root, menu.root, labels.root);
+  const syncColorMenu = () => menu.sync((model.get('color_options') ?? []).map(String), String(model.get('color_source') ?? ''));
+  const syncTitle = () => title.sync(String(model.get('plot_title') ?? ''));
   const coloring = createColoring(ctx, {
     legend,
     colorbar,
@@ -218,6 +226,7 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     ['change:points', points.onPoints],
     ['change:layouts', syncLayouts],
     ['change:layout_index', points.onLayoutIndex],
+    ['change:layout_index', syncFocus], // the neighbours of the focus in the set now shown
     ['change:layout_names', syncLayouts],
     ['change:categories', onCategories],
     ['change:values', onCategories],
@@ -236,6 +245,9 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     ['change:progress', syncProgress],
     ['change:status', syncProgress],
     ['change:label_options', syncLabels],
+    ['change:color_options', syncColorMenu],
+    ['change:color_source', syncColorMenu],
+    ['change:plot_title', syncTitle],
     ['change:annotation_counts', syncLabels],
   ];
   for (const [name, fn] of handlers) model.on(name, fn);
@@ -260,6 +272,8 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
 
   syncLayouts();
   syncLabels();
+  syncColorMenu();
+  syncTitle();
   syncProgress();
   syncFocus(); // lays out the neighbour panel before the first frame, so the plot does not jump later
   selection.sync();

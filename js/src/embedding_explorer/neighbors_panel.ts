@@ -37,7 +37,8 @@ export function neighborTiles(reply: NeighborsReply, nside: number): Tile[] {
 }
 
 export interface NeighborPanel {
-  show(focus: number, nside: number): void;
+  /** Neighbours of `focus` in the N-D space of feature set `layout` (the one shown). */
+  show(focus: number, nside: number, layout?: number): void;
   destroy(): void;
 }
 
@@ -103,7 +104,7 @@ export function mountNeighborPanel(parent: HTMLElement, requester: Requester, on
   };
 
   return {
-    show(focus: number, nside: number) {
+    show(focus: number, nside: number, layout = 0) {
       latest = focus;
       if (focus < 0 || nside < 1) {
         seq++;
@@ -117,12 +118,12 @@ export function mountNeighborPanel(parent: HTMLElement, requester: Requester, on
         panel.append(hint);
         return;
       }
-      const key = `${focus}/${nside}`;
+      const key = `${focus}/${nside}/${layout}`;
       if (key === inFlight) return;
       inFlight = key;
       const mine = ++seq;
       requester
-        .request<NeighborsReply>('neighbors', { index: focus })
+        .request<NeighborsReply>('neighbors', { index: focus, layout })
         .finally(() => {
           if (mine === seq) inFlight = '';
         })

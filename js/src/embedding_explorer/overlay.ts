@@ -31,14 +31,16 @@ export function createOverlay(ctx: ExplorerCtx, overlay: HTMLCanvasElement, focu
     const p = scatter.getScreenPosition(i);
     return p ? [p[0], p[1]] : null;
   };
+  // A ring marks a point that is drawn: none where a hidden category's point was.
+  const shownAt = (i: number) => (i >= 0 && st.visible && !st.visible[i] ? null : screenPosition(i));
   const draw = () => {
     if (!g) return;
-    const ring = ringGeometry(screenPosition(focusIndex()), pointSize(), st.width, st.height);
+    const ring = ringGeometry(shownAt(focusIndex()), pointSize(), st.width, st.height);
     const t = st.theme ?? { focus: '#e6007e', foreground: '#222', background: [255, 255, 255, 255] as Rgba };
     const halo = cssColor([t.background[0], t.background[1], t.background[2], 180]);
     drawRing(g, ring, t.focus, halo);
     // The point hovered in a linked view, in the theme's text colour so it is not taken for the focus.
-    const linkedRing = ringGeometry(screenPosition(st.linked?.linkedHover() ?? -1), pointSize(), st.width, st.height);
+    const linkedRing = ringGeometry(shownAt(st.linked?.linkedHover() ?? -1), pointSize(), st.width, st.height);
     if (linkedRing) drawRing(g, { ...linkedRing, r: linkedRing.r - 3 }, t.foreground, halo, false);
   };
   return { size, screenPosition, draw };

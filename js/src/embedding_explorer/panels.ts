@@ -58,7 +58,7 @@ export function mountSidePanels(
 
   const syncFocus = () => {
     deps.drawOverlay();
-    neighbors.show(deps.focusIndex(), Number(model.get('nside')) || 0);
+    neighbors.show(deps.focusIndex(), Number(model.get('nside')) || 0, Number(model.get('layout_index')) || 0);
   };
   const setFocus = (i: number) => {
     const changed = model.get('focus') !== i;

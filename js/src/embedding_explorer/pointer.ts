@@ -44,8 +44,18 @@ export function createPointer(
     lassoed = false;
     if (downAt) plot.focus({ preventScroll: true });
   };
+  // Zooming or panning moves the points under the pointer: the tooltip (and the linked hover ring) go, and come
+  // back at the next move over a point.
+  const dropHover = () => {
+    tip.hidden = true;
+    if (hovered >= 0) {
+      hovered = -1;
+      st.linked?.hover(-1);
+    }
+  };
   const onWheel = () => {
     st.autoFit = false;
+    dropHover();
   };
   const isClick = (e: MouseEvent) => !downAt || Math.hypot(e.clientX - downAt[0], e.clientY - downAt[1]) < CLICK_SLOP;
   /** The hovered point when it lies under (x, y) client px: the library found it on the last pointer move. */
@@ -95,7 +105,10 @@ export function createPointer(
     const r = plot.getBoundingClientRect();
     pointer = [e.clientX - r.left, e.clientY - r.top];
     // A drag that started on the canvas is a pan: stop auto-fitting.
-    if (e.buttons && downAt && Math.hypot(e.clientX - downAt[0], e.clientY - downAt[1]) >= CLICK_SLOP) st.autoFit = false;
+    if (e.buttons && downAt && Math.hypot(e.clientX - downAt[0], e.clientY - downAt[1]) >= CLICK_SLOP) {
+      st.autoFit = false;
+      dropHover();
+    }
     if (!tip.hidden) placeTip();
   };
   const onLeave = () => {

@@ -22,6 +22,12 @@ export interface ExplorerTraits {
   palette: WireArray | null;
   /** Legend title, e.g. "label", "cluster" or a metadata column name. */
   color_title: string;
+  /** What the points can be coloured by ("label", "cluster", "value", "column:NAME"); the menu offers them. */
+  color_options: string[];
+  /** What they are coloured by now, one of color_options ('' for nothing); the menu sets it. */
+  color_source: string;
+  /** What is plotted (projection, given layout), shown above the plot. */
+  plot_title: string;
   /** (N,) float32 in [0, 1] (already normalised by Python; NaN = missing, drawn grey), or null. */
   values: WireArray | null;
   /** (256, 4) uint8 RGBA lookup table for values. */

@@ -29,6 +29,40 @@ export interface DrawState {
   unusable: Record<string, string>;
 }
 
+/** The smallest zoom at which node text (11 px at zoom 1) stays readable: a fit never goes below it for height. */
+export const READABLE_K = 0.9;
+
+/**
+ * The view that frames a w x h graph in a W x H stage: the whole graph when that keeps text readable; a tall
+ * graph is fitted to the width at a readable zoom instead, from its top (drag to pan down), never a thin column
+ * of 5 px text in a wide frame.
+ */
+export function fitView(w: number, h: number, W: number, H: number): View {
+  const all = Math.min(1.5, W / w, H / h);
+  const k = Math.max(all, Math.min(READABLE_K, 1.5, W / w));
+  const tx = (W - w * k) / 2;
+  return { k, tx, ty: h * k <= H ? (H - h * k) / 2 : 8 };
+}
+
+/** The path of an edge: a curve between layers; an edge that skips layers (a residual connection) runs beside
+ * the boxes between its ends, on the right, so it is not hidden behind the chain it bypasses. */
+export function edgePath(s: Box, t: Box, between: readonly Box[]): Array<[number, number]> {
+  const x1 = s.x + s.w / 2;
+  const y1 = s.y + s.h;
+  const x2 = t.x + t.w / 2;
+  const y2 = t.y;
+  const blockers = between.filter((b) => b !== s && b !== t && b.y >= y1 && b.y + b.h <= y2
+    && b.x < Math.max(x1, x2) + 1 && b.x + b.w > Math.min(x1, x2) - 1);
+  if (!blockers.length) return [[x1, y1], [x1, (y1 + y2) / 2], [x2, (y1 + y2) / 2], [x2, y2]];
+  const side = Math.max(s.x + s.w, t.x + t.w, ...blockers.map((b) => b.x + b.w)) + 14;
+  return [[s.x + s.w, s.y + s.h / 2], [side, s.y + s.h / 2], [side, t.y + t.h / 2], [t.x + t.w, t.y + t.h / 2]];
+}
+
+/** Where an edge's shape is written: beside the middle of its path. */
+export function labelAt(p: ReadonlyArray<readonly [number, number]>): [number, number] {
+  return [(p[1][0] + p[2][0]) / 2 + 4, (p[1][1] + p[2][1]) / 2];
+}
+
 export function fmtCount(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
@@ -89,6 +123,9 @@ export function drawGraph(ctx: CanvasRenderingContext2D, vis: VisibleGraph, layo
   let drawn = 0;
   const dim = (id: string) => st.highlight !== null && !st.highlight.has(id);
   ctx.lineWidth = 1 / Math.max(view.k, 0.5);
+  const nodeBoxes = vis.nodes.map((n) => layout.boxes.get(n.id)).filter((b): b is Box => !!b);
+  const routed = vis.edges.length < 3000; // beyond, a straight curve each: routing would cost more than drawing
+  const labels: Box[] = []; // edge labels drawn so far: one that would overprint another is left out
   for (const e of vis.edges) {
     const s = layout.boxes.get(e.source);
     const t = layout.boxes.get(e.target);
@@ -96,17 +133,25 @@ export function drawGraph(ctx: CanvasRenderingContext2D, vis: VisibleGraph, layo
     const on = st.highlight !== null && st.highlight.has(e.source) && st.highlight.has(e.target);
     ctx.strokeStyle = on ? pal.accent : pal.border;
     ctx.globalAlpha = st.highlight !== null && !on ? 0.25 : 1;
-    const x1 = s.x + s.w / 2;
-    const y1 = s.y + s.h;
-    const x2 = t.x + t.w / 2;
-    const y2 = t.y;
+    const p = edgePath(s, t, routed ? nodeBoxes : []);
     ctx.beginPath();
-    ctx.moveTo(x1, y1);
-    ctx.bezierCurveTo(x1, (y1 + y2) / 2, x2, (y1 + y2) / 2, x2, y2);
+    ctx.moveTo(p[0][0], p[0][1]);
+    if (p[1][0] === p[0][0]) ctx.bezierCurveTo(p[1][0], p[1][1], p[2][0], p[2][1], p[3][0], p[3][1]);
+    else {
+      const r = 8; // a side route with rounded corners
+      ctx.arcTo(p[1][0], p[1][1], p[2][0], p[2][1], r);
+      ctx.arcTo(p[2][0], p[2][1], p[3][0], p[3][1], r);
+      ctx.lineTo(p[3][0], p[3][1]);
+    }
     ctx.stroke();
-    if (showText && view.k > 0.7 && e.shape && vis.edges.length < 3000) {
-      ctx.fillStyle = pal.muted;
-      ctx.fillText(e.shape, (x1 + x2) / 2 + 4, (y1 + y2) / 2);
+    if (showText && view.k > 0.7 && e.shape && routed) {
+      const [x, y] = labelAt(p);
+      const box = { x, y: y - 7, w: ctx.measureText(e.shape).width, h: 14 };
+      if (!labels.some((b) => b.x < box.x + box.w && box.x < b.x + b.w && b.y < box.y + box.h && box.y < b.y + b.h)) {
+        labels.push(box);
+        ctx.fillStyle = pal.muted;
+        ctx.fillText(e.shape, x, y);
+      }
     }
   }
   ctx.globalAlpha = 1;

@@ -10,7 +10,7 @@ import { mountWidgetRoot } from '../lib/error_banner';
 import { createRequester } from '../lib/requests';
 import { resolveColor, watchTheme } from '../lib/theme';
 import { renderDetails, type Details } from './details';
-import { drawGraph, hitTest, type Palette, type View } from './draw';
+import { drawGraph, fitView, READABLE_K, hitTest, type Palette, type View } from './draw';
 import { pageLayouter, sharedElk } from './elk';
 import { GroupLayouts, layoutReport, TITLE, type Layout, type Layouter } from './layout';
 import type { GraphData, ModelGraphTraits } from './protocol';
@@ -46,6 +46,9 @@ export interface ModelGraphHook {
   provisional: boolean;
   /** Where elkjs runs: 'worker', or 'main thread (why)'; '' until it has started. */
   readonly layoutEngine: string;
+  /** The zoom of the view (1: node text at 11 px) and the drawn graph's box on the canvas, CSS px. */
+  readonly zoom: number;
+  readonly graphBox: [number, number, number, number] | null;
   /** performance.now() when elkjs had started and warmed up; 0 before (benchmarks). */
   readonly engineReadyAt: number;
 }
@@ -130,6 +133,12 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
     get layoutEngine() {
       return layouter.engine ?? '';
     },
+    get zoom() {
+      return view.k;
+    },
+    get graphBox() {
+      return layout ? [view.tx, view.ty, layout.width * view.k, layout.height * view.k] as [number, number, number, number] : null;
+    },
     get engineReadyAt() {
       return layouter.readyAt ?? 0;
     },
@@ -147,8 +156,16 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
   };
   const fit = () => {
     if (!layout) return;
-    const k = Math.min(1.5, size.w / layout.width, size.h / layout.height);
-    view = { k, tx: (size.w - layout.width * k) / 2, ty: Math.max(0, (size.h - layout.height * k) / 2) };
+    view = fitView(layout.width, layout.height, size.w, size.h);
+    moved = false;
+    paint();
+  };
+  /** Bring a node into the middle of the view at a readable zoom (the search's first hit). */
+  const centreOn = (id: string) => {
+    const b = layout?.boxes.get(id);
+    if (!b) return;
+    const k = Math.max(view.k, READABLE_K);
+    view = { k, tx: size.w / 2 - (b.x + b.w / 2) * k, ty: size.h / 2 - (b.y + b.h / 2) * k };
     paint();
   };
   const resize = () => {
@@ -161,7 +178,9 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
     canvas.height = Math.round(size.h * dpr);
     canvas.style.width = `${size.w}px`;
     canvas.style.height = `${size.h}px`;
-    paint();
+    // A view the user has not moved keeps framing the graph in the new size.
+    if (!moved) fit();
+    else paint();
   };
   const show = (next: Layout) => {
     layout = next;
@@ -312,14 +331,28 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
     const found = runSearch();
     if (!found.length) return;
     const i = found[0];
-    setExpanded(revealing(data, model.get('expanded') ?? [], i));
+    const next = revealing(data, model.get('expanded') ?? [], i);
+    if (next.join('\n') === (model.get('expanded') ?? []).join('\n')) centreOn(vis.where[i]);
+    else centreAfter = String(i);
+    setExpanded(next);
     if (data.paths[i]) {
       model.set('selected', data.paths[i]);
       model.save_changes();
     }
   });
 
-  const onExpanded = () => void relayout().then(runSearch);
+  // Opening or closing a group changes the graph's size: fit it again (the view the user moved included), and
+  // after a search, centre its first hit.
+  let centreAfter: string | null = null;
+  const onExpanded = () => {
+    fitted = false;
+    moved = false;
+    void relayout().then(() => {
+      runSearch();
+      if (centreAfter) centreOn(vis.where[Number(centreAfter)]);
+      centreAfter = null;
+    });
+  };
   const onSelected = () => {
     paint();
     showDetails(model.get('selected') ?? '');
@@ -329,11 +362,12 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
     void relayout();
   };
   const onNotice = () => {
-    notice.textContent = model.get('fallback') ?? '';
+    notice.textContent = [model.get('fallback') ?? '', model.get('refusal') ?? ''].filter(Boolean).join(' \u00b7 ');
     notice.hidden = !notice.textContent;
   };
   const listeners: Array<[string, () => void]> = [['change:expanded', onExpanded], ['change:selected', onSelected],
-    ['change:unusable', paint], ['change:height', resize], ['change:node_ids', onData], ['change:fallback', onNotice]];
+    ['change:unusable', paint], ['change:height', resize], ['change:node_ids', onData], ['change:fallback', onNotice],
+    ['change:refusal', onNotice]];
   for (const [name, fn] of listeners) model.on(name, fn);
   const stopTheme = watchTheme(() => {
     pal = palette(root);

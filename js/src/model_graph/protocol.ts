@@ -21,6 +21,8 @@ export interface ModelGraphTraits {
   error_details: string;
   mode: string;
   fallback: string;
+  /** Why the linked widgets did not take the selected layer: a note beside the fallback's. */
+  refusal: string;
   node_ids: string[];
   node_paths: string[];
   node_types: string[];

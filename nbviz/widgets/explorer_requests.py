@@ -35,6 +35,8 @@ class AnswersRequests(WidgetMixin):
     has_images: t.Bool[bool, bool | int]
     max_thumbnails: t.Int[int, int]
     thumbnail_size: t.Int[int, int]
+    layouts: list
+    layout_index: t.Int[int, int]
     annotate: Callable[..., int]
     neighbors: Callable[..., tuple[np.ndarray, np.ndarray]]
 

@@ -35,7 +35,7 @@ class AnswersRequests(WidgetMixin):
     has_images: t.Bool[bool, bool | int]
     max_thumbnails: t.Int[int, int]
     thumbnail_size: t.Int[int, int]
-    layouts: list
+    layouts: t.List
     layout_index: t.Int[int, int]
     annotate: Callable[..., int]
     neighbors: Callable[..., tuple[np.ndarray, np.ndarray]]

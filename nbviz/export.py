@@ -36,16 +36,28 @@ def normalize_points(points: Any) -> tuple[np.ndarray, float, float]:
     return gl, float(ext[0] * scale / 2), float(ext[1] * scale / 2)
 
 
-def fit_distance(half_width: float, half_height: float, aspect: float) -> float:
+def fit_distance(half_width: float, half_height: float, aspect: float, margin: float = 0.0,
+                 height: float = 0.0) -> float:
     """The camera distance that fits a centred box of these half extents, plus PADDING, into a canvas of aspect
-    width / height (the view shows GL y in [-d, d]); ``fitDistance`` in normalize.ts."""
+    width / height (the view shows GL y in [-d, d]); with a ``margin`` (px) and the canvas ``height``, the outermost
+    points also keep that far from every edge. ``fitDistance`` in normalize.ts."""
     hw = max(half_width, 1e-6) + PADDING
     hh = max(half_height, 1e-6) + PADDING
     d = max(hw / max(aspect, 1e-6), hh)
+    width = aspect * height
+    if margin > 0 and width > 2 * margin and height > 2 * margin:
+        d = max(d, max(half_width, 0.0) * height / (width - 2 * margin),
+                max(half_height, 0.0) * height / (height - 2 * margin))
     return d if np.isfinite(d) and d > 0 else 1.0
 
 
-def fit_to_canvas(points: np.ndarray, width: int, height: int) -> np.ndarray:
+def fit_margin(point_size: float, thumbnail_size: float = 0.0) -> float:
+    """The margin (px) the view's fit keeps around the points: their radius, half a thumbnail when they show, a gap
+    (``fitMargin`` in normalize.ts)."""
+    return point_size / 2 + thumbnail_size / 2 + 6
+
+
+def fit_to_canvas(points: np.ndarray, width: int, height: int, margin: float = 0.0) -> np.ndarray:
     """Pixel positions (x right, y down) of 2-D points as the live view first shows them (NaN: not drawn).
 
     :func:`normalize_points`, then the camera of :func:`fit_distance` (regl-scatterplot's: GL y in [-d, d] fills
@@ -54,7 +66,7 @@ def fit_to_canvas(points: np.ndarray, width: int, height: int) -> np.ndarray:
     gl, half_w, half_h = normalize_points(points)
     if len(gl) == 0:
         return np.zeros((0, 2))
-    px_per_gl = height / (2 * fit_distance(half_w, half_h, width / height))
+    px_per_gl = height / (2 * fit_distance(half_w, half_h, width / height, margin, height))
     gl = gl.astype(np.float64)
     return np.stack([width / 2 + gl[:, 0] * px_per_gl, height / 2 - gl[:, 1] * px_per_gl], axis=1)
 
@@ -70,8 +82,10 @@ def rasterize_points(
     only: Any = None,
     out: np.ndarray | None = None,
     ring: float | None = None,
+    margin: float = 0.0,
 ) -> np.ndarray:
-    """Draw points as small discs into an (height, width, 4) uint8 image, later points on top like WebGL.
+    """Draw points as small discs into an (height, width, 4) uint8 image, later points on top like WebGL, placed
+    as the view fits them (``margin``: see :func:`fit_distance`).
 
     ``only``: the indices of the points drawn, in drawing order (positions are still fitted on all points, as
     the live camera is); ``out``: an image to draw into; ``ring``: draw only the pixels farther than ``ring``
@@ -82,7 +96,7 @@ def rasterize_points(
         img[:] = background
     if len(points) == 0:
         return img
-    px = fit_to_canvas(points, width, height)
+    px = fit_to_canvas(points, width, height, margin)
     # A point the view does not draw (NaN) goes far outside the image, where no pixel is set.
     xy = np.round(np.where(np.isfinite(px), px, -1e9)).astype(np.int64)
     colors = np.asarray(colors, dtype=np.uint8)

@@ -9,7 +9,8 @@ type N = number | string;
 interface Fixture {
   points: Array<{ name: string; xy: N[]; x: N[]; y: N[]; half_width: number; half_height: number }>;
   /** [half width, half height, aspect, distance] */
-  distances: Array<[N, N, N, number]>;
+  /** [half width, half height, aspect, margin px, canvas height px, distance] */
+  distances: Array<[N, N, N, N, N, number]>;
 }
 
 const fx = loadFixture<Fixture>('normalize');
@@ -26,8 +27,9 @@ describe('normalize.ts mirrors nbviz.export', () => {
   });
 
   it('fitDistance', () => {
-    for (const [hw, hh, aspect, d] of fx.distances) {
-      expect(fitDistance(num(hw), num(hh), num(aspect)), `${hw}, ${hh}, ${aspect}`).toBe(d);
+    for (const [hw, hh, aspect, margin, height, d] of fx.distances) {
+      expect(fitDistance(num(hw), num(hh), num(aspect), num(margin), num(height)),
+        `${hw}, ${hh}, ${aspect}, ${margin}, ${height}`).toBe(d);
     }
   });
 });

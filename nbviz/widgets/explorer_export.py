@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..export import colorbar_panel, legend_panel, rasterize_points, side_by_side, to_png
+from ..export import colorbar_panel, fit_margin, legend_panel, rasterize_points, side_by_side, to_png
 from ..kernels import images as image_kernels
 from ..kernels.neighbors import knn_all
 from .arrays import array_to_json
@@ -144,13 +144,14 @@ class ExportsView(WidgetMixin):
             picked = np.isin(order, selection)
             order = np.concatenate([order[~picked], order[picked]])  # drawn last: on top
         radius = max(self.point_size / 2, 1.0)
+        margin = fit_margin(self.point_size, self.thumbnail_size if self.thumbnails else 0)
         # Positions fitted on every point (as the live camera is), drawn for the visible ones only.
-        img = rasterize_points(points, colors, width=width, height=height, radius=radius, only=order)
+        img = rasterize_points(points, colors, width=width, height=height, radius=radius, only=order, margin=margin)
         if 0 <= self.focus < len(points):
             ring = np.full((1, 4), (20, 20, 20, 255), dtype=np.uint8)
             for r in (radius + 3, radius + 4):
                 rasterize_points(points, ring, width=width, height=height, radius=r, only=[self.focus],
-                                 out=img, ring=r - 1)
+                                 out=img, ring=r - 1, margin=margin)
         if not legend:
             return img
         if self.color_mode == "value" and self.values is not None:

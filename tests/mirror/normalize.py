@@ -24,9 +24,13 @@ POINTS = {
     "random": np.random.default_rng(7).normal(size=(12, 2)).tolist(),
 }
 
-#: (half width, half height, aspect)
-DISTANCES = [(0.95, 0.3, 2.0), (0.3, 0.95, 2.0), (0.95, 0.95, 0.5), (0.0, 0.0, 1.0), (1.0, 1.0, 0.0),
-             (0.0, 0.95, 0.02), (NAN, 1.0, 1.0), (INF, 1.0, 1.0), (0.5, 0.2, NAN), (0.95, 0.475, 1.6)]
+#: (half width, half height, aspect, margin px, canvas height px)
+DISTANCES = [(0.95, 0.3, 2.0, 0, 0), (0.3, 0.95, 2.0, 0, 0), (0.95, 0.95, 0.5, 0, 0), (0.0, 0.0, 1.0, 0, 0),
+             (1.0, 1.0, 0.0, 0, 0), (0.0, 0.95, 0.02, 0, 0), (NAN, 1.0, 1.0, 0, 0), (INF, 1.0, 1.0, 0, 0),
+             (0.5, 0.2, NAN, 0, 0), (0.95, 0.475, 1.6, 0, 0),
+             # with a margin: a point's radius and half a thumbnail kept from every edge
+             (0.95, 0.475, 1.6, 9.5, 480), (0.3, 0.95, 2.0, 22, 400), (0.95, 0.95, 1.0, 250, 400),
+             (0.95, 0.2, 3.0, 30, 120), (0.0, 0.0, 1.0, 10, 300)]
 
 
 def cases() -> dict:
@@ -37,5 +41,6 @@ def cases() -> dict:
         points.append({"name": name, "xy": [number(v) for v in wire.ravel().tolist()],
                        "x": [number(v) for v in gl[:, 0].tolist()], "y": [number(v) for v in gl[:, 1].tolist()],
                        "half_width": half_w, "half_height": half_h})
-    distances = [[number(hw), number(hh), number(a), fit_distance(hw, hh, a)] for hw, hh, a in DISTANCES]
+    distances = [[number(hw), number(hh), number(a), m, h, fit_distance(hw, hh, a, m, h)]
+                 for hw, hh, a, m, h in DISTANCES]
     return {"points": points, "distances": distances}

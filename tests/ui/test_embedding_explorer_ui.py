@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nbviz.export import fit_to_canvas
+from nbviz.export import fit_margin, fit_to_canvas
 
 from .harness import (
     around,
@@ -85,7 +85,7 @@ def test_voila_click_sets_focus(page, voila):
     assert wait_for_json(probe / "focus.json", lambda v: v != -1) == target
     # The static PNG's layout rule (nbviz.export) puts points exactly where the live view first draws them.
     box = root.locator("canvas").first.bounding_box()
-    expected = fit_to_canvas(scatter_points(), round(box["width"]), round(box["height"]))
+    expected = fit_to_canvas(scatter_points(), round(box["width"]), round(box["height"]), fit_margin(6))
     for i in (0, 17, 123, target):
         got = root.evaluate("(el, i) => el.nbviz.screenPosition(i)", i)
         np.testing.assert_allclose(got, expected[i], atol=1.5)

@@ -7,7 +7,7 @@ import pytest
 from matplotlib.path import Path as Polygon
 from sklearn.datasets import load_digits
 
-from nbviz.export import fit_to_canvas
+from nbviz.export import fit_margin, fit_to_canvas
 
 from .harness import around, pixels, ready_root, screen_point, wait_for_json
 from .test_embedding_explorer_ui import click_point, open_voila
@@ -89,7 +89,7 @@ def test_lasso_selects_exactly_the_points_inside(page, voila, digits):
     page.keyboard.up("Shift")
     selection = wait_for_json(probe / "selection.json", lambda v: len(v) > 0)
     # Geometric test on the layout Python holds (ex.embedding), mapped to the canvas like the live view.
-    screen = fit_to_canvas(layout, round(w), round(h))
+    screen = fit_to_canvas(layout, round(w), round(h), fit_margin(5))
     inside = Polygon(poly).contains_points(screen)
     # The lasso is sampled from mouse moves: only points within 3 px of an edge may go either way.
     clear = edge_distance(screen, poly) > 3

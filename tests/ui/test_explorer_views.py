@@ -8,7 +8,7 @@ import pytest
 from matplotlib import colormaps
 from sklearn.datasets import load_digits
 
-from nbviz.export import fit_to_canvas
+from nbviz.export import fit_margin, fit_to_canvas
 
 from .harness import pixels, ready_root, screen_point, wait_for_json
 from .test_embedding_explorer_ui import open_voila
@@ -83,7 +83,7 @@ def test_box_tool_selects_the_points_in_the_rectangle(page, voila, digits):
     page.mouse.move(box["x"] + x1, box["y"] + y1, steps=15)
     page.mouse.up()
     selection = wait_for_json(probe / "selection.json", lambda v: len(v) > 0)
-    screen = fit_to_canvas(layout, round(box["width"]), round(box["height"]))
+    screen = fit_to_canvas(layout, round(box["width"]), round(box["height"]), fit_margin(5))
     inside = (screen[:, 0] > x0) & (screen[:, 0] < x1) & (screen[:, 1] > y0) & (screen[:, 1] < y1)
     margin = np.minimum.reduce([np.abs(screen[:, 0] - x0), np.abs(screen[:, 0] - x1),
                                 np.abs(screen[:, 1] - y0), np.abs(screen[:, 1] - y1)])
@@ -183,6 +183,6 @@ def test_the_png_paints_each_value_the_colour_the_view_draws(page, voila):
 
     width, height = round(box["width"]), round(box["height"])
     png = np.asarray(Image.open(io.BytesIO(ex.to_png(width, height, legend=False))).convert("RGB")).astype(int)
-    at = np.rint(fit_to_canvas(np.asarray(ex.points), width, height)).astype(int)
+    at = np.rint(fit_to_canvas(np.asarray(ex.points), width, height, fit_margin(16))).astype(int)
     painted = png[at[:, 1], at[:, 0]]
     assert (painted == expected).all(), np.flatnonzero((painted != expected).any(axis=1))[:10]

@@ -3,7 +3,7 @@
 // moved the camera. Split out of index.ts.
 
 import type { ExplorerCtx } from './context';
-import { fitDistance } from './normalize';
+import { fitDistance, fitMargin } from './normalize';
 
 export interface Camera {
   /** Fit the data, and keep fitting it as the container settles, until the user pans or zooms. */
@@ -23,7 +23,8 @@ export function createCamera(
   // (notebook outputs often change width right after the first render).
   const fitView = () => {
     st.autoFit = true;
-    const d = fitDistance(st.half.w, st.half.h, st.width / st.height);
+    const thumbs = ctx.model.get('thumbnails') ? Number(ctx.model.get('thumbnail_size')) || 0 : 0;
+    const d = fitDistance(st.half.w, st.half.h, st.width / st.height, fitMargin(ctx.pointSize(), thumbs), st.height);
     return scatter.zoomToLocation([0, 0], d, { transition: false });
   };
   const resize = () => {

@@ -57,10 +57,23 @@ export function normalizePoints(xy: ArrayLike<number>, n: number): Normalized {
 /**
  * Camera distance that fits a centred box of the given half extents (plus padding) into a canvas
  * of aspect width/height. regl-scatterplot shows GL y in [-d, d] and x in [-d * aspect, d * aspect].
+ * With a `margin` (CSS px) and the canvas `height`, the outermost points also keep that far from every edge, so
+ * a point (its radius, its thumbnail) is never cut by the frame.
  */
-export function fitDistance(halfWidth: number, halfHeight: number, aspect: number): number {
+export function fitDistance(halfWidth: number, halfHeight: number, aspect: number, margin = 0, height = 0): number {
   const hw = Math.max(halfWidth, 1e-6) + PADDING;
   const hh = Math.max(halfHeight, 1e-6) + PADDING;
-  const d = Math.max(hw / Math.max(aspect, 1e-6), hh);
+  let d = Math.max(hw / Math.max(aspect, 1e-6), hh);
+  const width = aspect * height;
+  if (margin > 0 && width > 2 * margin && height > 2 * margin) {
+    // A point at GL x lands x * height / (2d) px from the centre: keep that within half the canvas less the margin.
+    d = Math.max(d, (Math.max(halfWidth, 0) * height) / (width - 2 * margin),
+      (Math.max(halfHeight, 0) * height) / (height - 2 * margin));
+  }
   return Number.isFinite(d) && d > 0 ? d : 1;
+}
+
+/** The margin (CSS px) the fit keeps around the points: their radius, half a thumbnail when they show, a gap. */
+export function fitMargin(pointSize: number, thumbnailSize: number): number {
+  return pointSize / 2 + thumbnailSize / 2 + 6;
 }

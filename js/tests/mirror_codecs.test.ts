@@ -12,7 +12,8 @@ interface Wire {
 
 interface Fixture {
   arrays: Array<{ name: string; input_dtype: string; chunk_bytes: number; wire: Wire; values: Array<number | string> }>;
-  rejected: Array<{ name: string; wire: Partial<Wire>; python_error: string }>;
+  rejected: Array<{ name: string; wire: Partial<Wire> & { bounds?: number[] }; python_error: string }>;
+  positions: Array<{ name: string; wire: Wire & { bounds: number[] }; values: Array<number | string> }>;
 }
 
 const fx = loadFixture<Fixture>('codecs');
@@ -49,6 +50,14 @@ describe('arrays mirror nbviz.widgets.arrays', () => {
     c.values.forEach((v, i) => (data[i] = num(v)));
     const wire = encodeArray(data, c.wire.shape, c.chunk_bytes);
     expect({ ...wire, chunks: wire.chunks.map(base64) }).toEqual(c.wire);
+  });
+
+  it.each(fx.positions.map((c) => [c.name, c] as const))('quantised positions decode to Python\'s: %s', (_name, c) => {
+    const back = decodeArray({ ...c.wire, chunks: c.wire.chunks.map(received) })!;
+    expect(back.data).toBeInstanceOf(Float32Array);
+    expect(back.shape).toEqual(c.wire.shape);
+    const want = c.values.map(num);
+    want.forEach((v, i) => expect(Object.is(back.data[i], v), `${c.name}[${i}]: ${back.data[i]} != ${v}`).toBe(true));
   });
 
   it.each(fx.rejected.map((c) => [c.name, c] as const))('both refuse: %s', (_name, c) => {

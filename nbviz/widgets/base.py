@@ -24,7 +24,7 @@ import traitlets as t
 
 from ..export import mark_static_png, scale_png
 from ..files import save_by_suffix
-from .arrays import array_from_json, array_serialization, array_to_json
+from .arrays import array_from_json, array_serialization, array_to_json, positions_serialization, positions_to_json
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger("nbviz")
@@ -35,11 +35,18 @@ def Array(**kwargs: Any) -> t.Any:  # noqa: N802 - reads like a trait type
     return t.Any(None, allow_none=True, **kwargs).tag(sync=True, **array_serialization)
 
 
-def ArrayList(**kwargs: Any) -> t.List:  # noqa: N802 - reads like a trait type
-    """A synced list of numpy arrays, each travelling as binary."""
+def Positions(**kwargs: Any) -> t.Any:  # noqa: N802 - reads like a trait type
+    """A synced (N, 2) float array of positions, travelling as uint16 per axis within its bounds (see
+    :func:`nbviz.widgets.arrays.positions_to_json`); Python keeps the exact values."""
+    return t.Any(None, allow_none=True, **kwargs).tag(sync=True, **positions_serialization)
+
+
+def ArrayList(positions: bool = False, **kwargs: Any) -> t.List:  # noqa: N802 - reads like a trait type
+    """A synced list of numpy arrays, each travelling as binary (as positions with ``positions=True``)."""
+    encode = positions_to_json if positions else array_to_json
     return t.List(t.Any(), default_value=[], **kwargs).tag(
         sync=True,
-        to_json=lambda v, _w: [array_to_json(a) for a in v],
+        to_json=lambda v, _w: [encode(a) for a in v],
         from_json=lambda v, _w: [array_from_json(a) for a in v],
     )
 

@@ -31,6 +31,7 @@ from .base import (
     Array,
     ArrayList,
     NbvizWidget,
+    Positions,
     TraitValueError,
     check_number,
     validate_number,
@@ -92,8 +93,8 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
     _picture_traits = ("points", "categories", "category_names", "palette", "values", "colormap_lut", "value_range",
                        "color_mode", "color_title", "hidden_categories", "selection", "focus", "point_size")
 
-    points = Array(help="(N, 2) float32 positions shown now")
-    layouts = ArrayList(help="aligned layouts, each (N, 2) float32; empty for one layout")
+    points = Positions(help="(N, 2) float32 positions shown now (uint16 per axis on the wire)")
+    layouts = ArrayList(positions=True, help="aligned layouts, each (N, 2) float32; empty for one layout")
     layout_names = t.List(t.Unicode()).tag(sync=True)
     layout_index = t.Int(0).tag(sync=True)
 

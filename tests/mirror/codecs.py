@@ -8,7 +8,7 @@ import base64
 
 import numpy as np
 
-from nbviz.widgets.arrays import CHUNK_BYTES, array_from_json, array_to_json
+from nbviz.widgets.arrays import CHUNK_BYTES, array_from_json, array_to_json, positions_to_json
 from tests.mirror import number
 
 NAN, INF = float("nan"), float("inf")
@@ -39,6 +39,16 @@ ARRAYS = {
     "uint8 odd chunks": (np.arange(7, dtype=np.uint8), 3),
 }
 
+#: Positions as the explorer sends them (uint16 per axis within the bounds): name -> (N, 2) input.
+POSITIONS = {
+    "random": np.random.default_rng(3).normal(size=(40, 2)).astype(np.float32),
+    "missing points and an infinite one": np.array([[0, 1], [NAN, 2], [3, INF], [-1, -4], [NAN, NAN]], np.float32),
+    "one point": np.array([[5.5, -2.0]], np.float32),
+    "a flat axis": np.array([[0, 7], [1, 7], [2, 7]], np.float32),
+    "far from the origin, float64": np.array([[1e6 + 0.25, -3e5], [1e6 + 1.75, -3e5 + 2.0]]),
+    "empty": np.zeros((0, 2), np.float32),
+}
+
 #: Messages neither side may read (the browser never sends them; a corrupt saved state might hold them).
 REJECTED = {
     "missing chunks": {"dtype": "uint8", "shape": [1]},
@@ -50,6 +60,9 @@ REJECTED = {
     "shape not a list": {"dtype": "uint8", "shape": "3", "chunks": [bytes(3)]},
     "negative dimension": {"dtype": "uint8", "shape": [0, -1], "chunks": []},
     "fractional dimension": {"dtype": "uint8", "shape": [1.5], "chunks": [bytes(1)]},
+    "positions bounds of the wrong length": {"dtype": "uint16", "shape": [1, 2], "chunks": [bytes(4)],
+                                             "bounds": [0, 1]},
+    "positions that are not uint16": {"dtype": "uint8", "shape": [1, 2], "chunks": [bytes(2)], "bounds": [0, 1, 0, 1]},
 }
 
 
@@ -77,4 +90,12 @@ def cases() -> dict:
                              if "chunks" in msg else msg, "python_error": str(exc)})
         else:
             raise AssertionError(f"array_from_json accepted {name!r}: {msg}")
-    return {"arrays": arrays, "rejected": rejected}
+    positions = []
+    for name, arr in POSITIONS.items():
+        wire = positions_to_json(arr)
+        assert wire is not None and "bounds" in wire
+        back = array_from_json(wire)
+        assert back is not None
+        positions.append({"name": name, "wire": {**wire, "chunks": _b64(wire["chunks"])},
+                          "values": [number(v) for v in back.ravel().tolist()]})
+    return {"arrays": arrays, "rejected": rejected, "positions": positions}

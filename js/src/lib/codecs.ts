@@ -57,7 +57,38 @@ export function asBytes(chunk: DataView | ArrayBuffer | ArrayBufferView): Uint8A
  * Views the received buffer directly when there is one aligned chunk, copies otherwise
  * (typed arrays need byteOffset % itemsize === 0, which ipywidgets does not promise).
  */
+/** The code of a missing coordinate in quantised positions (`positions_to_json` in Python); finite ones take 0..STEPS. */
+export const QUANT_MISSING = 65535;
+export const QUANT_STEPS = 65534;
+
+/** float32 (N, 2) positions of uint16 codes within `bounds` [x0, x1, y0, y1]; QUANT_MISSING is NaN. */
+export function dequantizePositions(codes: TypedArray, bounds: readonly number[]): Float32Array {
+  const out = new Float32Array(codes.length);
+  for (let i = 0; i < codes.length; i++) {
+    const axis = i % 2;
+    const lo = bounds[2 * axis];
+    const hi = bounds[2 * axis + 1];
+    out[i] = codes[i] === QUANT_MISSING ? NaN : lo + codes[i] * ((hi - lo) / QUANT_STEPS);
+  }
+  return out;
+}
+
+/** A message with `bounds` holds quantised positions: decoded to float32 (N, 2). */
+function withBounds(decoded: DecodedArray, bounds: unknown): DecodedArray {
+  if (bounds === undefined) return decoded;
+  if (!Array.isArray(bounds) || bounds.length !== 4 || !bounds.every((b) => typeof b === 'number')
+    || !(decoded.data instanceof Uint16Array) || decoded.shape.length !== 2 || decoded.shape[1] !== 2) {
+    throw new TypeError('positions message must be (N, 2) uint16 with bounds [x0, x1, y0, y1]');
+  }
+  return { data: dequantizePositions(decoded.data, bounds), shape: decoded.shape };
+}
+
 export function decodeArray(value: unknown): DecodedArray | null {
+  const decoded = decodeRaw(value);
+  return decoded && withBounds(decoded, (value as { bounds?: unknown }).bounds);
+}
+
+function decodeRaw(value: unknown): DecodedArray | null {
   if (value === null || value === undefined) return null;
   const obj = value as Partial<WireArray>;
   if (typeof obj.dtype !== 'string' || !Array.isArray(obj.shape) || !Array.isArray(obj.chunks)) {

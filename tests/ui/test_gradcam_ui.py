@@ -107,11 +107,17 @@ def test_opacity_and_sign_change_pixels_without_a_kernel_call(page, voila):
     assert not page.page_errors
 
 
-def test_the_true_class_button_explains_the_label_and_the_caption_names_it(page, voila):
-    probe, root = open_viewer(page, voila, "gradcam_true")
+def visible_part(page, voila, name: str, selector: str):
+    """The viewer opened on image 0, and one of its parts once shown."""
+    probe, root = open_viewer(page, voila, name)
     wait_for_json(probe / "index.json", lambda v: v == 0)
-    truth = root.locator(".nbviz-gc-true")
-    truth.wait_for(timeout=15_000)
+    part = root.locator(selector)
+    part.wait_for(timeout=15_000)
+    return probe, root, part
+
+
+def test_the_true_class_button_explains_the_label_and_the_caption_names_it(page, voila):
+    probe, root, truth = visible_part(page, voila, "gradcam_true", ".nbviz-gc-true")
     assert truth.text_content() == "true class (<b>digit 0</b>)"  # load_digits()'s first image is a 0
     assert "true: <b>digit 0</b>" in root.locator(".nbviz-gc-view figcaption").first.text_content()
     truth.click()
@@ -125,10 +131,7 @@ def test_the_true_class_button_explains_the_label_and_the_caption_names_it(page,
 
 
 def test_the_colour_key_says_what_colours_mean_and_one_sign_keeps_zero_neutral(page, voila):
-    probe, root = open_viewer(page, voila, "gradcam_key")
-    wait_for_json(probe / "index.json", lambda v: v == 0)
-    key = root.locator(".nbviz-gc-key")
-    key.wait_for(timeout=15_000)
+    probe, root, _key = visible_part(page, voila, "gradcam_key", ".nbviz-gc-key")
     labels = lambda: root.locator(".nbviz-gc-key-label").all_text_contents()  # noqa: E731
     assert labels() == ["against", "0", "for"]
     strip = root.locator(".nbviz-gc-key-strip")

@@ -53,11 +53,16 @@ def wait_count(page, root, predicate: str) -> int:
     return root.evaluate("el => el.nbviz.visibleCount()")
 
 
+def open_graph(page, voila, name: str, cell: str):
+    """Voila renders a notebook of ``cell``; the graph's root once drawn, and the probe folder."""
+    probe = voila.root / f"{name}_probe"
+    write_notebook(voila.root / f"{name}.ipynb", [cell], probe_folder=probe)
+    page.goto(f"{voila.url}/voila/render/{name}.ipynb", timeout=180_000)
+    return probe, ready_root(page, ".nbviz-model-graph", timeout=180_000)
+
+
 def test_expand_collapse_select_link_and_search(page, voila):
-    probe = voila.root / "graph_probe"
-    write_notebook(voila.root / "graph.ipynb", [GRAPH], probe_folder=probe)
-    page.goto(f"{voila.url}/voila/render/graph.ipynb", timeout=180_000)
-    root = ready_root(page, ".nbviz-model-graph", timeout=180_000)
+    probe, root = open_graph(page, voila, "graph", GRAPH)
     closed = root.evaluate("el => el.nbviz.visibleCount()")
     assert closed == 7  # input, conv, the closed Sequential, pool, flatten, linear, output
     # elkjs started in a web worker from the bundle itself (no network: the page's guard would fail the test).
@@ -134,10 +139,7 @@ g
 def test_a_tall_graph_is_fitted_readable_refitted_after_expanding_and_its_skip_edge_shows(page, voila):
     from .harness import pixels
 
-    probe = voila.root / "deep_probe"
-    write_notebook(voila.root / "deep.ipynb", [DEEP], probe_folder=probe)
-    page.goto(f"{voila.url}/voila/render/deep.ipynb", timeout=180_000)
-    root = ready_root(page, ".nbviz-model-graph", timeout=180_000)
+    probe, root = open_graph(page, voila, "deep", DEEP)
     # ~30 nodes in a 420 px stage: fitted to the width at a readable zoom (text at 10 px or more), not to the height.
     zoom = root.evaluate("el => el.nbviz.zoom")
     assert zoom >= 0.9, zoom

@@ -28,6 +28,7 @@ from .attribution_layers import (
     tokens_to_maps,
     with_mappable,
 )
+from .progress import progress_bar
 from .torch_utils import first_tensor, forward_failed, handed_back, model_device, model_dtype
 
 METHODS = ("gradcam", "integrated_gradients", "saliency", "occlusion", "guided_gradcam")
@@ -324,6 +325,7 @@ def attribute(
     precision: str = "fp32",
     noise_tunnel: dict | bool | None = None,
     method_kwargs: dict | None = None,
+    progress: bool = False,
 ) -> Attribution:
     """Attribution maps of a classifier for a batch of images, with its scores.
 
@@ -354,6 +356,8 @@ def attribute(
         Smooth input attributions with Captum's NoiseTunnel: True or its arguments (nt_type, nt_samples, stdevs).
     method_kwargs
         Passed to the Captum method's ``attribute`` (n_steps, baselines, sliding_window_shapes, ...).
+    progress
+        A ``tqdm.auto`` bar over the images, shown once the work has taken half a second (and gone when done).
 
     Returns
     -------
@@ -389,6 +393,7 @@ def attribute(
         raise ValueError("noise_tunnel smooths input attributions; use it with method='integrated_gradients', "
                          "'saliency', 'occlusion' or 'guided_gradcam'")
     maps, logits, chosen = [], [], []
+    bar = progress_bar(n, desc=f"nbviz {method}", unit="image", disable=not progress, delay=0.5)
     try:
         with handed_back(model):
             if module is not None and check is not None:
@@ -419,8 +424,11 @@ def attribute(
                 maps.append(cam[:, 0].detach().cpu())
                 logits.append(batch_logits.cpu())
                 chosen.append(batch_chosen.cpu())
+                bar.update(len(xb))
     except NotMappable as exc:  # the model is handed back: the layers that can be mapped are probed now
         raise ValueError(with_mappable(str(exc), layer_shapes(model, x, proc_x))) from None
+    finally:
+        bar.close()
     return Attribution(torch.cat(maps), torch.cat(logits), torch.cat(chosen))
 
 

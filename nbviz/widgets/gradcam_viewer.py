@@ -246,9 +246,10 @@ class GradCamViewer(ShowsConfusion, GradCamPage, NbvizWidget):
     # -- kernels ------------------------------------------------------------------------------------------
     def _attribute(self, x: torch.Tensor, layer: str, target: Any) -> attr.Attribution:
         self.computations += 1
+        # A bar for the batch's maps when they take a while; one re-targeted image is quick.
         return attr.attribute(self._model, x, layer or None, target, method=self._method, signed=True,
                               proc_x=self._proc_x, reshape=self._reshape, batch_size=self._batch_size,
-                              precision=self._precision)
+                              precision=self._precision, progress=len(x) > 1)
 
     def _batch(self, layer: str) -> attr.Attribution:
         """Maps of the whole batch for each image's predicted class at ``layer`` (cached)."""

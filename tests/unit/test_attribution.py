@@ -521,3 +521,30 @@ def test_the_viewer_refuses_a_model_giving_nan():
     model.insert(0, _NanWhereMarked())
     with pytest.raises(ValueError, match="NaN or inf class scores for image 0;"):
         GradCamViewer(model, marked(2, [0]), layer="5")
+
+
+def test_a_long_batch_reports_progress_and_closes_its_bar(monkeypatch):
+    import nbviz.kernels.attribution as A
+
+    made = []
+
+    class Bar:
+        def __init__(self, total, **kwargs):
+            self.total, self.kwargs, self.done, self.closed = total, kwargs, 0, False
+            made.append(self)
+
+        def update(self, k):
+            self.done += k
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(A, "progress_bar", lambda total, **kw: Bar(total, **kw))
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                                torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    A.attribute(model, torch.rand(7, 3, 8, 8), "0", batch_size=3, progress=True)
+    (bar,) = made
+    assert bar.total == 7 and bar.done == 7 and bar.closed and bar.kwargs["disable"] is False
+    assert bar.kwargs["delay"] == 0.5  # shown only once the work has taken half a second
+    A.attribute(model, torch.rand(2, 3, 8, 8), "0")
+    assert made[1].kwargs["disable"] is True and made[1].closed

@@ -42,8 +42,13 @@ describe('axesFor', () => {
     expect(axesFor(4, 5, [])).toEqual([4, 3]);
     expect(axesFor(0, 1, [])).toEqual([0, 0]);
   });
-  it('keeps the other axis of the current pair', () => {
-    expect(axesFor(3, 5, [1, 2])).toEqual([3, 1]);
-    expect(axesFor(2, 5, [1, 2])).toEqual([2, 3]);
+  it('is the same pair whatever was shown before', () => {
+    expect(axesFor(2, 5, [0, 1])).toEqual([2, 3]);
+    expect(axesFor(2, 5, [3, 4])).toEqual([2, 3]);
+    expect(axesFor(0, 5, [2, 3])).toEqual([0, 1]);
+  });
+  it('a shift-click puts the component on the y axis and keeps x', () => {
+    expect(axesFor(3, 5, [0, 1], true)).toEqual([0, 3]);
+    expect(axesFor(0, 5, [0, 1], true)).toEqual([0, 1]); // x itself: the plain pair
   });
 });

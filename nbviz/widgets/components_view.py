@@ -284,16 +284,14 @@ class ComponentsProbe(CompositeOutput):
             self.explorer.points = np.ascontiguousarray(self.scores[:, [i, j]], dtype=np.float32)
 
     def color_by_cell(self, i: int, column: int) -> None:
-        """Colour the explorer by the label or metadata column of heatmap column ``column``."""
+        """Colour the explorer by the label or metadata column of heatmap column ``column`` (its selection and hidden
+        classes stay) and show PC ``i`` with the next on its axes."""
         _, names, kinds = self.correlations()
         column = check_number(column, "column", low=0, high=len(names) - 1, integer=True)
         if self.explorer is not None:
             # "column:": a metadata column called e.g. "cluster" must not pick the built-in colouring.
+            # Colouring only: the user's selection and hidden classes stay as they were.
             self.explorer.color_by("label" if kinds[column] == "label" else COLUMN_PREFIX + names[column])
-            if kinds[column] == "label":
-                # Show the class against the rest: hide nothing else, but pick the class's points.
-                codes = self.explorer.features.labels.astype(str) == names[column]
-                self.explorer.selection = np.flatnonzero(codes)
         self.show_axes(i)
 
     # -- view ------------------------------------------------------------------------------------------------

@@ -419,8 +419,9 @@ def _map_picture(pos: np.ndarray, neg: np.ndarray, m: float, kinds: np.ndarray, 
         lo, hi = int(np.searchsorted(neg, d)), int(np.searchsorted(neg, d + m))
         for k, (c0, c1) in ((2, (0, lo)), (1, (lo, hi)), (0, (hi, cols))):
             if c1 > c0:
-                draw.rectangle((30 + (width - 40) * c0 / cols, y0, 30 + (width - 40) * c1 / cols - 1,
-                                max(y1 - 1, y0)), fill=_rgba(kinds[k]))
+                x0 = 30 + (width - 40) * c0 / cols
+                draw.rectangle((x0, y0, max(30 + (width - 40) * c1 / cols - 1, x0), max(y1 - 1, y0)),
+                               fill=_rgba(kinds[k]))
     return np.asarray(img)
 
 

@@ -58,9 +58,14 @@ def test_scree_bar_and_component_click_set_the_axes(page, voila, pcs):
     # The explorer's points are now (PC3, PC4): read them back from the page's model through the hook.
     page.wait_for_function("el => el.querySelector('.nbviz-cv-column[data-component=\"2\"].nbviz-cv-active')",
                            arg=root.element_handle(), timeout=20_000)
-    # A click on the PC5 column title pairs it with PC3 (the other axis kept).
+    # A click on a column title shows the same pair whatever was shown before: PC5 (the last) with PC4; PC2 with
+    # PC3. A shift-click puts a component on the y axis and keeps x.
     root.locator('.nbviz-cv-column[data-component="4"] .nbviz-cv-col-title').click()
-    assert wait_for_json(probe / "active.json", lambda v: v == [4, 2]) == [4, 2]
+    assert wait_for_json(probe / "active.json", lambda v: v == [4, 3]) == [4, 3]
+    root.locator('.nbviz-cv-column[data-component="1"] .nbviz-cv-col-title').click()
+    assert wait_for_json(probe / "active.json", lambda v: v == [1, 2]) == [1, 2]
+    root.locator('.nbviz-cv-column[data-component="4"] .nbviz-cv-col-title').click(modifiers=["Shift"])
+    assert wait_for_json(probe / "active.json", lambda v: v == [1, 4]) == [1, 4]
     assert wait_for_json(probe / "error.json") == ""
 
 

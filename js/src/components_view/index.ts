@@ -75,8 +75,8 @@ function render({ model, el: host }: Pick<RenderProps<ComponentsTraits>, 'model'
     if (active.includes(col.index)) box.classList.add('nbviz-cv-active');
     const head = el('button', 'nbviz-cv-col-title', col.title);
     head.type = 'button';
-    head.title = 'Show this component as the scatter\u2019s x axis';
-    head.addEventListener('click', () => send(model, 'active', axesFor(col.index, n, active)));
+    head.title = 'Click: this component \u00d7 the next on the scatter\u2019s axes. Shift-click: this one on the y axis';
+    head.addEventListener('click', (ev) => send(model, 'active', axesFor(col.index, n, active, ev.shiftKey)));
     const high = el('div', 'nbviz-cv-end nbviz-cv-high');
     high.append(el('div', 'nbviz-cv-end-label', 'high'));
     col.high.forEach((i, k) => high.append(tile(i, col.high_text[k] ?? '')));

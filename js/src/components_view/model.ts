@@ -45,11 +45,12 @@ export function nextSort(current: { key: SortKey; ascending: boolean }, clicked:
   return clicked === current.key ? { key: clicked, ascending: !current.ascending } : { key: clicked, ascending: true };
 }
 
-/** The axes to show after a click on component i: (i, the other active one) or (i, i + 1) / (i, i - 1). */
-export function axesFor(i: number, n: number, active: number[]): [number, number] {
-  if (active.length === 2 && active[0] !== i && active[1] !== i && active[0] >= 0 && active[0] < n) {
-    return [i, active[0]];
-  }
+/**
+ * The axes to show after a click on component i, the same whatever was shown before: (i, i + 1), or (i, i - 1)
+ * for the last. With `asY` (a shift-click) i goes on the y axis and the x axis stays.
+ */
+export function axesFor(i: number, n: number, active: number[], asY = false): [number, number] {
+  if (asY && active.length === 2 && active[0] >= 0 && active[0] < n && active[0] !== i) return [active[0], i];
   return [i, i + 1 < n ? i + 1 : Math.max(i - 1, 0)];
 }
 

@@ -73,8 +73,19 @@ def test_no_focus_ring_on_a_hidden_point_and_no_tooltip_after_a_zoom(page, voila
     page.mouse.move(ox, oy)
     tip = root.locator(".nbviz-tooltip")
     tip.wait_for(state="visible", timeout=10_000)
+    fitted = root.evaluate("el => el.nbviz.camera")
     page.mouse.wheel(0, -400)
     tip.wait_for(state="hidden", timeout=5_000)
+
+    # "Reset view" sits in the toolbar (over the plot it hid the points in its corner) and fits the view again.
+    reset = root.locator(".nbviz-toolbar .nbviz-reset")
+    plot = root.locator("canvas").first.bounding_box()
+    button = reset.bounding_box()
+    assert button["y"] + button["height"] <= plot["y"]
+    page.wait_for_function("([el, c]) => el.nbviz.camera[2] !== c[2]", arg=[root.element_handle(), fitted])
+    reset.click()
+    page.wait_for_function("([el, c]) => el.nbviz.camera.every((v, i) => Math.abs(v - c[i]) < 1e-6)",
+                           arg=[root.element_handle(), fitted], timeout=10_000)
     assert not page.page_errors
 
 

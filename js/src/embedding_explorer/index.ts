@@ -70,7 +70,7 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   const tip = div('nbviz-tooltip');
   tip.hidden = true;
   const progress = progressBar();
-  plot.append(canvas, overlayCanvas, resetButton, legend, colorbar, tip, progress.root);
+  plot.append(canvas, overlayCanvas, legend, colorbar, tip, progress.root);
 
   // The side panels are laid out before the plot is sized; their callbacks only run once the parts exist.
   const focusIndex = () => {
@@ -144,7 +144,8 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     model.save_changes();
   });
   const title = titleLine();
-  toolbar.append(title.root, selection.tools.root, slider.root, menu.root, labels.root);
+  // The Reset button sits in the toolbar: over the plot it would hide the points in its corner.
+  toolbar.append(title.root, selection.tools.root, resetButton, slider.root, menu.root, labels.root);
   const syncColorMenu = () => menu.sync((model.get('color_options') ?? []).map(String), String(model.get('color_source') ?? ''));
   const syncTitle = () => title.sync(String(model.get('plot_title') ?? ''));
   const coloring = createColoring(ctx, {

@@ -3,8 +3,7 @@ the gallery shows today: ``python -m benchmarks.readme_pictures``.
 
 Writes ``notebooks/screenshots/``: ``hero.png`` (the explorer after UMAP, thumbnails on, the neighbour grid of a
 clicked point open: the explorer's picture) and one picture per other widget (``gradcam.png``, ``model_graph.png``,
-``prob_map.png``), light; ``--dark`` adds ``*_dark.png`` through JupyterLab's dark theme variables. Needs what the
-browser tests need (Debian's Chromium, Voila).
+``prob_map.png``), in Voila's light theme. Needs what the browser tests need (Debian's Chromium, Voila).
 """
 
 from __future__ import annotations
@@ -20,13 +19,6 @@ from tests.ui.harness import CHROMIUM_ARGS, chromium_executable, start_voila
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "notebooks" / "screenshots"
 GALLERY = ROOT / "notebooks" / "dashboard.ipynb"
-#: JupyterLab's dark theme variables (the views read these), for the dark pictures.
-DARK = """
-:root { --jp-layout-color0: #111111; --jp-layout-color1: #212121; --jp-layout-color2: #424242;
-  --jp-layout-color3: #616161; --jp-ui-font-color1: rgba(255,255,255,0.87); --jp-ui-font-color2: rgba(255,255,255,0.54);
-  --jp-border-color1: #616161; --jp-border-color2: #424242; --jp-brand-color1: #64b5f6; }
-body { background: #111111 !important; color: rgba(255,255,255,0.87); }
-"""
 
 
 def _ready(page, selector: str, timeout: float = 300_000):
@@ -36,7 +28,7 @@ def _ready(page, selector: str, timeout: float = 300_000):
     return root
 
 
-def take(dark: bool = False, width: int = 1180) -> list[Path]:
+def take(width: int = 1180) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     work = Path(tempfile.mkdtemp(prefix="nbviz-pictures-"))
@@ -48,9 +40,6 @@ def take(dark: bool = False, width: int = 1180) -> list[Path]:
             browser = p.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1)
             page.goto(f"{server.url}/voila/render/{GALLERY.name}", timeout=600_000)
-            if dark:
-                page.add_style_tag(content=DARK)
-            suffix = "_dark" if dark else ""
             explorer = _ready(page, ".nbviz-embedding")
             # UMAP replaces PCA when it is done: the title says so.
             page.wait_for_function("() => document.querySelector('.nbviz-plot-title')?.textContent.startsWith('UMAP')",
@@ -63,10 +52,10 @@ def take(dark: bool = False, width: int = 1180) -> list[Path]:
             explorer.locator('.nbviz-neighbors[data-for="7"]').wait_for(timeout=60_000)
             page.mouse.move(1, 1)
             page.wait_for_timeout(500)
-            shots[f"hero{suffix}.png"] = explorer
-            shots[f"gradcam{suffix}.png"] = _ready(page, ".nbviz-gradcam")
-            shots[f"model_graph{suffix}.png"] = _ready(page, ".nbviz-model-graph")
-            shots[f"prob_map{suffix}.png"] = _ready(page, ".nbviz-pm")
+            shots["hero.png"] = explorer
+            shots["gradcam.png"] = _ready(page, ".nbviz-gradcam")
+            shots["model_graph.png"] = _ready(page, ".nbviz-model-graph")
+            shots["prob_map.png"] = _ready(page, ".nbviz-pm")
             OUT.mkdir(parents=True, exist_ok=True)
             for name, element in shots.items():
                 element.scroll_into_view_if_needed()
@@ -81,13 +70,9 @@ def take(dark: bool = False, width: int = 1180) -> list[Path]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dark", action="store_true", help="also the dark pictures")
-    args = parser.parse_args()
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     t0 = time.perf_counter()
     paths = take()
-    if args.dark:
-        paths += take(dark=True)
     for p in paths:
         print(f"wrote {p.relative_to(ROOT)}")
     print(f"{time.perf_counter() - t0:.0f} s")

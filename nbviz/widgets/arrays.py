@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, overload
 
 import numpy as np
+import traitlets as t
 
 #: Largest buffer a single chunk carries (4 MiB): well under the 10 MB websocket message default.
 CHUNK_BYTES = 4 * 1024 * 1024
@@ -129,3 +130,25 @@ def dequantize_positions(codes: np.ndarray, bounds: Any) -> np.ndarray:
 
 
 positions_serialization = {"to_json": positions_to_json, "from_json": array_from_json}
+
+
+# -- trait types -------------------------------------------------------------------------------------------------
+def Array(**kwargs: Any) -> t.Any:  # noqa: N802 - reads like a trait type
+    """A synced numpy-array trait that travels as binary (see :mod:`nbviz.widgets.arrays`)."""
+    return t.Any(None, allow_none=True, **kwargs).tag(sync=True, **array_serialization)
+
+
+def Positions(**kwargs: Any) -> t.Any:  # noqa: N802 - reads like a trait type
+    """A synced (N, 2) float array of positions, travelling as uint16 per axis within its bounds (see
+    :func:`nbviz.widgets.arrays.positions_to_json`); Python keeps the exact values."""
+    return t.Any(None, allow_none=True, **kwargs).tag(sync=True, **positions_serialization)
+
+
+def ArrayList(positions: bool = False, **kwargs: Any) -> t.List:  # noqa: N802 - reads like a trait type
+    """A synced list of numpy arrays, each travelling as binary (as positions with ``positions=True``)."""
+    encode = positions_to_json if positions else array_to_json
+    return t.List(t.Any(), default_value=[], **kwargs).tag(
+        sync=True,
+        to_json=lambda v, _w: [encode(a) for a in v],
+        from_json=lambda v, _w: [array_from_json(a) for a in v],
+    )

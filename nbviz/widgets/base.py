@@ -24,31 +24,12 @@ import traitlets as t
 
 from ..export import mark_static_png, scale_png
 from ..files import save_by_suffix
-from .arrays import array_from_json, array_serialization, array_to_json, positions_serialization, positions_to_json
+
+# The array trait types live with their wire format; widgets take them from here with the rest of the base.
+from .arrays import Array, ArrayList, Positions  # noqa: F401
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger("nbviz")
-
-
-def Array(**kwargs: Any) -> t.Any:  # noqa: N802 - reads like a trait type
-    """A synced numpy-array trait that travels as binary (see :mod:`nbviz.widgets.arrays`)."""
-    return t.Any(None, allow_none=True, **kwargs).tag(sync=True, **array_serialization)
-
-
-def Positions(**kwargs: Any) -> t.Any:  # noqa: N802 - reads like a trait type
-    """A synced (N, 2) float array of positions, travelling as uint16 per axis within its bounds (see
-    :func:`nbviz.widgets.arrays.positions_to_json`); Python keeps the exact values."""
-    return t.Any(None, allow_none=True, **kwargs).tag(sync=True, **positions_serialization)
-
-
-def ArrayList(positions: bool = False, **kwargs: Any) -> t.List:  # noqa: N802 - reads like a trait type
-    """A synced list of numpy arrays, each travelling as binary (as positions with ``positions=True``)."""
-    encode = positions_to_json if positions else array_to_json
-    return t.List(t.Any(), default_value=[], **kwargs).tag(
-        sync=True,
-        to_json=lambda v, _w: [encode(a) for a in v],
-        from_json=lambda v, _w: [array_from_json(a) for a in v],
-    )
 
 
 def bundle_path(name: str, suffix: str = ".js") -> Path:

@@ -410,7 +410,7 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
 
         return ComponentsProbe(self, n, **kwargs)
 
-    #: ``EmbeddingExplorer.compare({"a": f1, "b": f2}, ...)``: two feature sets side by side (same items) or two
+    #: ``EmbeddingExplorer.compare({"a": f1, "b": f2, ...})``: 2 to 6 feature sets side by side (same items) or
     #: dataset splits in one space fitted on ``fit_on`` (different items); see :func:`nbviz.widgets.compare.compare`,
     #: whose ``explorer_type`` is this class.
     compare = classmethod(compare)
@@ -459,3 +459,15 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
         shown = self._sets[self.layout_index if len(self._sets) > 1 else 0]
         return export_projector(with_items(shown.embeddings, self.features), logdir, sprite_size=sprite_size,
                                 run=run, overwrite=overwrite)
+
+    def triplets(self, margin: float = 0.2, **kwargs: Any) -> Any:
+        """The triplet-loss sample space of the shown features (their labels): a
+        :class:`~nbviz.widgets.triplet_space.TripletSpace` drawn at this explorer's positions, with its metric.
+        ``kwargs``: labels, metric, anchors, before, xy, max_anchors, seed, anchor, max_margin, title, height."""
+        from .components_view import shown_features
+        from .triplet_space import TripletSpace
+
+        if self.points is not None and len(self.points) == len(self.features):
+            kwargs.setdefault("xy", self.points)
+        kwargs.setdefault("metric", self._metric)
+        return TripletSpace(shown_features(self), margin=margin, **kwargs)

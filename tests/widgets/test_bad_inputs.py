@@ -281,7 +281,7 @@ def make_compare(**kw: Any) -> Any:
 
 constructor_cases("compare", make_compare, {
     "sets": [None, "abc", {}, {"a": np.zeros((N, D))}, [np.zeros((N, D))] * 2, {"a": np.zeros((N, D)), "b": "x"},
-             {"a": np.zeros((N, D)), "b": np.zeros((N, D + 1)), "c": np.zeros((N, D))}],
+             {k: np.zeros((N, D)) for k in "abcdefg"}],  # 7 sets: 2 to 6 are compared
     "fit_on": ["zz", 3],
     "k": ints(1) + [N, 10**6],
     "labels": [np.zeros(N + 1), {"zz": np.zeros(N)}],

@@ -152,12 +152,12 @@ def test_compare_bad_input(digits):
     x = digits.data
     with pytest.raises(ValueError, match="fit_on must be one of the keys of sets \\['a', 'b'\\], got 'c'"):
         compare({"a": x, "b": x}, fit_on="c")
-    with pytest.raises(ValueError, match="at least two feature sets"):
+    with pytest.raises(ValueError, match="sets must be a dict of 2 to 6 feature sets"):
         compare({"a": x})
     with pytest.raises(ValueError, match="same D"):
         compare({"a": x, "b": x[:100, :10]})
-    with pytest.raises(ValueError, match="exactly two"):
-        compare({"a": x, "b": x, "c": x})
+    with pytest.raises(ValueError, match="got 7 set"):
+        compare({c: x for c in "abcdefg"})
 
 
 def test_explorer_entry_points_are_the_probe_and_compare():

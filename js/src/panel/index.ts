@@ -12,23 +12,34 @@ export interface PanelTraits {
   children: string[];
   direction: 'row' | 'column';
   titles: string[];
+  /** "row" only: 0 lets the views wrap freely; n >= 1 makes a grid of up to n views a row. */
+  columns: number;
   error: string;
   error_details: string;
 }
 
-/** The class names of the panel's box for a direction (pure: tested without a DOM). */
-export function boxClass(direction: string): string {
+/** The class names of the panel's box for a direction and a column count (pure: tested without a DOM). */
+export function boxClass(direction: string, columns = 0): string {
+  if (direction === 'row' && columns > 0) return 'nbviz-panel-box nbviz-panel-grid';
   return `nbviz-panel-box nbviz-panel-${direction === 'row' ? 'row' : 'column'}`;
+}
+
+/** Lay out the box: its classes, and for a grid how many views a row at most (a CSS variable). */
+function layoutBox(box: HTMLElement, direction: string, columns: number): void {
+  const n = Math.max(0, Math.floor(Number(columns) || 0));
+  box.className = boxClass(direction, n);
+  if (direction === 'row' && n > 0) box.style.setProperty('--nbviz-panel-columns', String(n));
+  else box.style.removeProperty('--nbviz-panel-columns');
 }
 
 async function render({ model, el: host, host: widgets, signal }: RenderProps<PanelTraits>): Promise<() => void> {
   const { root } = mountWidgetRoot(model, host, 'nbviz-panel');
-  const box = el('div', boxClass(model.get('direction')));
+  const box = el('div', boxClass(model.get('direction'), model.get('columns') ?? 0));
   root.append(box);
   let generation = 0;
   const draw = async () => {
     const mine = ++generation;
-    box.className = boxClass(model.get('direction'));
+    layoutBox(box, model.get('direction'), model.get('columns') ?? 0);
     const titles = model.get('titles') ?? [];
     const slots = (model.get('children') ?? []).map((ref, i) => {
       const slot = el('div', 'nbviz-panel-slot');
@@ -54,12 +65,14 @@ async function render({ model, el: host, host: widgets, signal }: RenderProps<Pa
   model.on('change:children', redraw);
   model.on('change:direction', redraw);
   model.on('change:titles', redraw);
+  model.on('change:columns', redraw);
   await draw();
   return () => {
     generation++;
     model.off('change:children', redraw);
     model.off('change:direction', redraw);
     model.off('change:titles', redraw);
+    model.off('change:columns', redraw);
   };
 }
 

@@ -16,6 +16,7 @@ _LAZY = {
     "ProbMapRecorder": ".kernels.recorder",
     "ModelGraph": ".widgets.model_graph",
     "ImageFolder": ".image_folder",
+    "TripletSpace": ".widgets.triplet_space",
 }
 
 __all__ = ["EmbeddingExplorer", "Features", "__version__", *_LAZY]

@@ -330,7 +330,7 @@ def triplet_summary(x: Any, labels: Any, margin: float = 0.2, metric: str = "euc
 
     parts = _blocks([space], codes, chosen, True, correlate)
     acc = np.sum([p[0] for p in parts], axis=0) if parts else np.zeros(size // 2 + 1, dtype=np.complex128)
-    hard, below, total = (sum(p[k] for p in parts) for k in (1, 2, 3))
+    hard, below, total = (sum(int(p[k]) for p in parts) for k in (1, 2, 3))
     corr = np.rint(np.fft.irfft(acc, size)).astype(np.int64)
     # Circular correlation: lag k >= 0 at corr[k], k < 0 at corr[size + k].
     full = np.concatenate((corr[size - grid + 1:], corr[:grid]))

@@ -48,6 +48,11 @@ def nice_ceiling(v: float) -> float:
     return next(f * base for f in (1, 2, 2.5, 5, 10) if f * base >= v * (1 - 1e-12))
 
 
+def median_positive(p: int) -> int:
+    """The positive whose margin band is drawn first (nearest first: index p // 2); the view's default too."""
+    return p // 2
+
+
 def display_histogram(hist: kernel.MarginHistogram, max_margin: float, bins: int = DISPLAY_BINS
                       ) -> tuple[np.ndarray, np.ndarray]:
     """(edges (bins + 1,), fractions (bins,)) of the differences, over a range that leaves out the 0.5 % tails and
@@ -59,8 +64,9 @@ def display_histogram(hist: kernel.MarginHistogram, max_margin: float, bins: int
     hi = float(centers[min(np.searchsorted(cdf, 0.995), len(centers) - 1)]) if len(centers) else 1.0
     lo, hi = min(lo, 0.0), max(hi, max_margin)
     edges = np.linspace(lo, hi, bins + 1)
-    which = np.clip(np.floor((centers - lo) / (hi - lo) * bins), 0, bins - 1).astype(np.int64)
-    return edges, np.bincount(which, weights=frac, minlength=bins)
+    which = np.floor((centers - lo) / (hi - lo) * bins).astype(np.int64)
+    inside = (which >= 0) & (which < bins)  # the tails are left out, not piled on the end bars
+    return edges, np.bincount(which[inside], weights=frac[inside], minlength=bins)
 
 
 class TripletSpace(NbvizWidget):
@@ -166,10 +172,10 @@ class TripletSpace(NbvizWidget):
             frac = np.cumsum(self._hist.counts) / max(self._hist.total, 1)
             q90 = self._hist.start + self._hist.step * float(np.searchsorted(frac, 0.9))
             max_margin = nice_ceiling(max(2 * margin, q90, 1e-6))
-        max_margin = check_number(max_margin, "max_margin", low=0, high=None)
-        if max_margin <= 0 or margin > max_margin:
+        top = float(check_number(max_margin, "max_margin", low=0, high=None))
+        if top <= 0 or margin > top:
             raise ValueError(f"max_margin must be > 0 and >= margin ({margin}), got {max_margin!r}")
-        super().__init__(margin=margin, max_margin=max_margin, **kwargs)
+        super().__init__(margin=margin, max_margin=top, **kwargs)
         palette = categorical_palette(len(names))
         with self.hold_sync():
             for name, value in (("points", np.ascontiguousarray(points, dtype=np.float32)),
@@ -282,6 +288,8 @@ class TripletSpace(NbvizWidget):
     def sampling_text(self) -> str:
         """What the counts are over, as the view states it."""
         s = self.sampling
+        if not s["sampled"] and s["n_anchors"] == s["n_items"]:
+            return f"counts over all {s['n_items']:,} anchors"
         what = f"counts over {s['n_anchors']:,} of {s['n_items']:,} anchors"
         return what + (", sampled" if s["sampled"] else "")
 
@@ -351,7 +359,7 @@ def _rgba(c: Any, alpha: int = 255) -> tuple[int, int, int, int]:
 
 def _scatter_picture(ts: TripletSpace, width: int, height: int) -> np.ndarray:
     """The items at their positions: by label, or (with an anchor) its positives and its negatives by kind for
-    the farthest positive, lines to the hard and semi-hard ones, as the view first draws them."""
+    its median positive, lines to the hard and semi-hard ones, as the view first draws them."""
     pts, codes = ts.points, ts.codes.astype(np.int64)
     if ts.anchor < 0:
         return rasterize_points(pts, ts.palette[codes % len(ts.palette)], width, height, 2.0, margin=8)
@@ -360,18 +368,18 @@ def _scatter_picture(ts: TripletSpace, width: int, height: int) -> np.ndarray:
     px = fit_to_canvas(pts, width, height, 8)
     kinds = kind_colors()
     pos, neg, neg_d = ts.anchor_pos, ts.anchor_neg, ts.anchor_neg_d
-    sel = float(ts.anchor_pos_d[-1]) if len(pos) else 0.0
+    sel = float(ts.anchor_pos_d[median_positive(len(pos))]) if len(pos) else 0.0
     lo, hi = np.searchsorted(neg_d, sel), np.searchsorted(neg_d, sel + ts.margin)
     from PIL import Image, ImageDraw
 
     pic = Image.fromarray(img, "RGBA")
     draw = ImageDraw.Draw(pic)
     a = tuple(px[ts.anchor])
-    for k, idx in ((1, neg[lo:hi][:300]), (2, neg[:lo][:300])):
+    for k, idx in ((1, neg[lo:hi][:150]), (2, neg[:lo][:150])):
         for i in idx:
             draw.line((a, tuple(px[i])), fill=_rgba(kinds[k], 110), width=1)
     if len(pos):
-        draw.line((a, tuple(px[pos[-1]])), fill=SERIES[0], width=2)
+        draw.line((a, tuple(px[pos[median_positive(len(pos))]])), fill=SERIES[0], width=2)
     img = np.asarray(pic).copy()
     for idx, color, r in ((neg[hi:], kinds[0], 1.5), (pos, (76, 120, 168, 255), 2.0), (neg[lo:hi], kinds[1], 2.5),
                           (neg[:lo], kinds[2], 2.5)):
@@ -383,13 +391,13 @@ def _scatter_picture(ts: TripletSpace, width: int, height: int) -> np.ndarray:
 
 
 def _strip_picture(pos: np.ndarray, neg: np.ndarray, m: float, kinds: np.ndarray, width: int) -> np.ndarray:
-    """The distance axis of the anchor: its positives, its negatives by kind for the farthest positive, and that
+    """The distance axis of the anchor: its positives, its negatives by kind for its median positive, and that
     positive's margin band [d(a, p), d(a, p) + m]."""
     img, draw = _canvas(width, 96)
     font = export_font(11)
     top = float(max(pos.max(initial=0.0) + m, neg.max(initial=0.0), 1e-9)) * 1.05
     x = lambda d: 30 + (width - 40) * float(d) / top  # noqa: E731
-    sel = float(pos[-1]) if len(pos) else 0.0
+    sel = float(pos[median_positive(len(pos))]) if len(pos) else 0.0
     draw.rectangle((x(sel), 8, x(sel + m), 66), fill=_rgba(kinds[1], 70), outline=_rgba(kinds[1]))
     for d in pos:
         draw.line((x(d), 12, x(d), 30), fill=SERIES[0])

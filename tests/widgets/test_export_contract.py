@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .test_static_pictures import VIEWS
+import nbviz
+
+from .test_static_pictures import VIEWS, clusters
+
+#: Views beyond those of test_static_pictures.
+VIEWS = {**VIEWS, "triplets": lambda: nbviz.TripletSpace(*clusters(), margin=0.5, anchor=3)}
 
 #: What save() writes besides .png, per view.
 EXTRA_SUFFIXES = {"explorer": {".html"}, "gradcam": {".html"}, "probmap": {".html", ".gif", ".mp4"},

@@ -281,7 +281,7 @@ def _compare_items(explorer_type: Callable[..., Any], feats: dict[str, Features]
     exact = all(g.exact for g in graphs.values())
     recall = {n: graphs[n].recall for n in names}
     kwargs = {"method": "pca", "color_by": "value", **kwargs}
-    explorers = [explorer_type(full[n], colors=by_set[n], **kwargs) for n in names]
+    explorers = [explorer_type(full[n], colors=by_set[n], colors_name="agreement", **kwargs) for n in names]
     # A star of links through the first explorer: a change anywhere reaches every explorer.
     links: list[Any] = [_link(explorers[0], ex, name) for ex in explorers[1:] for name in LINKED]
     # Camera and hover are linked in the browser: following a pan needs no kernel round trip.

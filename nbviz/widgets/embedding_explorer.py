@@ -68,7 +68,7 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
     clusters
         Colour by this many hierarchical (Ward) clusters of the N-D features.
     colors
-        Per-point numbers: colour by value through ``colormap``, with a colour bar.
+        Per-point numbers: colour by value through ``colormap``, with a colour bar titled ``colors_name``.
     color_by
         "label" | "cluster" | "value" | "column:NAME" (metadata column NAME; a bare NAME also works when it is
         no built-in name) | None (value, cluster or label, the first given); see :meth:`color_by`.
@@ -154,6 +154,7 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
         method_kwargs: Mapping[str, Any] | None = None,
         clusters: int | None = None,
         colors: Any = None,
+        colors_name: str = "value",
         color_by: str | None = None,
         colormap: str = "viridis",
         nside: int = 3,
@@ -191,6 +192,9 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
         self._sets, self._metric = sets, metric
         self._method, self._params = method, params
         self._colors_raw = None if colors is None else self._check_colors(colors, n)
+        if not isinstance(colors_name, str):
+            raise TypeError(f"colors_name must be a str (the colour bar's title), got {type(colors_name).__name__}")
+        self._colors_name = colors_name
         self._clusters = None if clusters is None else self._check_clusters(clusters, n)
         colormap_lut(colormap)  # a bad name is reported now, not when colouring by value
         coloring = self._coloring(color_by)  # checked before anything is made (label_dir, the widget)

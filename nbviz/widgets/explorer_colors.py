@@ -45,6 +45,7 @@ class PointColors(WidgetMixin):
     # What this mixin uses of the EmbeddingExplorer (annotations only: the values are the widget's traits and state).
     features: Features
     _clusters: int | None
+    _colors_name: str
     colormap: t.Unicode[str, str | bytes]
     colormap_lut: t.Any
     color_options: t.List[str]
@@ -139,7 +140,7 @@ class PointColors(WidgetMixin):
                 self._set_categories(codes, [f"cluster {i}" for i in range(self._clusters)], "cluster")
             else:
                 assert self._colors_raw is not None
-                self._set_values(self._colors_raw, "value")
+                self._set_values(self._colors_raw, self._colors_name)
         self._color_source = coloring
         with self.hold_sync():
             self.color_options = self._color_options()[2]

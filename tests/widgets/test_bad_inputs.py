@@ -185,9 +185,9 @@ def arrays(n: int) -> list[Any]:
 
 
 # -- EmbeddingExplorer --------------------------------------------------------------------------------------------
-EXPLORER_PARAMS = ["data", "labels", "images", "metadata", "method", "method_kwargs", "clusters", "colors", "color_by",
-                   "colormap", "nside", "metric", "thumbnails", "thumbnail_size", "max_thumbnails", "label_dir",
-                   "height", "point_size", "background"]
+EXPLORER_PARAMS = ["data", "labels", "images", "metadata", "method", "method_kwargs", "clusters", "colors",
+                   "colors_name", "color_by", "colormap", "nside", "metric", "thumbnails", "thumbnail_size",
+                   "max_thumbnails", "label_dir", "height", "point_size", "background", "xy"]
 
 
 def make_explorer(**kw: Any) -> Any:
@@ -205,6 +205,7 @@ constructor_cases("EmbeddingExplorer", make_explorer, {
     "method_kwargs": ["abc", 3, ["n_neighbors"]],
     "clusters": ints(2, none_ok=True) + [N + 1, 10**9],
     "colors": arrays(N)[:4] + [np.full(N, np.nan), np.full(N, np.inf)],
+    "colors_name": [3, None],
     "color_by": ["nothing", 3, "value", "cluster"],
     "colormap": ["not-a-colormap", 3],
     "nside": ints(1) + [10**6],
@@ -213,6 +214,7 @@ constructor_cases("EmbeddingExplorer", make_explorer, {
     "max_thumbnails": ints(0) + [10**9],
     "height": ints(50) + [0, 10**9],
     "point_size": floats(0.5, 200, none_ok=True) + [0.0, "3"],
+    "xy": [np.zeros((N, 3)), np.zeros((N + 1, 2)), np.full((N, 2), np.nan), "abc"],
 }, EXPLORER_PARAMS)
 
 for _value in (-2, N, 10**9, -10**9):

@@ -105,7 +105,7 @@ def test_compare_same_items_links_and_agreement(digits):
     assert cmp.mode == "items" and len(cmp.explorers) == 2
     np.testing.assert_allclose(cmp.agreement, neighborhood_agreement(a, b, 5))
     left, right = cmp.explorers
-    assert left.color_mode == "value" and left.color_title == "value"
+    assert left.color_mode == "value" and left.color_title == "agreement"  # the colour bar says what it shows
     left.selection = [3, 4, 5]
     assert np.asarray(right.selection).tolist() == [3, 4, 5]
     right.focus = 9

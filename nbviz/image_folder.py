@@ -126,6 +126,7 @@ class ImageFolder(Dataset):
             raise TypeError(f"transform must be a function of a PIL image, or None; got {type(transform).__name__}")
         exts = _check_extensions(extensions)
         self.root, self.size, self.mode, self.transform = root, _check_size(size), mode, transform
+        self._first_size: tuple[int, tuple[int, int]] | None = None  # (index, size) of the first image read
         classes = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
         if not classes:
             labels = None  # a flat folder: no subfolder names a class
@@ -178,7 +179,9 @@ class ImageFolder(Dataset):
             img = img.resize(self.size[::-1], Image.Resampling.BILINEAR)
         else:
             # Batches stack one size: say so here rather than in torch's collate error.
-            first = self.__dict__.setdefault("_first_size", (i, img.size))
+            if self._first_size is None:
+                self._first_size = (i, img.size)
+            first = self._first_size
             if img.size != first[1]:
                 raise ValueError(
                     f"image {i} ({str(path)!r}) is {img.size[0]}x{img.size[1]} but image {first[0]} is "

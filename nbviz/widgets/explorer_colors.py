@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
-import traitlets as t
 
 from ..checks import as_numpy
 from ..colors import categorical_palette, colormap_lut
@@ -23,6 +22,8 @@ from ..labels import encode_labels
 from .base import WidgetMixin
 
 if TYPE_CHECKING:
+    import traitlets as t
+
     from ..data import Features
 
 #: ``color_by`` names of the built-in colourings; a metadata column of any name is ``COLUMN_PREFIX + name``.

@@ -273,15 +273,17 @@ function render({ model, el: host }: Pick<RenderProps<TripletTraits>, 'model' | 
     drawLegend();
     draw();
   };
-  const anchorEvents = ['anchor', 'anchor_pos', 'anchor_pos_d', 'anchor_neg', 'anchor_neg_d', 'anchor_pos_d0', 'anchor_neg_d0'];
-  const drawEvents = ['title', 'height', 'points', 'codes', 'classes', 'counts', 'sampling', 'moved_counts',
-    'moves_sampling', 'has_before'];
-  model.on('change:margin', onMargin);
-  model.on('change:max_margin', onMargin);
-  for (const e of anchorEvents) model.on(`change:${e}`, onAnchor);
-  for (const e of ['diff_hist', 'diff_start', 'diff_step']) model.on(`change:${e}`, onHist);
-  for (const e of ['kind_colors', 'palette', 'accents']) model.on(`change:${e}`, onTheme);
-  for (const e of drawEvents) model.on(`change:${e}`, draw);
+  // One table of trait -> handler, registered here and removed on teardown.
+  const handlers: Array<[string, () => void]> = [
+    ...['margin', 'max_margin'].map((e) => [e, onMargin] as [string, () => void]),
+    ...['anchor', 'anchor_pos', 'anchor_pos_d', 'anchor_neg', 'anchor_neg_d', 'anchor_pos_d0', 'anchor_neg_d0']
+      .map((e) => [e, onAnchor] as [string, () => void]),
+    ...['diff_hist', 'diff_start', 'diff_step'].map((e) => [e, onHist] as [string, () => void]),
+    ...['kind_colors', 'palette', 'accents'].map((e) => [e, onTheme] as [string, () => void]),
+    ...['title', 'height', 'points', 'codes', 'classes', 'counts', 'sampling', 'moved_counts', 'moves_sampling',
+      'has_before'].map((e) => [e, draw] as [string, () => void]),
+  ];
+  for (const [name, fn] of handlers) model.on(`change:${name}`, fn);
   const unwatch = watchTheme(onTheme);
   // Redrawn when the width changes (a sidebar opens); the canvases' own heights do not feed back.
   let lastWidth = root.clientWidth;
@@ -313,12 +315,7 @@ function render({ model, el: host }: Pick<RenderProps<TripletTraits>, 'model' | 
   drawLegend();
   draw();
   return () => {
-    model.off('change:margin', onMargin);
-    model.off('change:max_margin', onMargin);
-    for (const e of anchorEvents) model.off(`change:${e}`, onAnchor);
-    for (const e of ['diff_hist', 'diff_start', 'diff_step']) model.off(`change:${e}`, onHist);
-    for (const e of ['kind_colors', 'palette', 'accents']) model.off(`change:${e}`, onTheme);
-    for (const e of drawEvents) model.off(`change:${e}`, draw);
+    for (const [name, fn] of handlers) model.off(`change:${name}`, fn);
     unwatch();
     resize?.disconnect();
     banner.destroy();

@@ -277,10 +277,13 @@ def zoom(page: Any, n: int, args: argparse.Namespace) -> dict:
     end = after[0] if after else frames[-1]
     window = [f for f in frames if start <= f <= end]
     intervals = [b - a for a, b in zip(window, window[1:], strict=False)]
-    renders = [d for d in draws if start <= d[0] <= end + 1 and d[1] >= n]
+    # A draw of the points layer: all N, or nbviz's level-of-detail sample while the camera moves (lod.ts).
+    renders = [d for d in draws if start <= d[0] <= end + 1 and d[1] >= 0.01 * n]
     # page.mouse.wheel waits for the page to take each event, so the zoom alternates frames that draw the points
     # with idle ~16.7 ms frames while the next event travels; the frames that drew the points are the frame time.
     drawing = [b - a for a, b in zip(window, window[1:], strict=False) if any(a <= d[0] < b for d in renders)]
+    # Once the camera rests: the first draw of all N after the last wheel event (nbviz settles from its sample).
+    settled = [d[0] for d in draws if d[0] > last and d[1] >= n]
     return {
         "median_ms": percentile(drawing, 50),
         "p90_ms": percentile(drawing, 90),
@@ -293,6 +296,8 @@ def zoom(page: Any, n: int, args: argparse.Namespace) -> dict:
         "span_ms": end - start,
         "wheel_events_seen": len(wheels),
         "point_draws": len(renders),
+        "points_per_frame": percentile([d[1] for d in renders], 50),
+        "settle_ms": settled[0] - last if settled else float("nan"),
         "dispatch_wall_s": wall,
         "view_changed": changed,
         # Raw timelines (ms, page clock, from the frame before the first wheel event) for a closer look.
@@ -350,7 +355,7 @@ def summarize(runs: list[dict]) -> dict:
     s["load_point_draws"] = median([len(r.get("load_point_draws_ms") or []) for r in ok])
     zooms = [r["zoom"] for r in ok if isinstance(r.get("zoom"), dict) and "median_ms" in r["zoom"]]
     for k in ("median_ms", "p90_ms", "max_ms", "all_frames_median_ms", "all_frames_p90_ms", "drawing_frames",
-              "frames", "zoom_steps_per_s", "point_draws", "dispatch_wall_s"):
+              "frames", "zoom_steps_per_s", "point_draws", "dispatch_wall_s", "points_per_frame", "settle_ms"):
         s[f"zoom_{k}"] = median([z[k] for z in zooms])
     s["zoom_view_changed"] = [z.get("view_changed") for z in zooms]
     zm = [z["median_ms"] for z in zooms if z["median_ms"] == z["median_ms"]]
@@ -387,6 +392,38 @@ def verdict(r: float, goal: float) -> str:
     return "met" if r <= goal else "**missed**"
 
 
+def lod_table(summary: dict) -> list[str]:
+    """nbviz at 10M against itself at 1M and against jupyter-scatter at 1M (the level-of-detail goals)."""
+    big, one, js = summary.get("nbviz/10000000"), summary.get("nbviz/1000000"), summary.get("jscatter/1000000")
+    if not big or not one:
+        return []
+    rows = [
+        "", "## 10M points: level of detail", "",
+        "| metric | nbviz 10M | nbviz 1M | 10M / 1M | jupyter-scatter 1M | nbviz 10M / jupyter-scatter 1M | goal |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    jsv = lambda k: js[k] if js else None  # noqa: E731
+    r_first = ratio(big["first_frame_ms"], one["first_frame_ms"])
+    r_first_js = ratio(big["first_frame_ms"], jsv("first_frame_ms"))
+    rows.append(f"| time to first frame (ms) | {fmt(big['first_frame_ms'])} | {fmt(one['first_frame_ms'])} | "
+                f"{fmt(r_first, 2)} | {fmt(jsv('first_frame_ms'))} | {fmt(r_first_js, 2)} | "
+                f"10M / 1M <= 2: {verdict(r_first, 2.0)} |")
+    r_zoom = ratio(big["zoom_median_ms"], one["zoom_median_ms"])
+    r_js = ratio(big["zoom_median_ms"], jsv("zoom_median_ms"))
+    rows.append(f"| zoom frame, median (ms) | {fmt(big['zoom_median_ms'], 1)} | {fmt(one['zoom_median_ms'], 1)} | "
+                f"{fmt(r_zoom, 2)} | {fmt(jsv('zoom_median_ms'), 1)} | {fmt(r_js, 2)} | "
+                f"10M / 1M <= 1.5: {verdict(r_zoom, 1.5)}; vs jupyter-scatter 1M <= 1.0: {verdict(r_js, 1.0)} |")
+    rows.append(f"| zoom frame, p90 (ms) | {fmt(big['zoom_p90_ms'], 1)} | {fmt(one['zoom_p90_ms'], 1)} | "
+                f"{fmt(ratio(big['zoom_p90_ms'], one['zoom_p90_ms']), 2)} | {fmt(jsv('zoom_p90_ms'), 1)} | | |")
+    rows.append(f"| points drawn per zoom frame | {fmt(big['zoom_points_per_frame'])} | "
+                f"{fmt(one['zoom_points_per_frame'])} | | {fmt(jsv('zoom_points_per_frame'))} | | |")
+    rows.append(f"| last wheel -> every point drawn again (ms) | {fmt(big['zoom_settle_ms'])} | "
+                f"{fmt(one['zoom_settle_ms'])} | | {fmt(jsv('zoom_settle_ms'))} | | |")
+    rows.append(f"| websocket bytes / point without the bundle | {fmt(big['data_bytes_per_point'], 2)} | "
+                f"{fmt(one['data_bytes_per_point'], 2)} | | {fmt(jsv('data_bytes_per_point'), 2)} | | <= 5 |")
+    return rows
+
+
 def report(results: dict) -> str:
     m, summary = results["machine"], results["summary"]
     sizes = results["sizes"]
@@ -411,7 +448,8 @@ def report(results: dict) -> str:
         f"Zoom = {results['wheel_events']} `page.mouse.wheel` events (deltaY ∓{results['wheel_delta']}, half in, "
         "half out) at the canvas centre; each call waits for the page to take the event, so frames that draw the "
         "points alternate with idle 16.7 ms frames: the frame time is the requestAnimationFrame interval of the "
-        "frames in which all N points were drawn (all intervals are shown too). "
+        "frames that drew the points: all N, or nbviz's level-of-detail sample while the camera moves past its "
+        "`lod_points` (all intervals are shown too). "
         "Bytes = websocket payload received during the load / N (data: minus the widget's JS+CSS bundle).",
         "",
         "Cells: median (min–max over the repeats).",
@@ -432,6 +470,7 @@ def report(results: dict) -> str:
             ("zoom: all rAF intervals, median / p90 (ms)", ("zoom_all_frames_median_ms", "zoom_all_frames_p90_ms"),
              1, ""),
             ("zoom steps per second", "zoom_zoom_steps_per_s", 2, ""),
+            ("zoom: points drawn per drawing frame, median", "zoom_points_per_frame", 0, ""),
             ("websocket bytes received / point", "bytes_per_point", 2, "bytes"),
             ("... without the widget's JS+CSS bundle", "data_bytes_per_point", 2, ""),
         ]
@@ -456,6 +495,7 @@ def report(results: dict) -> str:
             if s["errors"]:
                 lines.append(f"| {n:,} | failures ({LIB_NAMES[lib]}) | {s['repeats'] - s['ok']} of {s['repeats']}: "
                              f"{s['errors'][0][:120]} | | | |")
+    lines += lod_table(summary)
     lines += [
         "",
         "## Where the time goes (medians, ms since `page.goto` began)",

@@ -10,7 +10,11 @@ the output). Same machine, same clock: call -> picture in milliseconds. The case
 - ModelGraph of a ResNet-50-shaped model against torchviz's SVG of it (``make_dot`` + ``dot -Tsvg``, shown as
   ``IPython.display.SVG``), each less the trivial view of its kind (anywidget / SVG): their own cost.
 
-Run: ``python -m benchmarks.first_show [--repeats 3]``; results in ``results/first_show.{md,json}``.
+Run: ``python -m benchmarks.first_show [--repeats 3] [--only ModelGraph,torchviz] [--baseline DIR] [--quiet-wait 30]``;
+results in ``results/first_show.{md,json}``. ``--only``: the cases whose name contains one of these, and their floors.
+``--baseline DIR``: every nbviz case also runs with the nbviz of DIR (a checkout of another commit with its
+``nbviz/static`` built), turns interleaved with this tree's: before / after under the same load. ``--quiet-wait S``:
+before each page, wait up to S seconds for the shared CPUs to be mostly idle.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import RESULTS, host, median
+from benchmarks.common import RESULTS, host, median, wait_quiet
 from tests.ui.harness import CHROMIUM_ARGS, chromium_executable, start_voila, write_notebook
 
 SETUP_DIGITS = """
@@ -89,11 +93,16 @@ new MutationObserver(() => {
 """
 
 
-def run_case(browser, server, root: Path, name: str, k: int) -> float:
+BASELINE = " [baseline]"
+
+
+def run_case(browser, server, root: Path, name: str, k: int, baseline: str = "") -> float:
     setup, shown, selector = CASES[name]
     stem = f"case{list(CASES).index(name)}_{k}"
     mark = root / f"{stem}.t0"
-    write_notebook(root / f"{stem}.ipynb", [f"import sys; sys.path.insert(0, {str(Path.cwd())!r})\n" + setup,
+    # The kernel imports nbviz (and benchmarks.models) from the first folder on its path.
+    tree = baseline if name.endswith(BASELINE) else str(Path.cwd())
+    write_notebook(root / f"{stem}.ipynb", [f"import sys; sys.path.insert(0, {tree!r})\n" + setup,
                                            shown.format(out=str(mark))])
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.add_init_script(WATCH % json.dumps(selector))
@@ -109,23 +118,38 @@ def run_case(browser, server, root: Path, name: str, k: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3, help="fresh pages per case (default 3)")
+    ap.add_argument("--baseline", default="", help="a checkout whose nbviz runs the nbviz cases again, interleaved")
+    ap.add_argument("--quiet-wait", type=float, default=0.0, help="seconds to wait for idle CPUs before each page")
+    ap.add_argument("--only", default="", help="comma-separated parts of case names: those cases and their floors")
     args = ap.parse_args(argv)
+    if args.only:
+        keep = {n for n in CASES if any(part and part in n for part in args.only.split(","))}
+        keep |= {floor for case, floor in PAIRS if case in keep}
+        for name in [n for n in CASES if n not in keep]:
+            del CASES[name]
     from playwright.sync_api import sync_playwright
 
     if shutil.which("dot") is None:  # torchviz's SVG needs graphviz's `dot` program
         print("graphviz's `dot` is not installed: the torchviz case is left out (apt install graphviz)")
         for name in [n for n in CASES if n.startswith("torchviz")]:
             del CASES[name]
+    if args.baseline:
+        for name in [n for n in CASES if "nbviz" in CASES[n][1]]:
+            CASES[name + BASELINE] = CASES[name]
+            PAIRS.append((name + BASELINE, next(f for c, f in PAIRS if c == name)))
     root = Path(tempfile.mkdtemp(prefix="nbviz-first-show-"))
     server = start_voila(root)
     times: dict[str, list[float]] = {name: [] for name in CASES}
+    loads: list[float] = []
     t0 = time.perf_counter()
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
             for k in range(args.repeats):
                 for name in CASES:  # every case once per round: drifts in machine load hit all alike
-                    times[name].append(run_case(browser, server, root, name, k))
+                    if args.quiet_wait:
+                        loads.append(wait_quiet(args.quiet_wait, 0.3)["loadavg_1m"])
+                    times[name].append(run_case(browser, server, root, name, k, args.baseline))
             browser.close()
     finally:
         server.stop()
@@ -134,7 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     machine = host()
     lines = [f"First show in a fresh Voila kernel: Python call -> picture on screen (ms), median of {args.repeats} "
              f"fresh pages; {machine['nproc']} CPUs, commit {machine['nbviz_git']}; "
-             f"`python -m benchmarks.first_show --repeats {args.repeats}`", "",
+             f"`python -m benchmarks.first_show --repeats {args.repeats}"
+             f"{f' --only {args.only}' if args.only else ''}{f' --baseline {args.baseline}' if args.baseline else ''}"
+             f"{f' --quiet-wait {args.quiet_wait:g}' if args.quiet_wait else ''}`"
+             + (f"; load average before the pages {min(loads):.1f}-{max(loads):.1f}" if loads else ""), "",
              "| case | call -> picture (ms) | floor | case - floor (ms) |", "| --- | ---: | --- | ---: |"]
     floors = {case: floor for case, floor in PAIRS if case in CASES}
     for name in CASES:

@@ -15,7 +15,10 @@ the same run, as many times, turns alternating with nbviz's: ``make_dot(model(x)
 Also: expanding a group (layout + draw).
 
 Run: ``python -m benchmarks.model_graph [--threads 1] [--repeats 5] [--only resnet] [--cores 16]``; results in
-``results/model_graph.{md,json}``.
+``results/model_graph.{md,json}``. ``--voila``: the other path, where dashboards live: Python call -> picture on
+screen in a fresh Voila kernel (module imports, the first capture of a kernel, the PNG, Voila and the widget
+manager included), ModelGraph and torchviz's SVG each against a trivial view of its kind
+(:mod:`benchmarks.first_show`'s ModelGraph and torchviz cases).
 """
 
 from __future__ import annotations
@@ -235,7 +238,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="run only the models whose name contains this text")
     ap.add_argument("--cores", type=int, default=0, help="CPU cores the page reports (navigator.hardwareConcurrency; "
                     "0: the machine's); 4 or more start elkjs's worker when the bundle is imported")
+    ap.add_argument("--voila", action="store_true", help="time the first show in a fresh Voila kernel instead "
+                    "(benchmarks.first_show's ModelGraph and torchviz cases, --repeats pages each)")
     args = ap.parse_args(argv)
+    if args.voila:
+        from benchmarks.first_show import main as first_show
+
+        return first_show(["--repeats", str(args.repeats), "--only", "ModelGraph,torchviz", "--quiet-wait", "30"])
     torch.set_num_threads(args.threads)
     quiet = wait_quiet(20, 0.5)
     torch.manual_seed(0)

@@ -3,7 +3,9 @@ the gallery shows today: ``python -m benchmarks.readme_pictures``.
 
 Writes ``notebooks/screenshots/``: ``hero.png`` (the explorer after UMAP, thumbnails on, the neighbour grid of a
 clicked point open: the explorer's picture) and one picture per other widget (``gradcam.png``, ``model_graph.png``,
-``prob_map.png``), in Voila's light theme. Needs what the browser tests need (Debian's Chromium, Voila).
+``prob_map.png``), in Voila's light theme at 1180 px; and each of them again as ``<name>-<theme>-<width>.png`` in
+Voila's light and dark themes, wide (1180 px) and narrow (560 px, where the side panels fold under the plot).
+Needs what the browser tests need (Debian's Chromium, Voila).
 """
 
 from __future__ import annotations
@@ -28,43 +30,60 @@ def _ready(page, selector: str, timeout: float = 300_000):
     return root
 
 
-def take(width: int = 1180) -> list[Path]:
+WIDE, NARROW = 1180, 560
+
+
+def _shots(page) -> dict:
+    """The gallery's four widgets, the explorer after UMAP with a point's neighbour grid open."""
+    explorer = _ready(page, ".nbviz-embedding")
+    # UMAP replaces PCA when it is done: the title says so.
+    page.wait_for_function("() => document.querySelector('.nbviz-plot-title')?.textContent.startsWith('UMAP')",
+                           timeout=300_000)
+    page.wait_for_timeout(1500)  # the move to the new layout, and the thumbnails
+    x, y = explorer.evaluate("el => el.nbviz.screenPosition(7)")
+    box = explorer.locator("canvas").first.bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    explorer.locator('.nbviz-neighbors[data-for="7"]').wait_for(timeout=60_000)
+    page.mouse.move(1, 1)
+    page.wait_for_timeout(500)
+    return {"hero": explorer, "gradcam": _ready(page, ".nbviz-gradcam"),
+            "model_graph": _ready(page, ".nbviz-model-graph"), "prob_map": _ready(page, ".nbviz-pm")}
+
+
+def take() -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     work = Path(tempfile.mkdtemp(prefix="nbviz-pictures-"))
     shutil.copy(GALLERY, work / GALLERY.name)
-    server = start_voila(work)
     written = []
+    OUT.mkdir(parents=True, exist_ok=True)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1)
-            page.goto(f"{server.url}/voila/render/{GALLERY.name}", timeout=600_000)
-            explorer = _ready(page, ".nbviz-embedding")
-            # UMAP replaces PCA when it is done: the title says so.
-            page.wait_for_function("() => document.querySelector('.nbviz-plot-title')?.textContent.startsWith('UMAP')",
-                                   timeout=300_000)
-            page.wait_for_timeout(1500)  # the move to the new layout, and the thumbnails
-            shots = {}
-            x, y = explorer.evaluate("el => el.nbviz.screenPosition(7)")
-            box = explorer.locator("canvas").first.bounding_box()
-            page.mouse.click(box["x"] + x, box["y"] + y)
-            explorer.locator('.nbviz-neighbors[data-for="7"]').wait_for(timeout=60_000)
-            page.mouse.move(1, 1)
-            page.wait_for_timeout(500)
-            shots["hero.png"] = explorer
-            shots["gradcam.png"] = _ready(page, ".nbviz-gradcam")
-            shots["model_graph.png"] = _ready(page, ".nbviz-model-graph")
-            shots["prob_map.png"] = _ready(page, ".nbviz-pm")
-            OUT.mkdir(parents=True, exist_ok=True)
-            for name, element in shots.items():
-                element.scroll_into_view_if_needed()
-                page.wait_for_timeout(300)
-                element.screenshot(path=str(OUT / name))
-                written.append(OUT / name)
+            for theme in ("light", "dark"):
+                server = start_voila(work, theme=theme)
+                try:
+                    page = browser.new_page(viewport={"width": WIDE, "height": 900}, device_scale_factor=1)
+                    page.goto(f"{server.url}/voila/render/{GALLERY.name}", timeout=600_000)
+                    shots = _shots(page)
+                    for width in (WIDE, NARROW):
+                        # Tall enough for the whole view: parts outside the viewport may not paint in a screenshot.
+                        page.set_viewport_size({"width": width, "height": 1800})
+                        page.wait_for_timeout(1200)  # views follow their width (and refit)
+                        for name, element in shots.items():
+                            element.scroll_into_view_if_needed()
+                            page.wait_for_timeout(300)
+                            paths = [OUT / f"{name}-{theme}-{width}.png"]
+                            if theme == "light" and width == WIDE:
+                                paths.append(OUT / f"{name}.png")
+                            for path in paths:
+                                element.screenshot(path=str(path))
+                                written.append(path)
+                    page.close()
+                finally:
+                    server.stop()
             browser.close()
     finally:
-        server.stop()
         shutil.rmtree(work, ignore_errors=True)
     return written
 

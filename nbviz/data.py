@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .checks import as_numpy, plural
+from .columnar import from_arrow, from_parquet
 from .feature_inputs import check_embeddings, check_metadata
 from .image_input import check_images, load_image
 from .labels import check_labels, encode_labels
@@ -42,7 +43,8 @@ class Features:
     ----------
     embeddings
         (N, D) numpy array or torch tensor (any device, any real dtype; tensors are detached). Stored as
-        float32, C-contiguous. N >= 1 and D >= 1; rows with NaN or inf are an error.
+        float32, C-contiguous. N >= 1 and D >= 1; rows with NaN or inf are an error. The path of a ``.npy``
+        file, and memory-mapped arrays (``np.memmap``, ``np.load(..., mmap_mode="r")``), stay mapped, not copied.
     labels
         Optional, one label per row: a list, numpy array, torch tensor or pandas Series of ints, strings or
         other hashable values. Missing values (None, NaN) are an error.
@@ -282,6 +284,7 @@ class Features:
         images: Any = None,
         metadata: pd.DataFrame | dict[Any, Any] | None = None,
         progress: bool = True,
+        engine: str = "local", output: str | os.PathLike | None = None,
     ) -> Features | dict[str, Features]:
         """Features from the activations of one or several layers of a torch model.
 
@@ -316,6 +319,9 @@ class Features:
             As for :class:`Features`, one per item.
         progress
             Show a ``tqdm`` progress bar.
+        engine, output
+            "local" runs here; "ray" runs on a Ray cluster over a ``ray.data.Dataset``, into Parquet part files in
+            ``output`` (new or empty; None: a temporary folder) read by :meth:`from_parquet`: :mod:`nbviz.ray_engine`.
 
         Returns
         -------
@@ -340,7 +346,11 @@ class Features:
         """
         from .image_folder import ImageFolder  # torch, only when a model runs
         from .kernels.activations import extract
+        from .ray_engine import check_engine, features_on_ray
 
+        if check_engine(engine) == "ray":
+            return features_on_ray(cls, extract, model, data, layer, pool, batch_size, device, labels, images,
+                                   metadata, output, progress)
         if isinstance(data, (str, os.PathLike)):
             data = ImageFolder(data)
         class_names = None
@@ -436,6 +446,13 @@ class Features:
         pixels = np.stack([folder.model_input(i).numpy().reshape(-1) for i in range(len(folder))])
         return cls(pixels, labels=folder.label_codes, images=folder.paths, metadata=metadata,
                    class_names=folder.label_names)
+
+    #: ``Features.from_parquet(path, embedding="embedding", columns=None, labels=None, ...)``: a Parquet file or folder,
+    #: embeddings memory-mapped through a float32 cache; see :func:`nbviz.columnar.from_parquet`.
+    from_parquet = classmethod(from_parquet)
+    #: ``Features.from_arrow(table_or_path, embedding="embedding", ...)``: an Arrow table or IPC / Feather file,
+    #: zero-copy where Arrow's layout allows; see :func:`nbviz.columnar.from_arrow`.
+    from_arrow = classmethod(from_arrow)
 
     def subset(self, indices: Any) -> Features:
         """The rows ``indices`` of everything, still aligned.

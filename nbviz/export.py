@@ -24,15 +24,24 @@ def normalize_points(points: Any) -> tuple[np.ndarray, float, float]:
     not scaled); a point with a non-finite coordinate is NaN (not drawn) and does not count for the box. Returned
     as float32, as the view holds them.
     """
-    pts = np.asarray(points, dtype=np.float32).reshape(-1, 2).astype(np.float64)
-    ok = np.all(np.isfinite(pts), axis=1, keepdims=True)  # (N, 1)
+    pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+    x, y = pts[:, 0].astype(np.float64), pts[:, 1].astype(np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
     if not ok.any():
         return np.full(pts.shape, np.nan, dtype=np.float32), 0.0, 0.0
-    lo, hi = pts[ok[:, 0]].min(axis=0), pts[ok[:, 0]].max(axis=0)
+    everywhere = bool(ok.all())  # the usual case: no masked copies of millions of points
+    fx, fy = (x, y) if everywhere else (x[ok], y[ok])
+    lo = np.array([fx.min(), fy.min()])
+    hi = np.array([fx.max(), fy.max()])
     ext = hi - lo
     span = float(ext.max())
     scale = 2 * (1 - PADDING) / span if span > 0 else 1.0
-    gl = np.where(ok, (pts - (lo + hi) / 2) * scale, np.nan).astype(np.float32)
+    mid = (lo + hi) / 2
+    gl = np.empty(pts.shape, dtype=np.float32)
+    gl[:, 0] = (x - mid[0]) * scale
+    gl[:, 1] = (y - mid[1]) * scale
+    if not everywhere:
+        gl[~ok] = np.nan
     return gl, float(ext[0] * scale / 2), float(ext[1] * scale / 2)
 
 
@@ -67,8 +76,13 @@ def fit_to_canvas(points: np.ndarray, width: int, height: int, margin: float = 0
     if len(gl) == 0:
         return np.zeros((0, 2))
     px_per_gl = height / (2 * fit_distance(half_w, half_h, width / height, margin, height))
-    gl = gl.astype(np.float64)
-    return np.stack([width / 2 + gl[:, 0] * px_per_gl, height / 2 - gl[:, 1] * px_per_gl], axis=1)
+    # Column by column in place: the same numbers as width / 2 + x * k and height / 2 - y * k, without
+    # temporaries the size of the data.
+    out = gl.astype(np.float64)
+    out *= px_per_gl
+    out[:, 0] += width / 2
+    np.subtract(height / 2, out[:, 1], out=out[:, 1])
+    return out
 
 
 def rasterize_points(
@@ -97,24 +111,38 @@ def rasterize_points(
     if len(points) == 0:
         return img
     px = fit_to_canvas(points, width, height, margin)
-    # A point the view does not draw (NaN) goes far outside the image, where no pixel is set.
-    xy = np.round(np.where(np.isfinite(px), px, -1e9)).astype(np.int64)
     colors = np.asarray(colors, dtype=np.uint8)
-    if only is not None:
-        only = np.asarray(only, dtype=np.int64)
-        xy = xy[only]
-        colors = colors[only] if colors.ndim == 2 and len(colors) == len(points) else colors
+    order = np.arange(len(px)) if only is None else np.asarray(only, dtype=np.int64)
+    if colors.ndim == 2 and len(colors) == len(points) and only is not None:
+        colors = colors[order]
     if colors.ndim == 2 and len(colors) == 1:
         colors = colors[0]
     r = int(np.ceil(radius))
+    # Discs are drawn into a frame padded by r, so no offset needs its own bounds test.
+    pw, ph = width + 2 * r, height + 2 * r
+    with np.errstate(invalid="ignore"):
+        cx = np.round(px[order, 0]) + r
+        cy = np.round(px[order, 1]) + r
+    # A point the view does not draw (NaN) or whose disc misses the picture is left out.
+    keep = np.flatnonzero((cx >= 0) & (cx < pw) & (cy >= 0) & (cy < ph))
+    centre = cy[keep].astype(np.int64) * pw + cx[keep].astype(np.int64)
+    # Points on the same pixel have the same disc: only the last one drawn shows. Keep it (in drawing order),
+    # which turns millions of points into at most one per pixel before the discs are stamped.
+    last = np.full(pw * ph, -1, dtype=np.int64)
+    last[centre] = np.arange(len(centre))
+    shown = np.sort(last[last >= 0])
+    centre, keep = centre[shown], keep[shown]
+    paint = colors[keep] if colors.ndim == 2 else colors
+    frame = np.empty((ph, pw, 4), dtype=np.uint8)
+    frame[r:r + height, r:r + width] = img
+    flat = frame.reshape(-1, 4)
     for dy in range(-r, r + 1):
         for dx in range(-r, r + 1):
             d2 = dx * dx + dy * dy
             if d2 > radius * radius + 0.5 or (ring is not None and d2 <= ring * ring):
                 continue
-            x, y = xy[:, 0] + dx, xy[:, 1] + dy
-            inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
-            img[y[inside], x[inside]] = colors[inside] if colors.ndim == 2 else colors
+            flat[centre + dy * pw + dx] = paint
+    img[:] = frame[r:r + height, r:r + width]
     return img
 
 

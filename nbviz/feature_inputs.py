@@ -6,12 +6,15 @@ error naming the parameter, what was expected and what came.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .blockwise import is_large, is_mapped, nonfinite_rows
 from .checks import as_numpy, check_length, is_tensor, list_rows, plural
+from .columnar import mapped_float32, open_npy
 
 __all__ = ["check_embeddings", "check_metadata"]
 
@@ -22,9 +25,12 @@ __all__ = ["check_embeddings", "check_metadata"]
 
 
 def check_embeddings(embeddings: Any) -> np.ndarray:
-    if embeddings is None or isinstance(embeddings, (str, bytes, dict)):
+    if isinstance(embeddings, (str, os.PathLike)) and os.fspath(embeddings).endswith(".npy"):
+        embeddings = open_npy(embeddings)
+    if embeddings is None or isinstance(embeddings, (str, bytes, dict, os.PathLike)):
         raise TypeError(
-            f"embeddings must be an (N, D) numpy array or torch tensor; got {type(embeddings).__name__}"
+            f"embeddings must be an (N, D) numpy array or torch tensor, or the path of a .npy file; "
+            f"got {type(embeddings).__name__}"
         )
     arr = as_numpy(embeddings, "embeddings")
     if arr.dtype.kind == "O":
@@ -49,10 +55,13 @@ def check_embeddings(embeddings: Any) -> np.ndarray:
     n, d = arr.shape
     if n < 1 or d < 1:
         raise ValueError(f"embeddings must have at least 1 row and 1 column; got shape {arr.shape}")
+    if is_mapped(arr) and not (arr.dtype == np.float32 and arr.flags.c_contiguous):
+        arr = mapped_float32(arr, "embeddings")  # converted block by block into a mapped cache, not into memory
     with np.errstate(over="ignore"):  # float64 beyond the float32 range becomes inf, reported below
-        out = np.ascontiguousarray(arr, dtype=np.float32)
-    # A float64 row sum of float32 values cannot overflow, and NaN/inf propagate into it: one O(N) check.
-    bad = np.flatnonzero(~np.isfinite(out.sum(axis=1, dtype=np.float64)))
+        out = np.ascontiguousarray(arr, dtype=np.float32)  # a view, no copy, of float32 C-contiguous input
+    # A float64 row sum of float32 values cannot overflow, and NaN/inf propagate into it: one O(N) check, by
+    # blocks of rows for large or mapped input (no N-sized temporaries).
+    bad = nonfinite_rows(out) if is_large(out) else np.flatnonzero(~np.isfinite(out.sum(axis=1, dtype=np.float64)))
     if len(bad):
         advice = "drop or impute them"
         if arr.dtype.kind == "f" and arr.dtype.itemsize > 4 and np.isfinite(arr[bad]).all():

@@ -53,6 +53,7 @@ const model = new FakeModel<ExplorerTraits>({
   view: [],
   hovered: -1,
   point_size: Number(q.get('size') ?? 4),
+  lod_points: Number(q.get('lod') ?? 500_000),
   height: Number(q.get('height') ?? 400),
   error: q.get('error') ?? '',
   error_details: q.get('error') ? 'Traceback (most recent call last):\n  File "x.py", line 1\nValueError: demo' : '',

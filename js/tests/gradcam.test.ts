@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { colorizeHeatmap, dequantize, lutFor, type DisplayOptions } from '../src/lib/display';
 import { isWrong, sortOrder } from '../src/gradcam_viewer/sorting';
-import { confusionCaptions } from '../src/gradcam_viewer/panels';
+import { confusionRows } from '../src/gradcam_viewer/panels';
 import { treeLabels } from '../src/gradcam_viewer/controls';
 import { fitSize } from '../src/gradcam_viewer/draw';
 
@@ -90,11 +90,10 @@ describe('sortOrder', () => {
 });
 
 describe('texts', () => {
-  it('confusion captions quote names as given', () => {
-    const c = confusionCaptions({ names: ['<b>cat</b>', 'dog'], probabilities: [0.5, 0.25], wrong: true });
-    expect(c[0]).toBe('predicted <b>cat</b> (50.0%): for');
-    expect(c[3]).toBe('true dog (25.0%): against');
-    expect(confusionCaptions({})).toHaveLength(4);
+  it('confusion rows quote names as given', () => {
+    const c = confusionRows({ names: ['<b>cat</b>', 'dog'], probabilities: [0.5, 0.25], wrong: true });
+    expect(c).toEqual(['predicted <b>cat</b> (50.0%)', 'true dog (25.0%)']);
+    expect(confusionRows({})).toEqual(['predicted ? (0.0%)', 'true ? (0.0%)']);
   });
   it('indents module paths by depth', () => {
     expect(treeLabels(['layer1', 'layer1.0', 'layer1.0.conv1'])).toEqual([

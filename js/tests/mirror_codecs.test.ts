@@ -14,6 +14,7 @@ interface Fixture {
   arrays: Array<{ name: string; input_dtype: string; chunk_bytes: number; wire: Wire; values: Array<number | string> }>;
   rejected: Array<{ name: string; wire: Partial<Wire> & { bounds?: number[] }; python_error: string }>;
   positions: Array<{ name: string; wire: Wire & { bounds: number[] }; values: Array<number | string> }>;
+  codes: Array<{ name: string; wire: Wire & { packed: number }; values: number[] }>;
 }
 
 const fx = loadFixture<Fixture>('codecs');
@@ -58,6 +59,13 @@ describe('arrays mirror nbviz.widgets.arrays', () => {
     expect(back.shape).toEqual(c.wire.shape);
     const want = c.values.map(num);
     want.forEach((v, i) => expect(Object.is(back.data[i], v), `${c.name}[${i}]: ${back.data[i]} != ${v}`).toBe(true));
+  });
+
+  it.each(fx.codes.map((c) => [c.name, c] as const))('packed codes decode to Python\'s: %s', (_name, c) => {
+    const back = decodeArray({ ...c.wire, chunks: c.wire.chunks.map(received) })!;
+    expect(back.data).toBeInstanceOf(Uint8Array);
+    expect(back.shape).toEqual([c.values.length]);
+    expect(Array.from(back.data)).toEqual(c.values);
   });
 
   it.each(fx.rejected.map((c) => [c.name, c] as const))('both refuse: %s', (_name, c) => {

@@ -16,9 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from ..blockwise import is_large
 from ..checks import as_matrix
 from ._parallel import parallel_map, thread_count
 from .neighbors import NeighborIndex
+from .projection_scale import COV_MAX_DIM, as_features_matrix, covariance, project_blocks, sign_fix
 
 #: Above this many matrix entries (N * D) the randomized solver is used; below, an exact SVD.
 EXACT_MAX_ENTRIES = 4_000_000
@@ -185,8 +187,13 @@ class Components:
 
     def transform(self, x: Any, name: str = "x") -> np.ndarray:
         """Coordinates (M, n) float32 of other items ``x`` (M, D) on these components (fit here, apply there)."""
-        t = _as_matrix(x, name)
         d = self.components.shape[1]
+        if isinstance(x, np.ndarray) and is_large(x):  # large or memory-mapped: read in row blocks
+            a = as_features_matrix(x, name)
+            if a.shape[1] != d:
+                raise ValueError(f"{name} has D = {a.shape[1]} features but the components were fitted on D = {d}")
+            return project_blocks(a, self.mean, self.components)
+        t = _as_matrix(x, name)
         if t.shape[1] != d:
             raise ValueError(f"{name} has D = {t.shape[1]} features but the components were fitted on D = {d}")
         return _project(t, self.mean, self.components)
@@ -237,7 +244,9 @@ def principal_components(x: Any, n: int = 10, *, solver: str = "auto", oversampl
     """
     import torch
 
-    t = _as_matrix(x, "x", check_finite=False)
+    blocked = isinstance(x, np.ndarray) and x.ndim == 2 and is_large(x) and x.shape[1] <= COV_MAX_DIM
+    # A torch tensor, or the mapped array itself when it is read in blocks (the branches below tell them apart).
+    t: Any = _as_matrix(x, "x", check_finite=False) if not blocked else as_features_matrix(x, "x", check=False)
     num, dim = t.shape
     if not is_int(n) or not 1 <= n <= min(num, dim):
         raise ValueError(f"n must be an int from 1 to min(N, D) = {min(num, dim)} (N = {num}, D = {dim}), got {n!r}")
@@ -247,6 +256,8 @@ def principal_components(x: Any, n: int = 10, *, solver: str = "auto", oversampl
         if not is_int(value) or value < 0:
             raise ValueError(f"{name} must be an int >= 0, got {value!r}")
     n = int(n)
+    if blocked:
+        return _by_covariance(t, n)
     small = num * dim <= EXACT_MAX_ENTRIES
     exact = solver == "exact" or (solver == "auto" and small)
     probe = None if exact else _random_block(dim, min(n + max(int(oversample), 0), num, dim), random_state, t.device)
@@ -288,6 +299,27 @@ def principal_components(x: Any, n: int = 10, *, solver: str = "auto", oversampl
         scores_np = (scores * signs.to(scores.dtype)[None]).to(torch.float32).cpu().numpy()
     return Components(components=comps, explained_variance=variance, explained_variance_ratio=variance / total,
                       mean=mean_np, scores=scores_np)
+
+
+def _by_covariance(x: np.ndarray, n: int) -> Components:
+    """Exact components of a large or memory-mapped ``x`` from its D x D covariance (one pass in row blocks), and
+    the scores by a second: O(D^2 + N n) memory, where the Krylov basis would hold (n + oversample) x (steps + 1)
+    floats per item (gigabytes at 10M items)."""
+    mean, cov = covariance(x)
+    col_var = np.diag(cov).clip(min=0.0)
+    varying = int((col_var > 1e-12 * col_var.max()).sum()) if col_var.max() > 0 else 0
+    if varying == 0:
+        raise ValueError("x has zero variance: every feature is constant, so there are no principal components")
+    if n > varying:
+        raise ValueError(f"n = {n} is more than the {varying} features of x that vary (the others are constant); "
+                         f"ask for n <= {varying}")
+    evals, evecs = np.linalg.eigh(cov)
+    order = np.argsort(evals)[::-1][:n]
+    vt = sign_fix(evecs[:, order].T)
+    variance = evals[order].clip(min=0.0)
+    return Components(components=vt.astype(np.float32), explained_variance=variance,
+                      explained_variance_ratio=variance / col_var.sum(), mean=mean.astype(np.float32),
+                      scores=project_blocks(x, mean, vt))
 
 
 def _random_block(dim: int, width: int, seed: int, device: Any) -> Any:

@@ -19,6 +19,7 @@ import gc
 import sys
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -382,7 +383,8 @@ def autograd_dot(model: nn.Module, example_input: Any) -> Any:
     return make_dot(_output_tensors(out), params=params)
 
 
-def capture(model: nn.Module, example_input: Any, mode: str = "modules") -> Graph:
+def capture(model: nn.Module, example_input: Any, mode: str = "modules",
+            step: Callable[[str], None] | None = None) -> Graph:
     """Capture ``model``'s graph on ``example_input``.
 
     Parameters
@@ -396,6 +398,9 @@ def capture(model: nn.Module, example_input: Any, mode: str = "modules") -> Grap
         "autograd": the backward graph, the nodes and edges torchviz's ``make_dot`` draws (:func:`autograd_objects`;
         :func:`autograd_dot` is torchviz's own picture of it), from a forward on fake tensors where that is the
         cheaper one (:func:`_fake_forward`; the same graph), else from the real forward.
+    step
+        Called with what runs next as each of two steps starts (the capture, then groups and folds), e.g.
+        :meth:`nbviz.kernels.progress_steps.Steps.step`.
 
     Raises
     ------
@@ -407,6 +412,8 @@ def capture(model: nn.Module, example_input: Any, mode: str = "modules") -> Grap
     x = prepare_input(model, example_input)
     modules = dict(model.named_modules())
     fallback = ""
+    say = step or (lambda _status: None)
+    say("autograd graph: forward" if mode == "autograd" else "torch.fx trace and shapes")
     with handed_back(model):
         if mode == "autograd":
             out, params, trace = _autograd_forward(model, x)
@@ -415,6 +422,7 @@ def capture(model: nn.Module, example_input: Any, mode: str = "modules") -> Grap
         else:
             with torch.no_grad():
                 nodes, edges, sizes, fallback = capture_modules(model, x, modules)
+    say(f"groups of {len(nodes)} nodes")
     groups, folds = _groups_and_folds(nodes, modules, sizes)
     return Graph(nodes, edges, groups, folds, mode, fallback, sizes)
 

@@ -1,12 +1,15 @@
 """Modules-mode capture for :func:`nbviz.kernels.graph.capture`: dataflow between modules and the ops between
-them, traced by torch.fx with shapes from shape propagation on meta tensors (the real input only where an op cannot
-run on them), or, when tracing fails, the module calls that forward hooks see (:mod:`.graph_hooks`).
+them, traced by torch.fx with shapes from shape propagation on meta tensors (the real input where an op cannot run on
+them, or while that is the cheaper way, see :data:`REAL_FIRST_S`), or, when tracing fails, the module calls that
+forward hooks see (:mod:`.graph_hooks`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import sys
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -14,7 +17,7 @@ import torch
 import torch.fx
 from torch import nn
 from torch.func import functional_call
-from torch.fx.passes.shape_prop import ShapeProp
+from torch.fx.node import map_aggregate
 
 from .graph_hooks import Trace, as_args, own_params, run_hooked, shape_of, shape_text, tensor_ids
 
@@ -53,7 +56,7 @@ def _first_fx_node(value: Any) -> Any:
 
 
 def _fx_shape(node: Any) -> tuple[int, ...] | None:
-    """Shape ShapeProp recorded for ``node`` (the first tensor's, when it returns several); None if none."""
+    """Shape the shape propagation recorded for ``node`` (the first tensor's, when it returns several); None if none."""
     meta = node.meta.get("tensor_meta")
     if not hasattr(meta, "shape"):
         meta = next((m for m in (meta if isinstance(meta, (tuple, list)) else ()) if hasattr(m, "shape")), None)
@@ -61,7 +64,7 @@ def _fx_shape(node: Any) -> tuple[int, ...] | None:
 
 
 def _fx_graph(gm: Any, modules: dict[str, nn.Module]) -> tuple[list[dict], list[dict]]:
-    """Nodes and edges of a traced model whose nodes carry ShapeProp's ``tensor_meta``."""
+    """Nodes and edges of a traced model whose nodes carry the shape propagation's ``tensor_meta``."""
     nodes: list[dict] = []
     ids: dict[Any, str] = {}
     for n in gm.graph.nodes:
@@ -107,10 +110,45 @@ def _keeps_shape(m: nn.Module, x: Any) -> bool:
     return False
 
 
-class _ShapeProp(ShapeProp):
-    """torch.fx's ShapeProp, where normalisation layers that keep their input's shape (:func:`_keeps_shape`) answer
-    with an empty tensor of that shape: on meta tensors they run through Python decompositions, three quarters of a
-    ResNet's shape propagation and a third of a transformer's."""
+class _Shape:
+    """What shape propagation keeps of a tensor in ``node.meta["tensor_meta"]``: its shape."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape: torch.Size) -> None:
+        self.shape = shape
+
+
+class _OverTime(Exception):
+    """The real input took longer than its budget in the traced graph (:data:`REAL_FIRST_S`)."""
+
+
+class _ShapeProp(torch.fx.Interpreter):
+    """Runs ``gm`` node by node and keeps every output's shape. Not torch.fx's ShapeProp: each of its steps imports
+    torch's symbolic shapes (sympy: 0.3-0.5 s in a fresh kernel) for fake-tensor bookkeeping unused here.
+
+    Normalisation layers that keep their input's shape (:func:`_keeps_shape`) answer a meta input with an empty
+    tensor of that shape: on meta tensors they run through Python decompositions, three quarters of a ResNet's shape
+    propagation and a third of a transformer's. With a ``deadline`` (``time.perf_counter()``), a step that starts
+    after it raises :class:`_OverTime`."""
+
+    def __init__(self, gm: torch.fx.GraphModule, deadline: float | None = None) -> None:
+        super().__init__(gm)
+        self.deadline = deadline
+        # Its error notes go through torch's structured logging, which imports torch._dynamo: a failing step (or
+        # one past the deadline) would cost the import this class avoids. Failures fall back anyway.
+        self.extra_traceback = False
+
+    def run_node(self, n: torch.fx.Node) -> Any:
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise _OverTime
+        result = super().run_node(n)
+        if isinstance(result, torch.Tensor):
+            n.meta["tensor_meta"] = _Shape(result.shape)
+        elif isinstance(result, (tuple, list)):
+            n.meta["tensor_meta"] = map_aggregate(result, lambda o: _Shape(o.shape) if isinstance(o, torch.Tensor)  # pyright: ignore[reportArgumentType]
+                                                  else o)
+        return result
 
     def call_module(self, target: Any, args: Any, kwargs: Any) -> Any:
         if len(args) == 1 and not kwargs and _keeps_shape(self.fetch_attr(target), args[0]):
@@ -126,7 +164,7 @@ class _Propagate(nn.Module):
         self.gm = gm
 
     def forward(self, *args: Any) -> Any:
-        return _ShapeProp(self.gm).propagate(*args)
+        return _ShapeProp(self.gm).run(*args)
 
 
 def _clear_shapes(gm: Any) -> None:
@@ -148,7 +186,7 @@ def _meta_shapes(gm: torch.fx.GraphModule, x: Any) -> bool:
     state = {k: meta(v) for k, v in [*gm.named_parameters(remove_duplicate=False),
                                      *gm.named_buffers(remove_duplicate=False)]}
     args = tuple(meta(a) for a in as_args(x))
-    try:  # ShapeProp prints the traceback of a failing op before it raises: keep that out of the user's output
+    try:  # a failing op may print (fx's own notes): keep that out of the user's output
         with contextlib.redirect_stderr(io.StringIO()):
             functional_call(_Propagate(gm), {f"gm.{k}": v for k, v in state.items()}, args, strict=False,
                             tie_weights=False)
@@ -158,15 +196,49 @@ def _meta_shapes(gm: torch.fx.GraphModule, x: Any) -> bool:
         return False
 
 
-def _real_shapes(gm: torch.fx.GraphModule, x: Any) -> bool:
-    """Shape propagation through ``gm`` on the real input (when meta tensors could not do it); False if it fails."""
+def _real_shapes(gm: torch.fx.GraphModule, x: Any, deadline: float | None = None) -> bool:
+    """Shape propagation through ``gm`` on the real input; False if it fails. Past ``deadline`` it stops, clears the
+    shapes and raises :class:`_OverTime`."""
     try:
         with contextlib.redirect_stderr(io.StringIO()):
-            _ShapeProp(gm).propagate(*as_args(x))
+            _ShapeProp(gm, deadline).run(*as_args(x))
         return True
+    except _OverTime:
+        _clear_shapes(gm)
+        raise
     except Exception:  # noqa: BLE001 - the caller runs the model itself, whose error names the module
         _clear_shapes(gm)
         return False
+
+
+#: Seconds the real input may spend in the traced graph while torch._dynamo is not loaded. Meta tensors run many ops
+#: (add, relu, cat, mean) through Python references that import it: 0.6-0.8 s once per kernel (more under load),
+#: more than a small model's real forward (a 5-layer CNN: ms; ResNet-50 at 224 x 224: 0.05-0.1 s, 0.6 s with its
+#: two OpenMP threads beside other work). Past it, meta tensors take over: at worst this much more, once a kernel.
+REAL_FIRST_S = 0.6
+
+
+def _dynamo_loaded() -> bool:
+    return "torch._dynamo" in sys.modules
+
+
+def _shapes(gm: torch.fx.GraphModule, x: Any) -> bool:
+    """Every node's shape, by the cheaper way: meta tensors once torch._dynamo is loaded, else the real input while
+    it stays within :data:`REAL_FIRST_S`; each way falls back to the other. False when neither can run ``x``."""
+    if _dynamo_loaded():
+        return _meta_shapes(gm, x) or _real_shapes(gm, x)
+    # On one torch thread, restored after: with two, any other work on the machine stalls OpenMP (ResNet-50:
+    # 0.15-5 s beside a browser and other processes on 2 cores, against 0.2-0.5 s on one).
+    threads = torch.get_num_threads()
+    try:
+        if threads > 1:
+            torch.set_num_threads(1)
+        return _real_shapes(gm, x, time.perf_counter() + REAL_FIRST_S) or _meta_shapes(gm, x)
+    except _OverTime:
+        return _meta_shapes(gm, x) or _real_shapes(gm, x)
+    finally:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
 
 
 _Capture = tuple[list[dict], list[dict], dict[str, tuple[int, ...]], str]  # nodes, edges, module shapes, fallback
@@ -183,8 +255,9 @@ def _hook_fallback(model: nn.Module, x: Any, modules: dict[str, nn.Module], why:
 def capture_modules(model: nn.Module, x: Any, modules: dict[str, nn.Module]) -> _Capture:
     """Modules mode.
 
-    torch.fx traces the model and ShapeProp gives every shape on meta tensors, so a traceable model's forward never
-    runs for real; the real input goes through the traced graph only when an op cannot run on meta tensors. When
+    torch.fx traces the model and shape propagation gives every shape (:func:`_shapes`: on meta tensors, so a
+    traceable model's forward never runs for real, or on the real input while torch._dynamo is not loaded and the
+    real input is quick, or when an op cannot run on meta tensors). When
     tracing fails (e.g. data-dependent control flow) or the traced graph cannot run the input, the model's own
     forward runs with hooks: its error names the failing module, or its module calls make the graph.
     """
@@ -194,7 +267,7 @@ def capture_modules(model: nn.Module, x: Any, modules: dict[str, nn.Module]) -> 
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return _hook_fallback(model, x, modules, f"torch.fx could not trace the model ({type(exc).__name__}: "
                                                  f"{first[:300]}), e.g. data-dependent control flow")
-    if not (_meta_shapes(gm, x) or _real_shapes(gm, x)):
+    if not _shapes(gm, x):
         return _hook_fallback(model, x, modules, "torch.fx traced the model but its graph could not run example_input")
     return (*_fx_graph(gm, modules), {p: _fx_shape(n) or () for p, n in returned.items()}, "")
 

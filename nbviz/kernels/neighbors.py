@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from ..checks import as_matrix
+from . import faiss_ivf
 from ._parallel import parallel_map, thread_count
 
 if TYPE_CHECKING:
@@ -27,6 +28,16 @@ METRICS = ("euclidean", "cosine")
 
 #: Candidates kept beyond k before the exact re-measure; enough that the check below almost never fails.
 _SLACK = 32
+#: From this many values (N x D) on, queries go through an index when faiss is installed: an exact scan of 2^28
+#: float32 (1 GB; 2.1M items of 128 features) takes ~50 ms on two cores (benchmarks/knn.py: 23 ms at 1M x 128, 117
+#: ms at 10M), a third of the click budget; past it the scan nears the budget when other work shares the cores.
+INDEX_MIN_VALUES = 1 << 28
+#: Recall@k the query index is tuned to (on a sample, by two standard errors); its distances are exact.
+QUERY_RECALL = 0.99
+#: Items whose exact neighbours tune the query index (one blocked brute-force pass over the data).
+_QUERY_SAMPLE = 200
+#: Largest k answered by the index; larger ones are a scan anyway.
+_INDEX_MAX_K = 1024
 _EPS32 = float(np.finfo(np.float32).eps)
 
 
@@ -87,7 +98,8 @@ class Neighbors(NamedTuple):
 
 
 class NeighborIndex:
-    """Exact kNN over (N, D) features; one query costs one matrix-vector product and a partial sort.
+    """kNN over (N, D) features: exact (one matrix-vector product and a partial sort per query), or through a
+    FAISS index for large N (see ``approximate``).
 
     Parameters
     ----------
@@ -98,6 +110,20 @@ class NeighborIndex:
     metric
         "euclidean" (true L2 distance) or "cosine" (1 - cosine similarity; a zero vector is at cosine
         distance 1 from everything).
+    approximate
+        False: every query scans all items (exact). True: queries search a FAISS IVF index built at the first
+        query (:mod:`nbviz.kernels.faiss_ivf`; needs the ``faiss`` extra): candidates from the cells nearest the
+        query, re-measured exactly, with the number of cells tuned so that recall@10 on a sample is at least
+        :data:`QUERY_RECALL` (``recall`` says what was measured). None: the index from
+        :data:`INDEX_MIN_VALUES` N x D values on when faiss is installed (else exact, with a warning once).
+
+    Attributes
+    ----------
+    recall, probes
+        Recall@10 of the query index measured on a sample of items (1.0 while queries are exact), and the cells
+        each query searches.
+    build_error
+        The exception a background build (``build(wait=False)``) raised, else None.
 
     Raises
     ------
@@ -114,8 +140,10 @@ class NeighborIndex:
     (dtype('int64'), dtype('float32'), (5,))
     """
 
-    def __init__(self, x: np.ndarray, metric: str = "euclidean") -> None:
+    def __init__(self, x: np.ndarray, metric: str = "euclidean", approximate: bool | None = None) -> None:
         self.metric = _check_metric(metric)
+        if approximate not in (None, True, False):
+            raise ValueError(f"approximate must be True, False or None (by size), got {approximate!r}")
         x = as_matrix(x)
         if metric == "cosine":
             norms = np.linalg.norm(x, axis=1, keepdims=True)
@@ -128,6 +156,16 @@ class NeighborIndex:
         # than the arithmetic on it. The lock keeps concurrent queries (widget threads) from sharing it.
         self._buf = np.empty(len(x), dtype=np.float32)
         self._lock = threading.Lock()
+        self.recall, self.probes = 1.0, 0
+        self._ivf: faiss_ivf.IvfIndex | None = None
+        self._builder: threading.Thread | None = None
+        self.build_error: Exception | None = None
+        if approximate is None:
+            approximate = x.size >= INDEX_MIN_VALUES and len(x) > _INDEX_MAX_K and faiss_ivf.load_faiss() is not None
+        elif approximate and faiss_ivf.load_faiss() is None:
+            raise ImportError(f"approximate=True needs faiss: {faiss_ivf.INSTALL_HINT}")
+        self.approximate = bool(approximate)
+        self._build_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.x)
@@ -149,7 +187,58 @@ class NeighborIndex:
             return lambda idx: 1.0 - self.x[idx].astype(np.float64) @ q64
         return lambda idx: ((self.x[idx].astype(np.float64) - q64) ** 2).sum(axis=1)
 
+    @property
+    def exact(self) -> bool:
+        """Whether queries are exact (no index)."""
+        return not self.approximate
+
+    def build(self, wait: bool = True) -> NeighborIndex:
+        """Build the query index now (else the first query does), when ``approximate``; returns self.
+
+        With ``wait=False`` it is built on a background thread (minutes at 10M items), and queries scan all items
+        (exact) until it is ready; if that build fails, queries stay exact and ``build_error`` holds the error.
+        """
+        if not self.approximate or self._ivf is not None:
+            return self
+        if wait:
+            self._build()
+            return self
+        with self._lock:
+            if self._builder is None:
+                self._builder = threading.Thread(target=self._build_in_background, daemon=True,
+                                                 name="nbviz-neighbor-index")
+                self._builder.start()
+        return self
+
+    def _build(self) -> None:
+        with self._build_lock:
+            if self._ivf is None:
+                cosine, n = self.metric == "cosine", len(self.x)
+                ivf = faiss_ivf.IvfIndex(self.x, cosine)
+                sample = np.sort(np.random.default_rng(0).choice(n, size=min(n, _QUERY_SAMPLE), replace=False))
+                true = faiss_ivf.exact_sample(self.x, sample, 10, cosine, exclude=True)
+                tuned = faiss_ivf.tune_probes(ivf, sample, true, QUERY_RECALL, exclude=True)
+                if tuned is None:  # the build fails; queries stay exact (see build)
+                    raise RuntimeError(f"no number of probed cells reached recall@10 >= {QUERY_RECALL}")
+                self.probes, self.recall = tuned
+                self._ivf = ivf
+
+    def _build_in_background(self) -> None:
+        try:
+            self._build()
+        except Exception as exc:  # noqa: BLE001 - kept for the caller; queries stay exact
+            self.build_error = exc
+
     def _search(self, q: np.ndarray, k: int, exclude: int | None) -> Neighbors:
+        if self.approximate and k <= _INDEX_MAX_K:
+            if self._builder is None:  # no background build: build (or wait for) the index now
+                self.build()
+            ivf = self._ivf
+            if ivf is not None:
+                ids, dist = ivf.search(q[None], k, self.probes, None if exclude is None else np.array([exclude]),
+                                       slack=_SLACK)
+                if ids[0, -1] >= 0:  # else too few candidates in the cells searched: scan
+                    return self._finish(ids[0], dist[0])
         qq = float(q.astype(np.float64) @ q.astype(np.float64))
         with self._lock:
             d = np.dot(self.x, q, out=self._buf)
@@ -160,11 +249,15 @@ class NeighborIndex:
                 d += self.sq
                 d += qq
             idx, dist = _select(d, k, self._tol(qq), self._exact(q.astype(np.float64)), exclude)
+        return self._finish(idx, dist)
+
+    def _finish(self, idx: np.ndarray, dist: np.ndarray) -> Neighbors:
+        """Squared L2 / 1 - cos in float64 to the distances returned."""
         if self.metric == "cosine":
             dist = np.clip(dist, 0.0, 2.0)
         else:
             dist = np.sqrt(np.maximum(dist, 0.0))
-        return Neighbors(idx, dist.astype(np.float32))
+        return Neighbors(idx.astype(np.int64), dist.astype(np.float32))
 
     def query(self, i: int, k: int) -> Neighbors:
         """The ``k`` nearest other items of item ``i``.

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ..blockwise import is_large
 from ..checks import as_matrix
+from .projection_scale import FIT_SAMPLE, as_features_matrix, fit_on_sample, pca_blocks, sampling_note
 
 METHODS = ("pca", "umap", "tsne")
 #: What :func:`check_projection` validates: :data:`METHODS` and the several-set ``"aligned_umap"``.
@@ -45,6 +47,11 @@ _ACCEPTED: dict[str, dict[str, Any]] = {
         "alignment_window_size": 3,
     },
 }
+# nbviz's own parameters, not passed to the library: ``fit_sample`` items (a random sample) are fitted, the others
+# placed by the fitted model's transform (None: fit all). See :func:`~.projection_scale.sampling_note`.
+_OWN: dict[str, dict[str, Any]] = {"umap": {"fit_sample": FIT_SAMPLE}, "tsne": {"fit_sample": FIT_SAMPLE}}
+__all__ = ["CACHE", "CHECKED_METHODS", "METHODS", "ProjectionCache", "aligned_umap", "check_projection", "content_key",
+           "pca", "project", "project_cached", "sampling_note"]
 
 
 def pca(x: np.ndarray, n_components: int = 2, random_state: int = 0) -> np.ndarray:
@@ -69,6 +76,9 @@ def pca(x: np.ndarray, n_components: int = 2, random_state: int = 0) -> np.ndarr
     """
     from sklearn.decomposition import PCA
 
+    if isinstance(x, np.ndarray) and is_large(x):
+        # Large or memory-mapped: covariance by row blocks (scikit-learn would centre a full copy).
+        return pca_blocks(as_features_matrix(x, check=False), n_components, random_state)[0]
     x = as_matrix(x, min_rows=0)
     n, d = x.shape
     k = min(n_components, d, n)
@@ -95,7 +105,9 @@ def check_projection(method: str, n: int, params: dict[str, Any] | None = None) 
         Number of items N (at least 3).
     params
         Keyword arguments for the library: scikit-learn PCA (``random_state``), ``umap.UMAP``,
-        ``openTSNE.TSNE`` or ``umap.AlignedUMAP``. Unknown names are an error listing the accepted ones.
+        ``openTSNE.TSNE`` or ``umap.AlignedUMAP``. Unknown names are an error listing the accepted ones. UMAP and
+        t-SNE also take nbviz's ``fit_sample`` (default 100,000; None: all): above it, a random sample is fitted
+        and the other items placed by ``transform`` (:func:`sampling_note` words it for the view).
 
     Returns
     -------
@@ -114,7 +126,7 @@ def check_projection(method: str, n: int, params: dict[str, Any] | None = None) 
         raise ValueError(f"a projection needs at least 3 items, got N = {n!r}")
     if params is not None and not isinstance(params, dict):
         raise TypeError(f"params must be a dict of {method} parameters or None, got {type(params).__name__}")
-    accepted = _ACCEPTED[method]
+    accepted = {**_ACCEPTED[method], **_OWN.get(method, {})}
     params = dict(params or {})
     unknown = sorted(set(params) - set(accepted), key=str)
     if unknown:
@@ -134,6 +146,12 @@ def check_projection(method: str, n: int, params: dict[str, Any] | None = None) 
         if isinstance(md, bool) or not isinstance(md, (int, float, np.number)) or not 0 <= md <= full["spread"]:
             raise ValueError(f"min_dist must be a number from 0 to spread = {full['spread']!r}, "
                              f"got {full['min_dist']!r}")
+    if method in _OWN:
+        low = full["n_neighbors"] + 2 if method == "umap" else int(3 * full["perplexity"]) + 2
+        size = full["fit_sample"]
+        if size is not None and not (_is_int(size) and size >= low):
+            raise ValueError(f"fit_sample must be None (fit all items) or an int >= {low} (the neighbours each fitted "
+                             f"item needs), got {size!r}")
     if method == "tsne":
         p = full["perplexity"]
         bound = (n - 1) / 3
@@ -150,7 +168,7 @@ def _noop(fraction: float, status: str) -> None:
 
 
 def _umap_kwargs(full: dict[str, Any]) -> dict[str, Any]:
-    kwargs = dict(full)
+    kwargs = {k: v for k, v in full.items() if k not in _OWN["umap"]}
     if kwargs.get("n_jobs", 0) is None:
         # umap-learn is single-threaded with a seed anyway; saying so avoids its warning about it.
         kwargs["n_jobs"] = 1 if kwargs["random_state"] is not None else -1
@@ -207,23 +225,42 @@ def project(x: np.ndarray, method: str, params: dict[str, Any] | None = None,
         raise ValueError("method='aligned_umap' projects several feature sets: use aligned_umap(xs)")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    x = as_matrix(x, min_rows=0)
+    x = as_features_matrix(x, check=method != "pca")  # PCA checks finiteness in its own pass
     full = check_projection(method, len(x), params)
     if method == "pca":
         report(0.0, "PCA: computing the principal components")
         out = pca(x, 2, full["random_state"])
-    elif method == "umap":
-        report(0.0, "UMAP: building the neighbour graph")
-        mapper = _reporting_umap()(n_components=2, **_umap_kwargs(full))
-        mapper.nbviz_report = report
-        out = mapper.fit_transform(x)
+    elif full["fit_sample"] is not None and len(x) > full["fit_sample"]:
+        fit, transform = (_umap_fit, _umap_transform) if method == "umap" else (_tsne_fit, _tsne_transform)
+        out = fit_on_sample(x, full["fit_sample"], full["random_state"], lambda xs, rep: fit(xs, full, rep),
+                            transform, report, _NAMES[method])
     else:
-        out = _tsne(x, full, report)
+        out = _umap_transform(_umap_fit(x, full, report), None) if method == "umap" else \
+            _tsne_transform(_tsne_fit(x, full, report), None)
     report(1.0, f"{_NAMES[method]}: done")
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
 _NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
+
+
+def _umap_fit(x: np.ndarray, full: dict[str, Any], report: Progress) -> Any:
+    report(0.0, "UMAP: building the neighbour graph")
+    mapper = _reporting_umap()(n_components=2, **_umap_kwargs(full))
+    mapper.nbviz_report = report
+    return mapper.fit(x)
+
+
+def _umap_transform(mapper: Any, rows: np.ndarray | None) -> np.ndarray:
+    return np.asarray(mapper.embedding_ if rows is None else mapper.transform(rows))
+
+
+def _tsne_transform(embedding: Any, rows: np.ndarray | None) -> np.ndarray:
+    if rows is None:
+        return np.asarray(embedding)
+    # The partial embeddings inherit the fit's callbacks, which would report the fit's progress again.
+    embedding.gradient_descent_params["callbacks"] = None
+    return np.asarray(embedding.transform(rows))
 
 
 class _TSNEProgress:
@@ -246,7 +283,7 @@ class _TSNEProgress:
         return False  # never stop early
 
 
-def _tsne(x: np.ndarray, full: dict[str, Any], report: Progress) -> np.ndarray:
+def _tsne_fit(x: np.ndarray, full: dict[str, Any], report: Progress) -> Any:
     import openTSNE
 
     report(0.0, "t-SNE: finding neighbours and affinities")
@@ -254,8 +291,8 @@ def _tsne(x: np.ndarray, full: dict[str, Any], report: Progress) -> np.ndarray:
     # About 50 reports in all: each one makes openTSNE evaluate the KL divergence, which is not free.
     every = max(1, sum(phases) // 50)
     callback = _TSNEProgress(report, phases, start=0.1)
-    tsne = openTSNE.TSNE(n_components=2, callbacks=[callback], callbacks_every_iters=every, **full)
-    return np.asarray(tsne.fit(x))
+    kwargs = {k: v for k, v in full.items() if k not in _OWN["tsne"]}
+    return openTSNE.TSNE(n_components=2, callbacks=[callback], callbacks_every_iters=every, **kwargs).fit(x)
 
 
 def aligned_umap(xs: list[np.ndarray], params: dict[str, Any] | None = None,
@@ -439,7 +476,7 @@ def project_cached(x: np.ndarray, method: str, params: dict[str, Any] | None = N
     numpy.ndarray
         (N, 2) float32, **read-only**, shared with the cache (copy it to modify).
     """
-    a = as_matrix(x, min_rows=0)
+    a = as_features_matrix(x)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     full = check_projection(method, len(a), params)

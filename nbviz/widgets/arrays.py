@@ -77,6 +77,8 @@ def array_from_json(value: dict | None, widget: Any = None) -> np.ndarray | None
         raise ValueError(f"array message shape must be a list of ints >= 0, got {shape_in!r}"[:300])
     shape = tuple(shape_in)
     data = b"".join(bytes(c) for c in value["chunks"])
+    if "packed" in value:
+        return unpack_codes(data, value, shape)
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(data) != expected:
         raise ValueError(f"array message holds {len(data)} bytes; shape {shape} of {dtype} needs {expected}")
@@ -102,17 +104,27 @@ def positions_to_json(value: Any, widget: Any = None, chunk_bytes: int = CHUNK_B
     arr = np.asarray(value)
     if arr.ndim != 2 or arr.shape[1] != 2 or arr.dtype.kind != "f":
         return array_to_json(arr, widget, chunk_bytes)
-    pos = arr.astype(np.float64)
-    finite = np.isfinite(pos)
     bounds: list[float] = []
-    codes = np.full(pos.shape, QUANT_MISSING, dtype=np.uint16)
+    codes = np.full(arr.shape, QUANT_MISSING, dtype=np.uint16)
     for axis in (0, 1):
-        ok = finite[:, axis]
-        v = pos[ok, axis]
+        col = arr[:, axis].astype(np.float64)
+        ok = np.isfinite(col)
+        every = bool(ok.all())  # the usual case: no masked copies of millions of values
+        v = col if every else col[ok]
         lo, hi = (float(v.min()), float(v.max())) if len(v) else (0.0, 0.0)
         bounds += [lo, hi]
-        scaled = (v - lo) / (hi - lo) * QUANT_STEPS if hi > lo else np.zeros_like(v)
-        codes[ok, axis] = np.floor(scaled + 0.5).astype(np.uint16)
+        if hi > lo:  # in place, in the order (v - lo) / (hi - lo) * steps + 0.5 that decodeArray's tests pin
+            v -= lo
+            v /= hi - lo
+            v *= QUANT_STEPS
+            v += 0.5
+            np.floor(v, out=v)
+        else:
+            v = np.zeros_like(v)
+        if every:
+            codes[:, axis] = v
+        else:
+            codes[ok, axis] = v.astype(np.uint16)
     return {**array_to_json(codes, widget, chunk_bytes), "bounds": bounds}
 
 
@@ -132,6 +144,36 @@ def dequantize_positions(codes: np.ndarray, bounds: Any) -> np.ndarray:
 positions_serialization = {"to_json": positions_to_json, "from_json": array_from_json}
 
 
+# -- category codes: with fewer than 16 categories, two to a byte ----------------------------------------------
+def codes_to_json(value: Any, widget: Any = None, chunk_bytes: int = CHUNK_BYTES) -> dict | None:
+    """(N,) uint8 codes all below 16 go two to a byte, low nibble first (``packed: 4``; half a byte a point, the
+    usual case of a classifier's few classes); anything else as :func:`array_to_json` sends it."""
+    if value is None:
+        return None
+    arr = np.asarray(value)
+    if arr.dtype != np.uint8 or arr.ndim != 1 or (arr.size and int(arr.max()) >= 16):
+        return array_to_json(arr, widget, chunk_bytes)
+    even = arr if arr.size % 2 == 0 else np.append(arr, np.uint8(0))
+    packed = even[0::2] | (even[1::2] << 4)
+    return {**array_to_json(packed, widget, chunk_bytes), "shape": [int(arr.size)], "packed": 4}
+
+
+def unpack_codes(data: bytes, value: dict, shape: tuple) -> np.ndarray:
+    """The (N,) uint8 codes of a ``packed: 4`` message (:func:`codes_to_json`)."""
+    if value["packed"] != 4 or isinstance(value["packed"], bool) or value["dtype"] != "uint8" or len(shape) != 1:
+        raise ValueError("packed array message must be 1-D uint8 with packed = 4")
+    n = shape[0]
+    if len(data) != (n + 1) // 2:
+        raise ValueError(f"packed array message holds {len(data)} bytes; {n} codes need {(n + 1) // 2}")
+    b = np.frombuffer(data, dtype=np.uint8)
+    out = np.empty(2 * len(b), dtype=np.uint8)
+    out[0::2], out[1::2] = b & 15, b >> 4
+    return out[:n]
+
+
+codes_serialization = {"to_json": codes_to_json, "from_json": array_from_json}
+
+
 # -- trait types -------------------------------------------------------------------------------------------------
 def Array(**kwargs: Any) -> t.Any:  # noqa: N802 - reads like a trait type
     """A synced numpy-array trait that travels as binary (see :mod:`nbviz.widgets.arrays`)."""
@@ -142,6 +184,11 @@ def Positions(**kwargs: Any) -> t.Any:  # noqa: N802 - reads like a trait type
     """A synced (N, 2) float array of positions, travelling as uint16 per axis within its bounds (see
     :func:`nbviz.widgets.arrays.positions_to_json`); Python keeps the exact values."""
     return t.Any(None, allow_none=True, **kwargs).tag(sync=True, **positions_serialization)
+
+
+def Codes(**kwargs: Any) -> t.Any:  # noqa: N802 - reads like a trait type
+    """A synced (N,) array of category codes, packed two to a byte when below 16 (:func:`codes_to_json`)."""
+    return t.Any(None, allow_none=True, **kwargs).tag(sync=True, **codes_serialization)
 
 
 def ArrayList(positions: bool = False, **kwargs: Any) -> t.List:  # noqa: N802 - reads like a trait type

@@ -26,7 +26,7 @@ from ..export import mark_static_png, scale_png
 from ..files import save_by_suffix
 
 # The array trait types live with their wire format; widgets take them from here with the rest of the base.
-from .arrays import Array, ArrayList, Positions  # noqa: F401
+from .arrays import Array, ArrayList, Codes, Positions  # noqa: F401
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger("nbviz")

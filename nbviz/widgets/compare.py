@@ -25,6 +25,7 @@ from ..checks import as_numpy
 from ..data import Features
 from ..kernels.component_stats import distribution_shift, knn_recall, neighborhood_agreement, trustworthiness
 from ..kernels.components import extremes, principal_components
+from ..kernels.progress_steps import Steps
 from .base import CompositeOutput
 from .components_view import ComponentsView, item_text
 from .panel import Panel
@@ -250,13 +251,14 @@ def _with(f: Features, images: Any, labels: Any) -> Features:
                     metadata=f.metadata)
 
 
-def _agreements(full: dict[str, Features], names: list[str], k: int, exact: bool | None
-                ) -> tuple[dict[tuple[str, str], np.ndarray], dict[str, Any]]:
+def _agreements(full: dict[str, Features], names: list[str], k: int, exact: bool | None,
+                step: Callable[[str], None]) -> tuple[dict[tuple[str, str], np.ndarray], dict[str, Any]]:
     """Jaccard of every pair of sets (by the kernel) and, per set, the kNN graph it was found with."""
     pairs: dict[tuple[str, str], np.ndarray] = {}
     graphs: dict[str, Any] = {}
     for i, a in enumerate(names):
         for b in names[i + 1:]:
+            step(f"kNN graphs and agreement: {a} vs {b}")
             # The kernel finds both graphs again for every pair; it is deterministic (seeded), so a set's
             # neighbours are the same in all its pairs.
             pairs[a, b], (ga, gb) = neighborhood_agreement(full[a].embeddings, full[b].embeddings, k, names=(a, b),
@@ -268,10 +270,18 @@ def _agreements(full: dict[str, Features], names: list[str], k: int, exact: bool
 
 def _compare_items(explorer_type: Callable[..., Any], feats: dict[str, Features], names: list[str], images: Any,
                    labels: Any, k: int, exact_neighbors: bool | None, kwargs: dict) -> Comparison:
+    # A tqdm bar past 0.5 s: the pairs' kNN graphs, the explorers (PCA each), the faithfulness of each layout.
+    with Steps(len(names) * (len(names) - 1) // 2 + 2 * len(names), "nbviz compare") as work:
+        return _items_work(explorer_type, feats, names, images, labels, k, exact_neighbors, kwargs, work.step)
+
+
+def _items_work(explorer_type: Callable[..., Any], feats: dict[str, Features], names: list[str], images: Any,
+                labels: Any, k: int, exact_neighbors: bool | None, kwargs: dict,
+                step: Callable[[str], None]) -> Comparison:
     imgs, labs = _per_set(images, names, "images"), _per_set(labels, names, "labels")
     full = {n: _with(feats[n], imgs[n], labs[n]) for n in names}
     a = names[0]
-    pairs, graphs = _agreements(full, names, k, exact_neighbors)
+    pairs, graphs = _agreements(full, names, k, exact_neighbors, step)
     if len(names) == 2:
         agreement = next(iter(pairs.values()))
         by_set = {n: agreement for n in names}
@@ -281,7 +291,10 @@ def _compare_items(explorer_type: Callable[..., Any], feats: dict[str, Features]
     exact = all(g.exact for g in graphs.values())
     recall = {n: graphs[n].recall for n in names}
     kwargs = {"method": "pca", "color_by": "value", **kwargs}
-    explorers = [explorer_type(full[n], colors=by_set[n], colors_name="agreement", **kwargs) for n in names]
+    explorers = []
+    for n in names:
+        step(f"explorer of {n}")
+        explorers.append(explorer_type(full[n], colors=by_set[n], colors_name="agreement", **kwargs))
     # A star of links through the first explorer: a change anywhere reaches every explorer.
     links: list[Any] = [_link(explorers[0], ex, name) for ex in explorers[1:] for name in LINKED]
     # Camera and hover are linked in the browser: following a pan needs no kernel round trip.
@@ -305,8 +318,9 @@ def _compare_items(explorer_type: Callable[..., Any], feats: dict[str, Features]
                                             for (p, q), v in pairs.items()]
     faith: dict[str, dict[str, float]] = {}
 
-    def refresh(_change: Any = None) -> None:
+    def measure(step: Callable[[str], None]) -> None:
         for n, ex in zip(names, explorers, strict=True):
+            step(f"faithfulness of {n}'s layout")
             faith[n] = faithfulness(full[n].embeddings, np.asarray(ex.points), k)
         comparison.faithfulness = faith
         rows = [{"name": "mean agreement", "value": f"{agreement.mean():.3f}"}, *pair_rows, neighbours]
@@ -314,7 +328,13 @@ def _compare_items(explorer_type: Callable[..., Any], feats: dict[str, Features]
             rows += _faithfulness_rows(n, faith[n])
         panel.summary = rows
 
-    refresh()
+    def refresh(_change: Any) -> None:
+        # A layout that came later (a projection, on its thread): the panel's progress state says so, past 0.5 s;
+        # a tqdm bar would land in whatever cell runs by then.
+        with Steps(len(names), "nbviz compare", report=panel.show_progress, disable=True) as again:
+            measure(again.step)
+
+    measure(step)
     for ex in explorers:
         # A slow projection replaces PCA later: measure the layout that is shown.
         ex.observe(refresh, names="points")
@@ -352,6 +372,15 @@ def _focus(ex: Any, value: int) -> None:
 
 def _compare_datasets(explorer_type: Callable[..., Any], feats: dict[str, Features], names: list[str], images: Any,
                       labels: Any, ref: str, k: int, n_components: int, m: int, kwargs: dict) -> Comparison:
+    # A tqdm bar past 0.5 s: PCA, every set on its components and their shifts, the explorer, faithfulness.
+    with Steps(4, "nbviz compare") as work:
+        return _datasets_work(explorer_type, feats, names, images, labels, ref, k, n_components, m, kwargs,
+                              work.step)
+
+
+def _datasets_work(explorer_type: Callable[..., Any], feats: dict[str, Features], names: list[str], images: Any,
+                   labels: Any, ref: str, k: int, n_components: int, m: int, kwargs: dict,
+                   step: Callable[[str], None]) -> Comparison:
     imgs, labs = _per_set(images, names, "images"), _per_set(labels, names, "labels")
     full = {n: _with(feats[n], imgs[n], labs[n]) for n in names}
     dims = {n: f.dim for n, f in full.items()}
@@ -361,7 +390,9 @@ def _compare_datasets(explorer_type: Callable[..., Any], feats: dict[str, Featur
     if n_comp < 2:
         raise ValueError(f"a dataset comparison draws PC1 and PC2 of the reference set {ref!r}, so it needs D >= 2 "
                          f"and N >= 2; got D = {full[ref].dim}, N = {len(full[ref])}")
+    step(f"PCA of {ref}")
     pca = principal_components(full[ref].embeddings, n_comp)
+    step("every set on its components, shifts")
     scores = {n: np.asarray(pca.scores if n == ref else pca.transform(full[n].embeddings, f"sets[{n!r}]"),
                             dtype=np.float64) for n in names}
     shifts = {n: distribution_shift(scores[ref], scores[n]) for n in names if n != ref}
@@ -381,7 +412,9 @@ def _compare_datasets(explorer_type: Callable[..., Any], feats: dict[str, Featur
     # Coloured by set unless the caller asks otherwise (e.g. color_by="column:label": by class). The explorer
     # holds all the components (its neighbours and components() use them) and draws PC1, PC2.
     kwargs = {"color_by": "label", **kwargs, "method": None, "xy": layout}
+    step("explorer")
     ex = explorer_type(stacked, **kwargs)
+    step("faithfulness")
     faith = {ref: faithfulness(full[ref].embeddings, pca.scores[:, :2], k)}
     rows = _faithfulness_rows(f"{ref} (PC1, PC2)", faith[ref])
     for n, table in shifts.items():

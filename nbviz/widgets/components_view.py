@@ -22,6 +22,7 @@ from ..export import export_font, fit_text, stacked, text_panel, to_png
 from ..kernels import images as image_kernels
 from ..kernels.component_stats import component_correlations
 from ..kernels.components import Components, extremes, principal_components, walk
+from ..kernels.progress_steps import Report, Steps
 from .base import Array, CompositeOutput, NbvizWidget, TraitValueError, check_number, request_indices
 from .explorer_colors import COLUMN_PREFIX
 
@@ -85,10 +86,18 @@ class ComponentsView(NbvizWidget):
     picked = t.Int(-1).tag(sync=True)
     #: Free-form rows of a summary table: [{"name": ..., "value": ...}] (faithfulness, shift per component).
     summary = t.List(t.Dict()).tag(sync=True)
+    #: Long work for this view (past 0.5 s): the fraction done, -1 when idle; and what it does now.
+    progress = t.Float(-1.0).tag(sync=True)
+    status = t.Unicode("").tag(sync=True)
 
     def __init__(self, features: Features, **kwargs: Any) -> None:
         self._features = features
         super().__init__(has_images=bool(features.n_images), **kwargs)
+
+    def show_progress(self, fraction: float, status: str) -> None:
+        """The progress state (a :data:`nbviz.kernels.progress_steps.Report`): (-1.0, "") is idle."""
+        with self.hold_sync():
+            self.progress, self.status = float(fraction), status
 
     # -- what the browser may set ---------------------------------------------------------------------------
     def _components(self) -> set[int]:
@@ -193,6 +202,19 @@ def scree_figure(percent: np.ndarray, on_click: Any) -> Any:
     return fig
 
 
+def _explorer_report(explorer: Any) -> Report | None:
+    """A report into the explorer's progress state (its public ``progress`` and ``status`` traits, which its view
+    shows), unless it has work of its own under way (progress >= 0)."""
+    if explorer is None or not hasattr(explorer, "progress") or explorer.progress >= 0:
+        return None
+
+    def report(fraction: float, status: str) -> None:
+        with explorer.hold_sync():
+            explorer.progress, explorer.status = float(fraction), status
+
+    return report
+
+
 class ComponentsProbe(CompositeOutput):
     """The first ``n`` principal components of what an EmbeddingExplorer shows, with a view to probe them.
 
@@ -226,16 +248,20 @@ class ComponentsProbe(CompositeOutput):
         self.explorer: Any = explorer if isinstance(explorer, NbvizWidget) else None
         self.features = shown_features(explorer)
         steps = check_number(steps, "steps", low=2, high=1000, integer=True)
-        if fit_on is None:
-            self.pca: Components = principal_components(self.features.embeddings, n, **kwargs)
-            scores = self.pca.scores
-        else:
-            base = fit_on.embeddings if isinstance(fit_on, Features) else as_numpy(fit_on, "fit_on")
-            if base.ndim != 2 or base.shape[1] != self.features.dim:
-                raise ValueError(f"fit_on must be (M, {self.features.dim}) features in the explorer's space, got "
-                                 f"shape {base.shape}")
-            self.pca = principal_components(base, n, **kwargs)
-            scores = self.pca.transform(self.features.embeddings, "the explorer's features")
+        base = self.features.embeddings if fit_on is None else \
+            fit_on.embeddings if isinstance(fit_on, Features) else as_numpy(fit_on, "fit_on")
+        if fit_on is not None and (base.ndim != 2 or base.shape[1] != self.features.dim):
+            raise ValueError(f"fit_on must be (M, {self.features.dim}) features in the explorer's space, got "
+                             f"shape {base.shape}")
+        # Past 0.5 s: a tqdm bar, and the explorer's own progress line says what runs.
+        with Steps(1 if fit_on is None else 2, "nbviz components", report=_explorer_report(self.explorer)) as work:
+            work.step(f"PCA: {n} components of {base.shape[0]:,} x {base.shape[1]:,}")
+            self.pca: Components = principal_components(base, n, **kwargs)
+            if fit_on is None:
+                scores = self.pca.scores
+            else:
+                work.step(f"projecting {len(self.features):,} items")
+                scores = self.pca.transform(self.features.embeddings, "the explorer's features")
         self.scores = scores
         if not isinstance(m, (int, np.integer)) or not 1 <= m <= len(scores):
             raise ValueError(f"m must be an int from 1 to N = {len(scores)}, got {m!r}")

@@ -26,10 +26,12 @@ from ..data import Features
 from ..kernels.neighbors import NeighborIndex, Neighbors
 from ..kernels.progress import progress_bar
 from ..kernels.projection import CACHE, aligned_umap, check_projection, content_key, pca, project
+from ..kernels.projection_scale import sampling_note
 from ..labelling import LabelStore, check_label
 from .base import (
     Array,
     ArrayList,
+    Codes,
     NbvizWidget,
     Positions,
     TraitValueError,
@@ -99,7 +101,7 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
     layout_index = t.Int(0).tag(sync=True)
 
     color_mode = t.Enum(["category", "value"], default_value="category").tag(sync=True)
-    categories = Array(help="(N,) uint8/uint16 category codes, or None")
+    categories = Codes(help="(N,) uint8/uint16 category codes, or None (below 16: half a byte each on the wire)")
     category_names = t.List(t.Unicode()).tag(sync=True)
     palette = Array(help="(K, 4) uint8 RGBA, one row per category")
     color_title = t.Unicode("").tag(sync=True)
@@ -127,6 +129,8 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
     thumbnails = t.Bool(False).tag(sync=True)
     thumbnail_size = t.Int(32).tag(sync=True)
     max_thumbnails = t.Int(500).tag(sync=True)
+    lod_points = t.Int(500_000, help="past this many points a pan or zoom draws a stratified sample of about this "
+                       "many, and all of them once the camera rests; 0 always draws all").tag(sync=True)
 
     label_options = t.List(t.Unicode()).tag(sync=True)
     active_label = t.Unicode("").tag(sync=True)
@@ -142,6 +146,7 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
     _check_nside = validate_number("nside", low=1, high=16)
     _check_thumbnail_size = validate_number("thumbnail_size", low=4, high=512)
     _check_max_thumbnails = validate_number("max_thumbnails", low=0, high=100_000)
+    _check_lod_points = validate_number("lod_points", low=0, high=2**31 - 1)
 
     def __init__(
         self,
@@ -236,7 +241,7 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
         emb = features.embeddings
         if self._method is None or emb.shape[1] == 2 and self._method == "pca":
             return np.ascontiguousarray(emb, dtype=np.float32)
-        if self._method in ("pca", "umap", "tsne"):
+        if self._method in ("umap", "tsne"):  # PCA is never cached: no need to hash millions of rows for it
             cached = CACHE.get(self._cache_key(features))
             if cached is not None:
                 return cached
@@ -310,7 +315,8 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
             return
         else:
             what = TITLES[self._drawn]
-        self.plot_title = f"{what} of {f.dim}-D features · {f.n:,} points"
+        note = sampling_note(str(self._drawn), f.n, self._params, f.dim) if self._xy is None else ""
+        self.plot_title = f"{what} of {f.dim}-D features · {f.n:,} points" + (f" · {note}" if note else "")
 
     def wait(self, timeout: float | None = None) -> EmbeddingExplorer:
         """Block until a background projection has finished (returns the widget, for chaining)."""
@@ -438,7 +444,8 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
 
     def _neighbor_index(self, s: int) -> NeighborIndex:
         if s not in self._indexes:
-            self._indexes[s] = NeighborIndex(self._sets[s].embeddings, self._metric)
+            # Past a few million items a FAISS index is built in the background; clicks are exact meanwhile.
+            self._indexes[s] = NeighborIndex(self._sets[s].embeddings, self._metric).build(wait=False)
         return self._indexes[s]
 
     # -- labelling (assigning and writing: explorer_labels.py) ------------------------------------------

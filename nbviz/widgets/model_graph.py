@@ -20,6 +20,7 @@ from ..kernels import graph as G
 from ..kernels import graph_view as GV
 from ..kernels.activations import resolve_layer
 from ..kernels.attribution_layers import spatial_reason
+from ..kernels.progress_steps import Steps
 from . import model_graph_export as GX
 from .arrays import array_from_json, array_to_json
 from .base import Array, NbvizWidget, validate_number
@@ -78,6 +79,8 @@ class ModelGraph(NbvizWidget):
     selected = t.Unicode("", help="module path of the clicked node, '' for none").tag(sync=True)
     unusable = t.Dict(help="path -> why a linked widget cannot use that layer").tag(sync=True)
     height = t.Int(480).tag(sync=True)
+    progress = t.Float(-1.0, help="long work (the capture, past 0.5 s): the fraction done, -1 when idle").tag(sync=True)
+    status = t.Unicode("", help="what the long work does now ('' when idle)").tag(sync=True)
     # Not echoed: the view that sent the boxes has them.
     view_layout = t.Dict(help="set by the view when a layout is on screen: {expanded (the open groups it is for), "
                          "ids, boxes ((N, 4) float32 x, y, w, h by id), width, height}; {} before").tag(
@@ -99,7 +102,9 @@ class ModelGraph(NbvizWidget):
         super().__init__(height=height, **kwargs)
         self.set_trait("mode", mode)  # read-only: the capture is made once, in this mode
         try:
-            self._graph = g = G.capture(model, x, mode)
+            # A tqdm bar and the progress state, past 0.5 s (a large model, or the first capture in a kernel).
+            with Steps(2, f"nbviz ModelGraph ({mode})", report=self._report) as steps:
+                self._graph = g = G.capture(model, x, mode, step=steps.step)
         except BaseException:
             self.close()
             raise
@@ -118,6 +123,10 @@ class ModelGraph(NbvizWidget):
             self.groups = list(g.groups.values())
             self.folds = g.folds
             self.expanded = GV.initial_expanded(g, int(depth))
+
+    def _report(self, fraction: float, status: str) -> None:
+        with self.hold_sync():
+            self.progress, self.status = float(fraction), status
 
     # -- the graph as data -----------------------------------------------------------------------------------
     @property

@@ -8,7 +8,7 @@ import base64
 
 import numpy as np
 
-from nbviz.widgets.arrays import CHUNK_BYTES, array_from_json, array_to_json, positions_to_json
+from nbviz.widgets.arrays import CHUNK_BYTES, array_from_json, array_to_json, codes_to_json, positions_to_json
 from tests.mirror import number
 
 NAN, INF = float("nan"), float("inf")
@@ -49,6 +49,15 @@ POSITIONS = {
     "empty": np.zeros((0, 2), np.float32),
 }
 
+#: Category codes as the explorer sends them (two to a byte below 16): name -> (N,) uint8 input.
+CODES = {
+    "odd length": np.array([0, 15, 3, 7, 1, 14, 9], np.uint8),
+    "even length": np.array([5, 10, 15, 0], np.uint8),
+    "one code": np.array([12], np.uint8),
+    "empty": np.zeros(0, np.uint8),
+    "chunked": np.arange(2000, dtype=np.uint8) % 16,
+}
+
 #: Messages neither side may read (the browser never sends them; a corrupt saved state might hold them).
 REJECTED = {
     "missing chunks": {"dtype": "uint8", "shape": [1]},
@@ -63,6 +72,11 @@ REJECTED = {
     "positions bounds of the wrong length": {"dtype": "uint16", "shape": [1, 2], "chunks": [bytes(4)],
                                              "bounds": [0, 1]},
     "positions that are not uint16": {"dtype": "uint8", "shape": [1, 2], "chunks": [bytes(2)], "bounds": [0, 1, 0, 1]},
+    "packed codes too short": {"dtype": "uint8", "shape": [5], "chunks": [bytes(2)], "packed": 4},
+    "packed codes too long": {"dtype": "uint8", "shape": [2], "chunks": [bytes(2)], "packed": 4},
+    "packed but not 4 bits": {"dtype": "uint8", "shape": [2], "chunks": [bytes(1)], "packed": 2},
+    "packed but uint16": {"dtype": "uint16", "shape": [2], "chunks": [bytes(2)], "packed": 4},
+    "packed but 2-D": {"dtype": "uint8", "shape": [1, 2], "chunks": [bytes(1)], "packed": 4},
 }
 
 
@@ -98,4 +112,11 @@ def cases() -> dict:
         assert back is not None
         positions.append({"name": name, "wire": {**wire, "chunks": _b64(wire["chunks"])},
                           "values": [number(v) for v in back.ravel().tolist()]})
-    return {"arrays": arrays, "rejected": rejected, "positions": positions}
+    codes = []
+    for name, arr in CODES.items():
+        wire = codes_to_json(arr, None, 300)
+        assert wire is not None and wire.get("packed") == 4
+        back = array_from_json(wire)
+        assert back is not None and np.array_equal(back, arr)
+        codes.append({"name": name, "wire": {**wire, "chunks": _b64(wire["chunks"])}, "values": arr.tolist()})
+    return {"arrays": arrays, "rejected": rejected, "positions": positions, "codes": codes}

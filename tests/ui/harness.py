@@ -145,8 +145,9 @@ def _start(name: str, root: Path, args: list[str], ready_path: str) -> Server:
     return _spawn(name, root, command, port, ready_path, _isolated_env(root))
 
 
-def start_voila(root: Path) -> Server:
-    args = [str(root), "--Voila.ip=127.0.0.1", "--show_tracebacks=True", "--VoilaExecutor.timeout=300"]
+def start_voila(root: Path, theme: str = "light") -> Server:
+    args = [str(root), "--Voila.ip=127.0.0.1", "--show_tracebacks=True", "--VoilaExecutor.timeout=300",
+            f"--theme={theme}"]
     return _start("voila", root, args, "/")
 
 

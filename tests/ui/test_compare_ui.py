@@ -71,6 +71,13 @@ def test_three_set_compare_shows_titled_plots_and_links_the_focus(page, voila):
         coloured = (img.max(axis=-1) - img.min(axis=-1)) > 60
         assert coloured.mean() > 0.01, coloured.mean()
 
+    # The statistics read as a table: each value in its own column, clear of its name ("mean agreement  0.078").
+    gaps = page.evaluate("""() => [...document.querySelectorAll('.nbviz-cv-summary-name')].map(n => {
+        const v = n.nextElementSibling.getBoundingClientRect(), r = n.getBoundingClientRect();
+        return [n.textContent, v.left - r.right, Math.abs(v.top - r.top)]; })""")
+    assert any(name == "mean agreement" for name, _, _ in gaps), gaps
+    assert all(gap >= 8 and dy < 4 for _, gap, dy in gaps), gaps
+
     # A click on an item in the middle plot focuses it in all three explorers (Python traits).
     middle = roots.nth(1)
     item = middle.evaluate(ALONE)

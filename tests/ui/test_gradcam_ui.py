@@ -80,8 +80,17 @@ def test_grid_click_topk_retarget_labels_as_text_and_confusion(page, voila):
     tiles = root.locator(".nbviz-gc-confusion canvas")
     tiles.first.wait_for(state="visible", timeout=15_000)
     assert tiles.count() == 4
-    captions = root.locator(".nbviz-gc-confusion figcaption").all_text_contents()
-    assert captions[0].startswith("predicted <b>digit") and captions[2].startswith("true <b>digit")
+    # A labelled 2 x 2 grid beside the image (not a block under it): rows the predicted and the true class,
+    # columns the evidence for and against.
+    rows = root.locator(".nbviz-gc-confusion .nbviz-gc-cf-row").all_text_contents()
+    assert rows[0].startswith("predicted <b>digit") and rows[1].startswith("true <b>digit"), rows
+    heads = [h for h in root.locator(".nbviz-gc-confusion .nbviz-gc-cf-head").all_text_contents() if h]
+    assert heads == ["for", "against"]
+    image = root.locator(".nbviz-gc-view canvas").first.bounding_box()
+    matrix = root.locator(".nbviz-gc-confusion").bounding_box()
+    assert matrix["x"] >= image["x"] + image["width"] and abs(matrix["y"] - image["y"]) < 40, (image, matrix)
+    first, second = (tiles.nth(i).bounding_box() for i in (0, 1))
+    assert abs(first["y"] - second["y"]) < 2 and second["x"] > first["x"]  # for | against side by side
     assert not page.page_errors
 
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from nbviz.kernels import graph as G
+from nbviz.kernels import graph_modules as GM
 from nbviz.kernels import graph_view as GV
 from nbviz.widgets import model_graph_export as GX
 
@@ -376,8 +377,9 @@ def real_calls(model: nn.Module) -> list[str]:
     return calls
 
 
-def test_modules_mode_does_not_run_a_traceable_model():
+def test_modules_mode_does_not_run_a_traceable_model(monkeypatch):
     """fx tracing and shape propagation on meta tensors give every shape: the model's forward never runs for real."""
+    monkeypatch.setattr(GM, "_dynamo_loaded", lambda: True)  # else the real input may go first (test_graph_shapes)
     model = net()
     calls = real_calls(model)
     g = G.capture(model, X)
@@ -416,10 +418,11 @@ def output_shapes(model: nn.Module, x: torch.Tensor) -> dict[str, tuple]:
     return seen
 
 
-def test_normalisation_layers_keep_shapes_unless_a_hook_changes_them():
+def test_normalisation_layers_keep_shapes_unless_a_hook_changes_them(monkeypatch):
     """Stock normalisation layers are answered without running them on meta tensors (the output has the input's
     shape), except where a forward hook may change the output; a layer given channels it does not have fails as it
     would for real."""
+    monkeypatch.setattr(GM, "_dynamo_loaded", lambda: True)  # meta tensors first
     halve = nn.BatchNorm2d(4)
     halve.register_forward_hook(lambda mod, args, out: out[:, :2])
     for model, x in [(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.GroupNorm(2, 4), nn.InstanceNorm2d(4),

@@ -173,12 +173,14 @@ def clustered(n, d, seed, latent=6, classes=40):
     return (np.tanh(z @ rng.normal(size=(latent, d)) / 3) + 0.05 * rng.normal(size=(n, d))).astype(np.float32)
 
 
+@pytest.mark.parametrize("backend", ["torch", "faiss"])
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])
-def test_knn_graph_index_finds_most_true_neighbours(metric):
+def test_knn_graph_index_finds_most_true_neighbours(metric, backend):
     x = clustered(10_000, 32, 0)
-    graph = knn_graph(x, 10, metric, exact=False, target_recall=0.95)
+    graph = knn_graph(x, 10, metric, exact=False, target_recall=0.95, backend=backend)
     # One cell finds ~80 % of the neighbours here: more cells are searched to reach the target.
-    assert not graph.exact and graph.cells == 100 and 1 < graph.probes < graph.cells // 2
+    assert not graph.exact and graph.backend == backend
+    assert graph.cells == 100 and 1 < graph.probes < graph.cells // 2
     assert graph.indices.shape == graph.distances.shape == (10_000, 10)
     # The recall it reports, and the recall on other items against brute force, are at least the bound.
     assert graph.recall >= 0.95 and graph.sample == 1000
@@ -191,9 +193,9 @@ def test_knn_graph_index_finds_most_true_neighbours(metric):
     np.testing.assert_allclose(graph.distances[rows[:20]], np.take_along_axis(d, graph.indices[rows[:20]], 1),
                                rtol=1e-5, atol=1e-6)
     # Deterministic for a seed; a lower target searches fewer cells.
-    again = knn_graph(x, 10, metric, exact=False, target_recall=0.95)
+    again = knn_graph(x, 10, metric, exact=False, target_recall=0.95, backend=backend)
     np.testing.assert_array_equal(again.indices, graph.indices)
-    assert knn_graph(x, 10, metric, exact=False, target_recall=0.5).probes < graph.probes
+    assert knn_graph(x, 10, metric, exact=False, target_recall=0.5, backend=backend).probes < graph.probes
 
 
 def test_knn_graph_exact_by_size_and_on_noise(monkeypatch):

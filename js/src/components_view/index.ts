@@ -7,9 +7,11 @@ import { decodeArray } from '../lib/codecs';
 import { el } from '../lib/dom';
 import { mountWidgetRoot } from '../lib/error_banner';
 import { createRequester } from '../lib/requests';
+import { statusLine } from '../lib/ui/toolbar';
 import { imageSource } from './images';
 import { axesFor, formatCorr, heatColor, heatText, nextSort, tableRows, type SortKey } from './model';
 import type { Column, ComponentsTraits } from './protocol';
+import '../lib/ui/ui.css'; // the controls' shared look
 import './styles.css';
 import '../lib/static_picture.css'; // hides the notebook's picture of the view beside it
 
@@ -22,12 +24,15 @@ function send<K extends keyof ComponentsTraits>(model: Model, key: K, value: Com
 
 function render({ model, el: host }: Pick<RenderProps<ComponentsTraits>, 'model' | 'el'>): () => void {
   const { root, banner } = mountWidgetRoot(model, host, 'nbviz-components');
-  const title = el('div', 'nbviz-cv-title');
+  const title = el('div', 'nbviz-cv-title nbviz-ui-title');
   const summary = el('div', 'nbviz-cv-summary');
   const columns = el('div', 'nbviz-cv-columns');
   const walk = el('div', 'nbviz-cv-walk');
   const heat = el('div', 'nbviz-cv-heatmap');
-  root.append(title, summary, columns, walk, heat);
+  const status = statusLine(); // e.g. compare()'s measures, recomputed for a new layout in the background
+  root.append(title, status.root, summary, columns, walk, heat);
+  const onStatus = () => status.update(Number(model.get('progress') ?? -1), String(model.get('status') ?? ''));
+  onStatus();
 
   const requester = createRequester(model as unknown as Parameters<typeof createRequester>[0]);
   const size = Math.max(8, Number(model.get('image_size')) || 64);
@@ -96,7 +101,7 @@ function render({ model, el: host }: Pick<RenderProps<ComponentsTraits>, 'model'
       return;
     }
     walk.hidden = false;
-    const pickComp = el('select', 'nbviz-cv-walk-component');
+    const pickComp = el('select', 'nbviz-cv-walk-component nbviz-ui-select');
     cols.forEach((c) => {
       const o = el('option', '', c.title);
       o.value = String(c.index);
@@ -104,7 +109,7 @@ function render({ model, el: host }: Pick<RenderProps<ComponentsTraits>, 'model'
     });
     pickComp.value = String(model.get('walk_component'));
     pickComp.addEventListener('change', () => send(model, 'walk_component', Number(pickComp.value)));
-    const slider = el('input', 'nbviz-cv-walk-slider');
+    const slider = el('input', 'nbviz-cv-walk-slider nbviz-ui-slider');
     slider.type = 'range';
     slider.min = '0';
     slider.max = String(positions.length - 1);
@@ -115,7 +120,7 @@ function render({ model, el: host }: Pick<RenderProps<ComponentsTraits>, 'model'
     const items = el('div', 'nbviz-cv-walk-items');
     const text = model.get('walk_text') ?? [];
     (model.get('walk_indices') ?? []).forEach((i, k) => items.append(tile(i, text[k] ?? '')));
-    walk.append(el('span', 'nbviz-cv-walk-label', 'Walk along'), pickComp, slider, where, items);
+    walk.append(el('span', 'nbviz-cv-walk-label nbviz-ui-caption', 'Walk along'), pickComp, slider, where, items);
   };
 
   const renderHeat = () => {
@@ -174,9 +179,13 @@ function render({ model, el: host }: Pick<RenderProps<ComponentsTraits>, 'model'
   const events = ['title', 'summary', 'columns', 'active', 'walk_positions', 'walk_indices', 'walk_step',
     'walk_component', 'correlations', 'corr_columns', 'corr_cell', 'has_images'];
   for (const e of events) model.on(`change:${e}`, draw);
+  model.on('change:progress', onStatus);
+  model.on('change:status', onStatus);
   draw();
   return () => {
     for (const e of events) model.off(`change:${e}`, draw);
+    model.off('change:progress', onStatus);
+    model.off('change:status', onStatus);
     requester.dispose();
     images.dispose();
     banner.destroy();

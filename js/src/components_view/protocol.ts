@@ -58,6 +58,9 @@ export interface ComponentsTraits {
   /** The item last clicked in a column, the walk or a table (the explorer focuses it); -1 for none. Either side. */
   picked: number;
   summary: SummaryRow[];
+  /** Long work for this view (past 0.5 s): fraction done in [0, 1], -1 when idle; and what runs now. */
+  progress: number;
+  status: string;
   error: string;
   error_details: string;
 }

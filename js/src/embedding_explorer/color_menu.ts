@@ -1,7 +1,7 @@
 // The colour-by menu (label, cluster, value, metadata columns: what Python offers in `color_options`) and the
 // title line saying what is plotted (`plot_title`). Option and column names come from users: text only.
 
-import { el } from '../lib/dom';
+import { compactSelect, group, titleLine as kitTitleLine } from '../lib/ui/toolbar';
 
 export interface ColorMenu {
   root: HTMLElement;
@@ -15,21 +15,14 @@ export function optionText(option: string): string {
 }
 
 export function colorMenu(onPick: (option: string) => void): ColorMenu {
-  const root = el('label', 'nbviz-tool nbviz-color-by');
-  root.title = 'Colour the points by a label, cluster, value or metadata column';
-  const select = el('select', 'nbviz-color-by-select');
-  select.setAttribute('aria-label', 'colour by');
-  root.append(el('span', 'nbviz-tool-label', 'colour by'), select);
-  select.addEventListener('change', () => onPick(select.value));
+  const menu = compactSelect('colour by', 'nbviz-tool nbviz-color-by', onPick, 'nbviz-color-by-select');
+  const root = group('colour', '', menu.root);
+  menu.root.title = 'Colour the points by a label, cluster, value or metadata column';
   return {
     root,
     sync(options, current) {
-      select.replaceChildren(...options.map((o) => {
-        const option = el('option', '', optionText(o));
-        option.value = o;
-        return option;
-      }));
-      select.value = current;
+      menu.setOptions(options, options.map(optionText));
+      menu.input.value = current;
       // One choice (or none) is no choice: the menu shows only when there is something to switch to.
       root.hidden = options.length < 2;
     },
@@ -38,12 +31,5 @@ export function colorMenu(onPick: (option: string) => void): ColorMenu {
 
 /** The line above the plot saying what it shows. */
 export function titleLine(): { root: HTMLElement; sync(text: string): void } {
-  const root = el('div', 'nbviz-plot-title');
-  return {
-    root,
-    sync(text) {
-      root.textContent = text;
-      root.hidden = !text;
-    },
-  };
+  return kitTitleLine('nbviz-plot-title');
 }

@@ -20,6 +20,8 @@ export interface Coloring {
   applyColors(): void;
   /** Recolour and filter out the hidden categories (`change:hidden_categories`, `change:color_mode`). */
   applyHidden(): void;
+  /** Put the library's filter and selection back as the traits say. */
+  applyFilter(): void;
   /** Set `st.visible` from hidden_categories. */
   readVisible(): void;
   /** Read categories, palette and values into `st.codes` / `st.valueW`. */
@@ -38,6 +40,8 @@ export function createColoring(
     syncSelection(): void;
     drawOverlay(): void;
     redrawPoints(): void;
+    /** Hidden classes changed: a level-of-detail sample drawn now is out of date. */
+    hiddenChanged(): void;
   },
 ): Coloring {
   const { model, st, scatter, root, banner } = ctx;
@@ -117,11 +121,16 @@ export function createColoring(
   const applyHidden = () => {
     applyColors();
     readVisible();
+    deps.hiddenChanged();
     if (!st.drawn) return;
+    applyFilter();
+    deps.drawOverlay(); // no focus ring on a point just hidden
+  };
+  /** The library's filter and selection as the traits say (the level of detail puts them back with this). */
+  const applyFilter = () => {
     if (st.visible) void scatter.filter(maskIndices(st.visible), { preventEvent: true });
     else void scatter.unfilter({ preventEvent: true });
     deps.syncSelection(); // filter() drops hidden points from the library's selection; the trait keeps them
-    deps.drawOverlay(); // no focus ring on a point just hidden
   };
 
   const readCategories = () => {
@@ -152,5 +161,5 @@ export function createColoring(
     else applyColors();
   };
 
-  return { applyTheme, applyColors, applyHidden, readVisible, readCategories, onPalette, onColormap };
+  return { applyTheme, applyColors, applyHidden, applyFilter, readVisible, readCategories, onPalette, onColormap };
 }

@@ -8,9 +8,12 @@
 
 import type { AnyModel, RenderProps } from '@anywidget/types';
 import createScatterplot from 'regl-scatterplot';
+import { createLod } from './lod';
 import { el as element } from '../lib/dom';
 import { mountWidgetRoot } from '../lib/error_banner';
 import { watchTheme } from '../lib/theme';
+import { mountUi } from '../lib/ui/keys';
+import { button, group, toolbar as uiToolbar } from '../lib/ui/toolbar';
 import { createCamera } from './camera';
 import { createColoring } from './coloring';
 import { FALLBACK_WIDTH, initialState, type ExplorerCtx, type ScatterOptions, type Scatterplot } from './context';
@@ -41,16 +44,19 @@ export interface ExplorerHook {
   drawCount: number;
   /** The camera as the `view` trait would hold it: [target x, target y, distance]. */
   camera: number[] | null;
+  /** Points the library draws now (fewer than pointCount while a level-of-detail sample or a filter is on). */
+  drawnPoints: number;
 }
 
 const div = (className: string): HTMLDivElement => element('div', className);
 
 function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>): () => void {
   const { root, banner } = mountWidgetRoot(model, el, 'nbviz-embedding');
+  const ui = mountUi(root); // shortcuts (L, B, R) and the narrow layout
 
   // Layout: toolbar above; below it the plot (grows) and the side panel (fixed width, hidden when empty).
   // Panels append their own DOM to `toolbar` and `side`.
-  const toolbar = div('nbviz-toolbar');
+  const toolbar = uiToolbar('nbviz-toolbar', 'plot tools');
   const main = div('nbviz-main');
   const plot = div('nbviz-plot');
   const side = div('nbviz-side');
@@ -61,9 +67,8 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   plot.tabIndex = -1;
   const canvas = element('canvas', 'nbviz-scatter');
   const overlayCanvas = element('canvas', 'nbviz-overlay');
-  const resetButton = element('button', 'nbviz-reset', 'Reset view');
-  resetButton.type = 'button';
-  resetButton.title = 'Fit all points in view';
+  const resetButton = button({ label: 'Reset view', icon: 'fit', shortcut: 'r', className: 'nbviz-reset',
+    tip: 'Reset view: fit all points' });
   const legend = div('nbviz-legend');
   const colorbar = div('nbviz-colorbar');
   colorbar.hidden = true;
@@ -129,6 +134,7 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     releaseRenderer();
     banner.setLocalError('This browser cannot draw the plot (WebGL is unavailable).', String(err));
     return () => {
+      ui.dispose();
       banner.destroy();
       root.remove();
     };
@@ -145,7 +151,7 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   });
   const title = titleLine();
   // The Reset button sits in the toolbar: over the plot it would hide the points in its corner.
-  toolbar.append(title.root, selection.tools.root, resetButton, slider.root, menu.root, labels.root);
+  toolbar.append(title.root, selection.tools.root, group('view', '', resetButton), slider.root, menu.root, labels.root);
   const syncColorMenu = () => menu.sync((model.get('color_options') ?? []).map(String), String(model.get('color_source') ?? ''));
   const syncTitle = () => title.sync(String(model.get('plot_title') ?? ''));
   const coloring = createColoring(ctx, {
@@ -154,6 +160,7 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     syncSelection: selection.sync,
     drawOverlay: overlay.draw,
     redrawPoints: () => points.redrawPoints(),
+    hiddenChanged: () => lod.cancel(),
   });
   const camera = createCamera(ctx, {
     sizeOverlay: overlay.size,
@@ -174,7 +181,9 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     drawOverlay: overlay.draw,
     fitView: camera.fitView,
     syncLayouts,
+    lod: () => lod,
   });
+  const lod = createLod(ctx, { positions: points.positions, restore: coloring.applyFilter });
   const pointer = createPointer(ctx, {
     resetButton,
     selection,
@@ -209,6 +218,7 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     placeTip: pointer.placeTip,
     screenPosition: overlay.screenPosition,
     syncActiveLabel,
+    candidates: lod.candidates,
   });
 
   const observer = new ResizeObserver(camera.resize);
@@ -241,6 +251,8 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     ['change:focus', syncFocus],
     ['change:nside', syncFocus],
     ['change:selection', selection.sync],
+    ['change:selection', lod.invalidate],
+    ['change:categories', lod.invalidate],
     ['change:point_size', onPointSize],
     ['change:height', camera.onHeight],
     ['change:progress', syncProgress],
@@ -264,6 +276,9 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     },
     get drawCount() {
       return drawCount;
+    },
+    get drawnPoints() {
+      return scatter.get('isPointsFiltered') ? (scatter.get('filteredPoints') as number[]).length : st.n;
     },
     get camera() {
       return toView(scatter.get('cameraTarget') as number[], scatter.get('cameraDistance'));
@@ -291,10 +306,12 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     unwatchTheme();
     observer.disconnect();
     pointer.dispose();
+    lod.dispose();
     st.linked?.destroy();
     scatter.unsubscribe(subDraw);
     scatter.destroy();
     releaseRenderer();
+    ui.dispose();
     banner.destroy();
     root.remove();
   };

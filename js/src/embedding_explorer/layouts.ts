@@ -29,8 +29,10 @@ export interface LayoutSlider {
 
 /** A range input over the layouts, labelled with the shown layout's name (text only: names come from users). */
 export function layoutSlider(onIndex: (i: number) => void): LayoutSlider {
-  const root = el('label', 'nbviz-tool nbviz-layouts');
-  const input = el('input', 'nbviz-layout-slider');
+  const root = el('label', 'nbviz-tool nbviz-layouts nbviz-ui-group nbviz-ui-field');
+  root.title = 'Aligned layouts: drag to morph between them';
+  const input = el('input', 'nbviz-layout-slider nbviz-ui-slider');
+  input.setAttribute('aria-label', 'layout');
   input.type = 'range';
   input.min = '0';
   input.step = '1';

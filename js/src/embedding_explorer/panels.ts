@@ -90,6 +90,8 @@ export function mountImagePanels(
     placeTip(): void;
     screenPosition(i: number): [number, number] | null;
     syncActiveLabel(): void;
+    /** Points that may get a thumbnail (the level-of-detail sample past `lod_points`), or null for all shown. */
+    candidates(): number[] | null;
   },
 ): () => void {
   const { model, st, scatter, plot, tip } = ctx;
@@ -101,7 +103,7 @@ export function mountImagePanels(
   plot.insertBefore(thumbCanvas, overlay); // under the focus ring
   const thumbs = mountThumbnails(thumbCanvas, {
     // Not 'pointsInView': its spatial-index query costs ~0.3 s at a million points; culling is cheap here.
-    candidates: () => (st.drawn ? (scatter.get('filteredPoints') as number[]) : []),
+    candidates: () => (st.drawn ? (deps.candidates() ?? (scatter.get('filteredPoints') as number[])) : []),
     screenPosition,
     data: () => scatter.get('points') as number[][],
     colorOf: (i) => pointColorCss(String(scatter.get('colorBy')), scatter.get('pointColor') as number[][],

@@ -7,6 +7,7 @@ import { decodeArray, type TypedArray } from '../lib/codecs';
 import { TRANSITION_MS, type ExplorerCtx } from './context';
 import { maskIndices } from './hidden';
 import { layoutAt, sameValues } from './layouts';
+import type { Lod } from './lod';
 import { normalizePoints } from './normalize';
 import { validIndices } from './selection';
 
@@ -19,6 +20,8 @@ export interface Points {
   onPoints(): void;
   /** `change:layout_index`: the slider (or Python) picked a layout. */
   onLayoutIndex(): void;
+  /** Normalised positions handed to the library, or null before the first draw. */
+  positions(): { x: Float32Array; y: Float32Array } | null;
 }
 
 export function createPoints(
@@ -31,6 +34,7 @@ export function createPoints(
     drawOverlay(): void;
     fitView(): Promise<unknown>;
     syncLayouts(): void;
+    lod(): Lod;
   },
 ): Points {
   const { model, st, scatter, root, banner, tip } = ctx;
@@ -39,6 +43,7 @@ export function createPoints(
   let target: TypedArray = new Float32Array(0);
   /** Positions on screen now; the next draw animates from them when N is unchanged. */
   let shownXY: TypedArray | null = null;
+  let norm: { x: Float32Array; y: Float32Array } | null = null;
   const readPoints = (): boolean => {
     try {
       const p = decodeArray(model.get('points'));
@@ -69,12 +74,13 @@ export function createPoints(
     // regl-scatterplot forgets the old points here; no screen positions until the new ones are in.
     st.drawn = false;
     tip.hidden = true;
-    const norm = normalizePoints(xy, count);
+    const normed = normalizePoints(xy, count);
+    norm = normed;
     st.n = count;
-    st.half = { w: norm.halfWidth, h: norm.halfHeight };
+    st.half = { w: normed.halfWidth, h: normed.halfHeight };
     deps.readCategories();
     deps.applyColors();
-    const data: Record<string, ArrayLike<number>> = { x: norm.x, y: norm.y };
+    const data: Record<string, ArrayLike<number>> = { x: normed.x, y: normed.y };
     if (st.codes) data.valueA = st.codes;
     if (st.valueW) {
       // The library reads its value columns in order: without a valueA, valueB would be taken as the first.
@@ -82,7 +88,11 @@ export function createPoints(
       data.valueB = st.valueW;
     }
     deps.readVisible();
-    const keep = st.visible ? maskIndices(st.visible) : null;
+    // Past `lod_points` the first frame (and a transition's) draws the level-of-detail sample, then settles.
+    const lod = deps.lod();
+    lod.invalidate();
+    const sampled = lod.startsSampled(count);
+    const keep = sampled ? lod.sample(normed.x, normed.y) : st.visible ? maskIndices(st.visible) : null;
     const sel = validIndices(st.selected, st.n, st.visible);
     // regl-scatterplot types its point columns as number[]; typed arrays are read the same way.
     // filter / select go in with the points, so hidden points never flash during the animation.
@@ -97,6 +107,7 @@ export function createPoints(
     if (gen !== st.generation || st.destroyed) return;
     shownXY = xy;
     st.drawn = true;
+    if (sampled) lod.startedSampled();
     deps.syncSelection();
     deps.drawOverlay();
     st.readyGeneration = gen;
@@ -143,5 +154,5 @@ export function createPoints(
     redrawPoints();
   };
 
-  return { readPoints, redrawPoints, onPoints, onLayoutIndex };
+  return { readPoints, redrawPoints, onPoints, onLayoutIndex, positions: () => norm };
 }

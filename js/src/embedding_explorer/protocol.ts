@@ -50,6 +50,8 @@ export interface ExplorerTraits {
   selection: WireArray | null;
 
   point_size: number;
+  /** Past this many points a pan or zoom draws a stratified sample of about this many (lod.ts); 0: never. */
+  lod_points: number;
   height: number;
   /** Neighbour grid is nside x nside (clicked item first); 0 hides the panel (no neighbours wanted). */
   nside: number;

@@ -2,6 +2,9 @@
 // Drawing the lasso / box and finding the points inside is regl-scatterplot's job (lassoType
 // 'freeform' | 'rectangle'); this module only turns its result into the trait and back.
 
+import { el } from '../lib/dom';
+import { button, group, segmented } from '../lib/ui/toolbar';
+
 export type SelectShape = 'freeform' | 'rectangle';
 
 /** Sorted, de-duplicated indices below n, as the uint32 array the trait carries. */
@@ -42,36 +45,13 @@ export interface SelectionTools {
   setMode(mode: SelectShape | null): void;
 }
 
-function button(className: string, text: string, title: string): HTMLButtonElement {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = className;
-  b.textContent = text;
-  b.title = title;
-  return b;
-}
-
 /**
- * "Lasso" / "Box" toggles (pressed: a drag selects with that shape; Shift-drag always does), the count and
- * "Clear". `onMode(shape, dragSelects)` gets the shape for Shift-drags and whether plain drags select too.
+ * "Lasso" (L) / "Box" (B) mode toggles (pressed: a drag selects with that shape; Shift-drag always does), the count
+ * and "Clear". `onMode(shape, dragSelects)` gets the shape for Shift-drags and whether plain drags select too.
  */
 export function selectionTools(onMode: (shape: SelectShape, dragSelects: boolean) => void, onClear: () => void): SelectionTools {
-  const root = document.createElement('div');
-  root.className = 'nbviz-tool nbviz-selection-tools';
-  const lasso = button('nbviz-tool-lasso', 'Lasso', 'Drag to select with a free-form lasso (or Shift-drag any time)');
-  const box = button('nbviz-tool-box', 'Box', 'Drag to select a rectangle');
-  const count = document.createElement('span');
-  count.className = 'nbviz-selection-count';
-  const clear = button('nbviz-clear-selection', 'Clear', 'Clear the selection (Esc)');
-  clear.addEventListener('click', onClear);
-  root.append(lasso, box, count, clear);
-
   let shape: SelectShape = 'freeform';
   let active = false;
-  const show = () => {
-    lasso.setAttribute('aria-pressed', String(active && shape === 'freeform'));
-    box.setAttribute('aria-pressed', String(active && shape === 'rectangle'));
-  };
   const press = (s: SelectShape) => {
     // Pressing the active tool again goes back to pan / zoom.
     active = !(active && shape === s);
@@ -79,8 +59,17 @@ export function selectionTools(onMode: (shape: SelectShape, dragSelects: boolean
     show();
     onMode(shape, active);
   };
-  lasso.addEventListener('click', () => press('freeform'));
-  box.addEventListener('click', () => press('rectangle'));
+  const modes = segmented<SelectShape>('selection mode', [
+    { value: 'freeform', label: 'Lasso', icon: 'lasso', text: 'Lasso', shortcut: 'l', className: 'nbviz-tool-lasso',
+      tip: 'Lasso: drag to select a free-form region (Shift-drag selects any time)' },
+    { value: 'rectangle', label: 'Box', icon: 'box', text: 'Box', shortcut: 'b', className: 'nbviz-tool-box',
+      tip: 'Box: drag to select a rectangle' },
+  ], press);
+  const count = el('span', 'nbviz-selection-count nbviz-ui-readout');
+  const clear = button({ label: 'Clear selection', icon: 'clear', className: 'nbviz-clear-selection', tip: 'Clear the selection (Esc)',
+    onClick: onClear });
+  const root = group('selection', 'nbviz-tool nbviz-selection-tools', modes.root, count, clear);
+  const show = () => modes.set(active ? shape : null);
   show();
   return {
     root,

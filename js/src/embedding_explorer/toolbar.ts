@@ -2,6 +2,7 @@
 // A small DOM builder; index.ts wires it to the model.
 
 import { el } from '../lib/dom';
+import { button, group, toggleBox } from '../lib/ui/toolbar';
 
 export interface LabelBar {
   root: HTMLElement;
@@ -10,28 +11,29 @@ export interface LabelBar {
   value(): string;
 }
 
-/** A label box with suggestions, "Label selection", a "label by click" toggle, and per-label counts. */
+/** A label box with suggestions, "Label selection", a "Label by click" toggle, and per-label counts. */
 export function labelBar(onLabelSelection: (label: string) => void, onClickMode: (label: string) => void): LabelBar {
-  const root = el('div', 'nbviz-tool nbviz-labelling');
   const listId = `nbviz-labels-${Math.random().toString(36).slice(2)}`;
-  const input = el('input', 'nbviz-label-input');
+  const input = el('input', 'nbviz-label-input nbviz-ui-input');
   input.placeholder = 'label';
+  input.setAttribute('aria-label', 'label name');
   input.setAttribute('list', listId);
   const list = el('datalist', '');
   list.id = listId;
-  const apply = el('button', 'nbviz-label-selection', 'Label selection');
-  apply.type = 'button';
+  const apply = button({ label: 'Label selection', icon: 'tag', text: 'Label selection',
+    className: 'nbviz-label-selection nbviz-ui-outlined', tip: 'Label selection: give the selected points the label in the box' });
   apply.addEventListener('click', () => onLabelSelection(input.value.trim()));
-  const toggleWrap = el('label', 'nbviz-label-toggle-wrap', '');
-  const toggle = el('input', 'nbviz-label-toggle');
-  toggle.type = 'checkbox';
-  toggleWrap.append(toggle, document.createTextNode(' label by click'));
+  // A toggle (a checkbox, as panels.ts's syncActiveLabel sets it): while on, a click on a point or a neighbour
+  // tile gives it the label.
+  const { root: toggleRoot, input: toggle } = toggleBox({ label: 'Label by click', icon: 'click', text: 'by click',
+    className: 'nbviz-label-toggle-wrap', inputClass: 'nbviz-label-toggle',
+    tip: 'Label by click: a click on a point gives it the label' });
   const sync = () => onClickMode(toggle.checked ? input.value.trim() : '');
   toggle.addEventListener('change', sync);
   input.addEventListener('change', () => toggle.checked && sync());
   const counts = el('span', 'nbviz-label-counts');
   const status = el('span', 'nbviz-label-status');
-  root.append(input, list, apply, toggleWrap, counts, status);
+  const root = group('labelling', 'nbviz-tool nbviz-labelling', input, list, apply, toggleRoot, counts, status);
   return {
     root,
     update(options, c) {

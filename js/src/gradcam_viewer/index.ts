@@ -7,11 +7,12 @@ import { decodeArray } from '../lib/codecs';
 import { el } from '../lib/dom';
 import { mountWidgetRoot } from '../lib/error_banner';
 import { pngUrl } from '../lib/requests';
-import { select, slider, treeLabels } from './controls';
+import { buildToolbar, select, slider, treeLabels } from './controls';
+import { mountUi } from '../lib/ui/keys';
 import { drawKey, drawOverlay, fitSize, keyLabels, type MapLayer } from './draw';
 import { mountGrid } from './grid';
 import { dequantize, lutFor, type DisplayOptions } from '../lib/display';
-import { confusionCaptions, renderTopClasses } from './panels';
+import { confusionRows, renderTopClasses } from './panels';
 import type { GradCamTraits, Normalization, Sign, SortBy } from './protocol';
 import '../embedding_explorer/styles.css'; // the shared .nbviz-root base and error banner styles
 import './styles.css';
@@ -51,6 +52,7 @@ function loadImage(buf: DataView | null | undefined, onLoad: (img: HTMLImageElem
 
 function render({ model, el: host }: Pick<RenderProps<GradCamTraits>, 'model' | 'el'>): () => void {
   const { root, banner } = mountWidgetRoot(model, host, 'nbviz-gradcam');
+  const ui = mountUi(root); // shortcuts (C, S) and the narrow layout
   const hook: GradCamHook = { draws: 0 };
   (root as HTMLElement & { nbviz?: GradCamHook }).nbviz = hook;
 
@@ -60,7 +62,6 @@ function render({ model, el: host }: Pick<RenderProps<GradCamTraits>, 'model' | 
   };
 
   // -- toolbar --------------------------------------------------------------------------------------------
-  const toolbar = el('div', 'nbviz-gc-toolbar');
   const layerSel = select('layer', 'nbviz-gc-layer', (v) => save('layer', v));
   const compareSel = select('compare', 'nbviz-gc-compare', (v) => save('compare_layer', v));
   const cmapSel = select('colormap', 'nbviz-gc-colormap', (v) => save('colormap', v));
@@ -72,15 +73,9 @@ function render({ model, el: host }: Pick<RenderProps<GradCamTraits>, 'model' | 
   sortSel.setOptions(['index', 'confidence', 'wrong', 'class'], ['index', 'confidence', 'wrong first', 'class']);
   const opacity = slider('opacity', 'nbviz-gc-opacity', (v) => save('opacity', v));
   const threshold = slider('threshold', 'nbviz-gc-threshold', (v) => save('threshold', v));
-  const confusionBox = el('label', 'nbviz-gc-control nbviz-gc-confusion-toggle');
-  const confusionInput = el('input', 'nbviz-gc-checkbox');
-  confusionInput.type = 'checkbox';
-  confusionBox.append(confusionInput, el('span', 'nbviz-gc-label', 'confusion'));
+  const { root: toolbar, confusion: confusionInput, exportButton } = buildToolbar({ layer: layerSel,
+    compare: compareSel, colormap: cmapSel, sign: signSel, scale: normSel, opacity, threshold, sort: sortSel });
   confusionInput.addEventListener('change', () => save('show_confusion', confusionInput.checked));
-  const exportButton = el('button', 'nbviz-gc-export', 'Save PNG');
-  exportButton.type = 'button';
-  toolbar.append(layerSel.root, compareSel.root, cmapSel.root, signSel.root, normSel.root, opacity.root,
-    threshold.root, sortSel.root, confusionBox, exportButton);
 
   // -- views -----------------------------------------------------------------------------------------------
   const main = el('div', 'nbviz-gc-main');
@@ -104,12 +99,17 @@ function render({ model, el: host }: Pick<RenderProps<GradCamTraits>, 'model' | 
   const viewColumn = el('div', 'nbviz-gc-viewcol');
   viewColumn.append(views, key);
   const side = el('div', 'nbviz-gc-side');
-  main.append(viewColumn, side);
+  // The saliency confusion matrix beside the image: rows the predicted and the true class, columns the evidence
+  // for and against each; it folds under the image with the class list when the view is narrow.
   const confusion = el('div', 'nbviz-gc-confusion');
   const tiles = [0, 1, 2, 3].map(() => figure('nbviz-gc-tile'));
-  confusion.append(...tiles.map((t) => t.fig));
+  const rowHeads = [el('div', 'nbviz-gc-cf-row'), el('div', 'nbviz-gc-cf-row')];
+  confusion.append(el('div', 'nbviz-gc-cf-head'), el('div', 'nbviz-gc-cf-head', 'for'),
+    el('div', 'nbviz-gc-cf-head', 'against'), rowHeads[0], tiles[0].fig, tiles[1].fig, rowHeads[1], tiles[2].fig,
+    tiles[3].fig);
+  main.append(viewColumn, confusion, side);
   const grid = mountGrid((i) => save('index', i));
-  root.append(toolbar, main, confusion, grid.root);
+  root.append(toolbar, main, grid.root);
 
   // -- drawing ---------------------------------------------------------------------------------------------
   let image: HTMLImageElement | null = null;
@@ -166,7 +166,7 @@ function render({ model, el: host }: Pick<RenderProps<GradCamTraits>, 'model' | 
     const [h, w] = d.shape.slice(2);
     const values = dequantize(d.data, Number(model.get('confusion_scale')));
     const peak = values.reduce((a, v) => Math.max(a, v), 0);
-    const captions = confusionCaptions(info);
+    confusionRows(info).forEach((text, r) => (rowHeads[r].textContent = text));
     tiles.forEach((tile, k) => {
       tile.canvas.width = Math.round(cw / 2);
       tile.canvas.height = Math.round(ch / 2);
@@ -175,7 +175,7 @@ function render({ model, el: host }: Pick<RenderProps<GradCamTraits>, 'model' | 
       drawOverlay(tile.canvas, image, map, table, {
         ...opts, sign: 'positive', normalization: 'batch', batchPeak: peak, threshold: Math.max(opts.threshold, 0.02),
       });
-      tile.caption.textContent = captions[k];
+      tile.caption.hidden = true; // the grid's headings say what each tile is
     });
   };
 
@@ -255,6 +255,7 @@ function render({ model, el: host }: Pick<RenderProps<GradCamTraits>, 'model' | 
     exportButton.removeEventListener('click', onExport);
     releaseImage();
     if (atlasUrl) URL.revokeObjectURL(atlasUrl);
+    ui.dispose();
     banner.destroy();
     root.remove();
   };

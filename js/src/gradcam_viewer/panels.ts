@@ -35,10 +35,9 @@ export function renderTopClasses(
   }
 }
 
-/** Captions of the four confusion tiles, row-major: predicted +/-, true +/-. */
-export function confusionCaptions(info: ConfusionInfo): string[] {
+/** Row headings of the 2 x 2 confusion grid (its columns: evidence for, against): the predicted and the true class. */
+export function confusionRows(info: ConfusionInfo): string[] {
   const names = info.names ?? ['?', '?'];
   const probs = info.probabilities ?? [0, 0];
-  const rows = ['predicted', 'true'].map((what, r) => `${what} ${names[r]} (${(100 * (probs[r] ?? 0)).toFixed(1)}%)`);
-  return [`${rows[0]}: for`, `${rows[0]}: against`, `${rows[1]}: for`, `${rows[1]}: against`];
+  return ['predicted', 'true'].map((what, r) => `${what} ${names[r]} (${(100 * (probs[r] ?? 0)).toFixed(1)}%)`);
 }

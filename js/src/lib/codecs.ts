@@ -83,6 +83,26 @@ function withBounds(decoded: DecodedArray, bounds: unknown): DecodedArray {
   return { data: dequantizePositions(decoded.data, bounds), shape: decoded.shape };
 }
 
+/** (N,) uint8 category codes sent two to a byte, low nibble first (`codes_to_json` in nbviz/widgets/arrays.py). */
+function unpackCodes(parts: Uint8Array[], nbytes: number, dtype: string, shape: number[], packed: unknown): DecodedArray {
+  if (packed !== 4 || dtype !== 'uint8' || shape.length !== 1) {
+    throw new TypeError('packed array message must be 1-D uint8 with packed = 4');
+  }
+  const n = shape[0];
+  if (nbytes !== Math.ceil(n / 2)) {
+    throw new RangeError(`packed array message holds ${nbytes} bytes; ${n} codes need ${Math.ceil(n / 2)}`);
+  }
+  const out = new Uint8Array(n);
+  let i = 0;
+  for (const p of parts) {
+    for (let j = 0; j < p.length; j++) {
+      out[i++] = p[j] & 15;
+      if (i < n) out[i++] = p[j] >> 4;
+    }
+  }
+  return { data: out, shape };
+}
+
 export function decodeArray(value: unknown): DecodedArray | null {
   const decoded = decodeRaw(value);
   return decoded && withBounds(decoded, (value as { bounds?: unknown }).bounds);
@@ -107,6 +127,8 @@ function decodeRaw(value: unknown): DecodedArray | null {
   const itemsize = ctor.BYTES_PER_ELEMENT;
   const parts = obj.chunks.map(asBytes);
   const nbytes = parts.reduce((a, p) => a + p.byteLength, 0);
+  const packed = (value as { packed?: unknown }).packed;
+  if (packed !== undefined) return unpackCodes(parts, nbytes, obj.dtype, shape, packed);
   if (nbytes !== size * itemsize) {
     throw new RangeError(`array message holds ${nbytes} bytes; shape [${shape}] of ${obj.dtype} needs ${size * itemsize}`);
   }

@@ -14,6 +14,9 @@ import { drawGraph, fitView, READABLE_K, hitTest, type Palette, type View } from
 import { pageLayouter, sharedElk } from './elk';
 import { GroupLayouts, layoutReport, TITLE, type Layout, type Layouter } from './layout';
 import type { GraphData, ModelGraphTraits } from './protocol';
+import { buildToolbar } from './toolbar';
+import { mountUi } from '../lib/ui/keys';
+import { statusLine } from '../lib/ui/toolbar';
 import { pathsThrough, revealing, search, visibleGraph, type VisibleGraph } from './visible';
 import '../embedding_explorer/styles.css'; // the shared .nbviz-root base and error banner styles
 import './styles.css';
@@ -79,17 +82,8 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
   layouter: Layouter = pageLayouter()): () => void {
   const { root, banner } = mountWidgetRoot(model, host, 'nbviz-model-graph');
   const requester = createRequester(model);
-  const toolbar = el('div', 'nbviz-mg-toolbar');
-  const searchBox = el('input', 'nbviz-mg-search');
-  searchBox.type = 'search';
-  searchBox.placeholder = 'search name or type';
-  searchBox.setAttribute('aria-label', 'search modules by name or type');
-  const hitsLabel = el('span', 'nbviz-mg-hits');
-  const fitButton = el('button', 'nbviz-mg-fit', 'Fit');
-  const collapseButton = el('button', 'nbviz-mg-collapse', 'Collapse all');
-  fitButton.type = collapseButton.type = 'button';
-  const count = el('span', 'nbviz-mg-count');
-  toolbar.append(searchBox, hitsLabel, fitButton, collapseButton, count);
+  const ui = mountUi(root); // shortcuts (/ search, F fit, C collapse) and the narrow layout
+  const { toolbar, searchBox, hitsLabel, fitButton, collapseButton, count } = buildToolbar();
   const notice = el('div', 'nbviz-mg-notice');
   const main = el('div', 'nbviz-mg-main');
   const stage = el('div', 'nbviz-mg-stage');
@@ -99,7 +93,8 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
   stage.append(canvas, tooltip);
   const panel = el('aside', 'nbviz-mg-details');
   main.append(stage, panel);
-  root.append(toolbar, notice, main);
+  const status = statusLine(); // a capture or other long work, past half a second
+  root.append(toolbar, status.root, notice, main);
   renderDetails(panel, null);
 
   const ctx = canvas.getContext('2d')!;
@@ -365,9 +360,11 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
     notice.textContent = [model.get('fallback') ?? '', model.get('refusal') ?? ''].filter(Boolean).join(' \u00b7 ');
     notice.hidden = !notice.textContent;
   };
+  const onStatus = () => status.update(Number(model.get('progress') ?? -1), String(model.get('status') ?? ''));
+  onStatus();
   const listeners: Array<[string, () => void]> = [['change:expanded', onExpanded], ['change:selected', onSelected],
     ['change:unusable', paint], ['change:height', resize], ['change:node_ids', onData], ['change:fallback', onNotice],
-    ['change:refusal', onNotice]];
+    ['change:refusal', onNotice], ['change:progress', onStatus], ['change:status', onStatus]];
   for (const [name, fn] of listeners) model.on(name, fn);
   const stopTheme = watchTheme(() => {
     pal = palette(root);
@@ -385,6 +382,7 @@ export function render({ model, el: host }: Pick<RenderProps<ModelGraphTraits>, 
     observer.disconnect();
     stopTheme();
     requester.dispose();
+    ui.dispose();
     banner.destroy();
     for (const [name, fn] of listeners) model.off(name, fn);
     root.remove();

@@ -37,6 +37,9 @@ export interface ModelGraphTraits {
   selected: string;
   unusable: Record<string, string>;
   height: number;
+  /** The capture, past 0.5 s: fraction done in [0, 1], -1 when idle; and what runs now. */
+  progress: number;
+  status: string;
   view_layout: ViewLayout | Record<string, never>;
 }
 

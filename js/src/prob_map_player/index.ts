@@ -9,7 +9,8 @@ import { el } from '../lib/dom';
 import { cssColor, paletteRows } from '../lib/colors';
 import { mountWidgetRoot } from '../lib/error_banner';
 import type { Luts } from '../lib/display';
-import { buildControls, setClassOptions, SPEEDS } from './controls';
+import { buildControls, setClassOptions, setPlayButton, SPEEDS } from './controls';
+import { mountUi } from '../lib/ui/keys';
 import { createPanel } from './panel';
 import { epochLabel, nearestRecorded, stepForEpoch, timeline, unionEpochs, type Step } from './playback';
 import type { PlayerTraits } from './protocol';
@@ -41,6 +42,7 @@ const bytesOf = (v: unknown): Uint8Array => {
 
 function render({ model, el: host }: Pick<RenderProps<PlayerTraits>, 'model' | 'el'>): () => void {
   const { root, banner } = mountWidgetRoot(model, host, 'nbviz-pm');
+  const ui = mountUi(root); // shortcuts (Space plays / pauses, O loops)
   const runs = Math.max(1, (model.get('run_names') ?? []).length);
   const panels = Array.from({ length: runs }, (_, run) => createPanel(model as AnyModel<PlayerTraits>, run, root));
   const row = el('div', 'nbviz-pm-panels');
@@ -146,7 +148,7 @@ function render({ model, el: host }: Pick<RenderProps<PlayerTraits>, 'model' | '
   };
   const setPlaying = (on: boolean, fromModel = false) => {
     playing = on && steps.length > 1;
-    controls.play.textContent = playing ? 'Pause' : 'Play';
+    setPlayButton(controls.play, playing);
     cancelAnimationFrame(raf);
     if (playing) {
       if (step >= steps.length - 1) step = 0;
@@ -238,6 +240,7 @@ function render({ model, el: host }: Pick<RenderProps<PlayerTraits>, 'model' | '
     cancelAnimationFrame(raf);
     for (const [name, fn] of traitEvents) model.off(name, fn);
     unsubscribe.forEach((off) => off());
+    ui.dispose();
     banner.destroy();
     root.remove();
   };

@@ -17,6 +17,7 @@ import {
   nearestPoint, previewCounts, samplingText,
 } from './model';
 import { KINDS, type KindCounts, type TripletTraits } from './protocol';
+import '../lib/ui/ui.css'; // the controls' shared look
 import './styles.css';
 import '../lib/static_picture.css'; // hides the notebook's picture of the view beside it
 
@@ -46,20 +47,20 @@ function decoded(model: Model, key: keyof TripletTraits): DecodedArray | null {
 
 function render({ model, el: host }: Pick<RenderProps<TripletTraits>, 'model' | 'el'>): () => void {
   const { root, banner } = mountWidgetRoot(model, host, 'nbviz-triplets');
-  const title = el('div', 'nbviz-ts-title');
+  const title = el('div', 'nbviz-ts-title nbviz-ui-title');
   const summary = el('div', 'nbviz-ts-summary');
   const countsEl = el('span', 'nbviz-ts-counts');
   const samplingEl = el('span', 'nbviz-ts-sampling');
   summary.append(countsEl, samplingEl);
   const controls = el('div', 'nbviz-ts-controls');
-  const slider = el('input', 'nbviz-ts-margin');
+  const slider = el('input', 'nbviz-ts-margin nbviz-ui-slider');
   slider.type = 'range';
   slider.min = '0';
   slider.step = 'any';
   slider.setAttribute('aria-label', 'margin');
   const marginValue = el('span', 'nbviz-ts-margin-value');
   const legend = el('div', 'nbviz-ts-legend');
-  controls.append(el('span', 'nbviz-ts-margin-label', 'margin'), slider, marginValue, legend);
+  controls.append(el('span', 'nbviz-ts-margin-label nbviz-ui-caption', 'margin'), slider, marginValue, legend);
   const body = el('div', 'nbviz-ts-body');
   const scatter = el('canvas', 'nbviz-ts-scatter');
   const side = el('div', 'nbviz-ts-side');

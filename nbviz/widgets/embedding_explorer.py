@@ -308,6 +308,7 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
     def _retitle(self) -> None:
         """``plot_title``: what the points show (the projection drawn now, or a given layout) and of what."""
         f = self._sets[self.layout_index if len(self._sets) > 1 else 0]
+        note = ""
         if self._xy is not None:
             what = "a given layout (xy=)"
         elif self._drawn is None:
@@ -315,7 +316,7 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
             return
         else:
             what = TITLES[self._drawn]
-        note = sampling_note(str(self._drawn), f.n, self._params, f.dim) if self._xy is None else ""
+            note = sampling_note(self._drawn, f.n, self._params, f.dim)
         self.plot_title = f"{what} of {f.dim}-D features · {f.n:,} points" + (f" · {note}" if note else "")
 
     def wait(self, timeout: float | None = None) -> EmbeddingExplorer:

@@ -23,7 +23,7 @@ function send<K extends keyof ComponentsTraits>(model: Model, key: K, value: Com
 }
 
 function render({ model, el: host }: Pick<RenderProps<ComponentsTraits>, 'model' | 'el'>): () => void {
-  const { root, banner } = mountWidgetRoot(model, host, 'nbviz-components');
+  const { root, banner } = mountWidgetRoot(model, host, 'nbviz-components nbviz-ui-column');
   const title = el('div', 'nbviz-cv-title nbviz-ui-title');
   const summary = el('div', 'nbviz-cv-summary');
   const columns = el('div', 'nbviz-cv-columns');

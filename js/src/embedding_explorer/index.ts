@@ -252,7 +252,7 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
     ['change:nside', syncFocus],
     ['change:selection', selection.sync],
     ['change:selection', lod.invalidate],
-    ['change:categories', lod.invalidate],
+    ['change:lod_points', lod.invalidate], // a sample of the old size
     ['change:point_size', onPointSize],
     ['change:height', camera.onHeight],
     ['change:progress', syncProgress],

@@ -1,6 +1,8 @@
 // Data coordinates -> regl-scatterplot's GL space, keeping the aspect ratio. Mirrors normalize_points and
 // fit_distance in nbviz/export.py, which place the points of the PNG (keep both in step; tests/mirror/normalize.py).
 
+import { finiteBounds } from '../lib/bounds';
+
 export interface Normalized {
   x: Float32Array;
   y: Float32Array;
@@ -17,21 +19,7 @@ export const PADDING = 0.05;
  * Non-finite coordinates stay NaN (not drawn) and do not affect the bounds.
  */
 export function normalizePoints(xy: ArrayLike<number>, n: number): Normalized {
-  let minX = Infinity;
-  let maxX = -Infinity;
-  let minY = Infinity;
-  let maxY = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const px = xy[2 * i];
-    const py = xy[2 * i + 1];
-    // One test per point that also rejects NaN/Infinity (a point counts only if both are finite).
-    if (px - px === 0 && py - py === 0) {
-      if (px < minX) minX = px;
-      if (px > maxX) maxX = px;
-      if (py < minY) minY = py;
-      if (py > maxY) maxY = py;
-    }
-  }
+  const { minX, maxX, minY, maxY } = finiteBounds(xy, n);
   const x = new Float32Array(n);
   const y = new Float32Array(n);
   if (minX > maxX) {

@@ -46,7 +46,7 @@ function decoded(model: Model, key: keyof TripletTraits): DecodedArray | null {
 }
 
 function render({ model, el: host }: Pick<RenderProps<TripletTraits>, 'model' | 'el'>): () => void {
-  const { root, banner } = mountWidgetRoot(model, host, 'nbviz-triplets');
+  const { root, banner } = mountWidgetRoot(model, host, 'nbviz-triplets nbviz-ui-column');
   const title = el('div', 'nbviz-ts-title nbviz-ui-title');
   const summary = el('div', 'nbviz-ts-summary');
   const countsEl = el('span', 'nbviz-ts-counts');

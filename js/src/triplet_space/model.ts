@@ -3,6 +3,7 @@
 // (nbviz/kernels/triplets.py): hard d(a,n) < d(a,p); semi-hard d(a,p) <= d(a,n) < d(a,p) + m; easy the rest.
 
 import { KINDS, type KindCounts, type Sampling } from './protocol';
+import { finiteBounds } from '../lib/bounds';
 
 /** Index of a kind in KINDS (and in kind_colors): 0 easy, 1 semi-hard, 2 hard. */
 export const EASY = 0;
@@ -127,19 +128,7 @@ export function displayHistogram(h: DiffHistogram, maxMargin: number, bins = 80)
  *  the aspect kept. */
 export function fitPoints(xy: ArrayLike<number>, width: number, height: number, pad = 10): Float32Array {
   const n = Math.floor(xy.length / 2);
-  let x0 = Infinity;
-  let x1 = -Infinity;
-  let y0 = Infinity;
-  let y1 = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const x = xy[2 * i];
-    const y = xy[2 * i + 1];
-    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-    x0 = Math.min(x0, x);
-    x1 = Math.max(x1, x);
-    y0 = Math.min(y0, y);
-    y1 = Math.max(y1, y);
-  }
+  const { minX: x0, maxX: x1, minY: y0, maxY: y1 } = finiteBounds(xy, n);
   const out = new Float32Array(2 * n);
   if (!(x1 >= x0)) return out.fill(NaN);
   const scale = Math.min((width - 2 * pad) / Math.max(x1 - x0, 1e-12), (height - 2 * pad) / Math.max(y1 - y0, 1e-12));

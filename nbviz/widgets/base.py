@@ -27,6 +27,7 @@ from ..files import save_by_suffix
 
 # The array trait types live with their wire format; widgets take them from here with the rest of the base.
 from .arrays import Array, ArrayList, Codes, Positions  # noqa: F401
+from .streams import StreamedState
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger("nbviz")
@@ -182,6 +183,12 @@ def separate_pictures_hidden() -> bool:
     return "google.colab" not in sys.modules and not any(k.startswith("VSCODE_") for k in os.environ)
 
 
+def pictures_unseen() -> bool:
+    """Voila: every view on its pages runs live and nobody saves them, so a picture would only be hidden beside its
+    view, after seconds of drawing at millions of points. Its kernels get Voila's request variables."""
+    return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/") or "VOILA_BASE_URL" in os.environ
+
+
 class PictureOutput:
     """Displays an object as its live view and, in the output after it, a PNG of what the view shows.
 
@@ -231,6 +238,8 @@ class PictureOutput:
         return save_by_suffix(path, self._writers(), overwrite=overwrite)
 
     def _picture_data(self) -> dict:
+        if pictures_unseen():
+            return {}
         try:
             png = self._static_png()
         except Exception:  # noqa: BLE001 - a failed picture must never stop the live widget
@@ -341,7 +350,7 @@ def _closing_on_failure(init: Callable[..., None]) -> Callable[..., None]:
     return __init__
 
 
-class NbvizWidget(PictureOutput, anywidget.AnyWidget):
+class NbvizWidget(PictureOutput, StreamedState, anywidget.AnyWidget):
     """Base class: subclasses name their bundle with ``_bundle`` and may draw a PNG with ``_static_png``, redrawn
     in the notebook when a trait of ``_picture_traits`` changes (see :class:`PictureOutput`)."""
 
@@ -465,9 +474,10 @@ class NbvizWidget(PictureOutput, anywidget.AnyWidget):
             kind: Any = content.get("type")
             req_id = content.get("id")
             try:
-                handler = self._request_handlers().get(kind)
+                handlers = {**self._stream_handlers(), **self._request_handlers()}
+                handler = handlers.get(kind)
                 if handler is None:
-                    raise ValueError(f"unknown request type {kind!r}; known: {sorted(self._request_handlers())}")
+                    raise ValueError(f"unknown request type {kind!r}; known: {sorted(handlers)}")
                 reply, out = handler(content)
             except Exception as exc:
                 self.send({"type": kind, "id": req_id, "error": f"{type(exc).__name__}: {exc}"})

@@ -91,6 +91,7 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
     """
 
     _bundle = "embedding_explorer"
+    _streams_arrays = True  # past a few MB, points and codes reach a live view in pieces (widgets/streams.py)
     #: What the notebook's picture shows (see ``_picture``): a change redraws it.
     _picture_traits = ("points", "categories", "category_names", "palette", "values", "colormap_lut", "value_range",
                        "color_mode", "color_title", "hidden_categories", "selection", "focus", "point_size")

@@ -261,3 +261,14 @@ def test_static_pictures_are_cheap(capsys):
     with capsys.disabled():
         print("\n_static_png seconds: " + ", ".join(f"{k} {v:.3f}" for k, v in times.items()))
     assert max(times.values()) < 1.0, times  # measured ~0.01-0.03 s alone, ~0.13 s for compare's five
+
+
+@pytest.mark.parametrize("env", [{"SERVER_SOFTWARE": "voila/0.5.8"}, {"VOILA_BASE_URL": "/"}])
+def test_voila_pages_skip_the_picture_nobody_sees_but_save_still_draws(monkeypatch, env):
+    ex = nbviz.EmbeddingExplorer(np.random.default_rng(0).normal(size=(300, 2)))
+    assert "image/png" in ex._repr_mimebundle_()[0]  # a notebook keeps it
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    data = ex._repr_mimebundle_()[0]
+    assert WIDGET_MIME in data and "image/png" not in data
+    assert ex.to_png()[:8] == b"\x89PNG\r\n\x1a\n"  # asked for, it is drawn

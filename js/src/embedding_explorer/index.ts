@@ -13,6 +13,7 @@ import { el as element } from '../lib/dom';
 import { mountWidgetRoot } from '../lib/error_banner';
 import { watchTheme } from '../lib/theme';
 import { mountUi } from '../lib/ui/keys';
+import { withStreams, type StreamModel } from '../lib/streams';
 import { button, group, toolbar as uiToolbar } from '../lib/ui/toolbar';
 import { createCamera } from './camera';
 import { createColoring } from './coloring';
@@ -50,7 +51,18 @@ export interface ExplorerHook {
 
 const div = (className: string): HTMLDivElement => element('div', className);
 
-function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>): () => void {
+function render({ model: sent, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>): () => void {
+  // Large arrays arrive in pieces (lib/streams.ts): the bar shows how much, the view draws them once all are here.
+  const streams = withStreams(sent as unknown as StreamModel, {
+    onProgress: (p) => {
+      if (!p) return syncProgress();
+      const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+      progress.update(p.total ? p.received / p.total : 0,
+        `Receiving ${p.keys.join(', ')}: ${mb(p.received)} of ${mb(p.total)} MB`);
+    },
+    onError: (message) => banner.setLocalError(message),
+  });
+  const model = streams.model as unknown as typeof sent;
   const { root, banner } = mountWidgetRoot(model, el, 'nbviz-embedding');
   const ui = mountUi(root); // shortcuts (L, B, R) and the narrow layout
 
@@ -297,6 +309,7 @@ function render({ model, el }: Pick<RenderProps<ExplorerTraits>, 'model' | 'el'>
   points.redrawPoints();
 
   return () => {
+    streams.dispose();
     disposePanels(); // panels block
     requester.dispose();
     neighbors.destroy();

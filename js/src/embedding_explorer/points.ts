@@ -3,6 +3,7 @@
 // fitting the camera for a new N. Draws run one at a time; changes meanwhile coalesce into one follow-up.
 // Split out of index.ts.
 
+import { buildIndexAsync, pointRows } from './spatial_index';
 import { decodeArray, type TypedArray } from '../lib/codecs';
 import { TRANSITION_MS, type ExplorerCtx } from './context';
 import { maskIndices } from './hidden';
@@ -80,7 +81,7 @@ export function createPoints(
     st.half = { w: normed.halfWidth, h: normed.halfHeight };
     deps.readCategories();
     deps.applyColors();
-    const data: Record<string, ArrayLike<number>> = { x: normed.x, y: normed.y };
+    const data: Parameters<typeof pointRows>[0] = { x: normed.x, y: normed.y };
     if (st.codes) data.valueA = st.codes;
     if (st.valueW) {
       // The library reads its value columns in order: without a valueA, valueB would be taken as the first.
@@ -94,9 +95,14 @@ export function createPoints(
     const sampled = lod.startsSampled(count);
     const keep = sampled ? lod.sample(normed.x, normed.y) : st.visible ? maskIndices(st.visible) : null;
     const sel = validIndices(st.selected, st.n, st.visible);
-    // regl-scatterplot types its point columns as number[]; typed arrays are read the same way.
+    // The k-d index builds in a worker while this thread makes the per-point rows (spatial_index.ts).
+    const index = buildIndexAsync(normed.x, normed.y);
+    const rows = pointRows(data);
+    const spatialIndex = await index;
+    if (gen !== st.generation || st.destroyed) return;
     // filter / select go in with the points, so hidden points never flash during the animation.
-    await scatter.draw(data as unknown as { x: number[]; y: number[] }, {
+    await scatter.draw(rows, {
+      spatialIndex,
       zDataType: 'categorical',
       wDataType: 'continuous',
       transition,

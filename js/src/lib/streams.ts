@@ -1,0 +1,191 @@
+// Arrays Python streams rather than sends in one message (nbviz/widgets/streams.py): a trait's value arrives as
+// a placeholder {dtype, shape, stream, pieces, nbytes, chunks: []}; this model wrapper fetches the pieces (one
+// request each, a few in flight) and reports progress. Until every array pending on the model has arrived, `get`
+// returns what the view last saw and no `change:` fires; then the changes fire together, so the view never sees
+// new positions with old categories.
+
+import { createRequester } from './requests';
+
+type Listener = (...args: unknown[]) => void;
+
+interface Placeholder {
+  stream: number;
+  pieces: number;
+  nbytes: number;
+  chunks: unknown[];
+  [field: string]: unknown;
+}
+
+/** The model surface the wrapper needs (anywidget's model has it). */
+export interface StreamModel {
+  get(key: string): unknown;
+  on(name: string, fn: Listener): void;
+  off(name: string, fn?: Listener): void;
+  send(content: unknown, callbacks?: unknown, buffers?: ArrayBuffer[] | ArrayBufferView[]): void;
+  widget_manager?: unknown;
+}
+
+export interface StreamProgress {
+  received: number;
+  total: number;
+  keys: string[];
+}
+
+export interface StreamOptions {
+  onProgress(progress: StreamProgress | null): void;
+  onError(message: string): void;
+  /** Piece requests in flight at once. */
+  window?: number;
+}
+
+/** Python's answer for a stream a newer value replaced. */
+const GONE = new Error('stream replaced');
+
+const isPlaceholder = (v: unknown): v is Placeholder =>
+  !!v && typeof v === 'object' && typeof (v as Placeholder).stream === 'number' && Array.isArray((v as Placeholder).chunks);
+
+/** The placeholders in a trait's value: the value itself, or items of a list (ArrayList). */
+export function placeholders(value: unknown): Placeholder[] {
+  if (isPlaceholder(value)) return [value];
+  return Array.isArray(value) ? value.flatMap(placeholders) : [];
+}
+
+/** The value with each placeholder's pieces in place of its `chunks`: the wire array Python would have sent. */
+function filled(value: unknown, got: Map<number, DataView[]>): unknown {
+  if (isPlaceholder(value)) {
+    const { stream, pieces: _p, nbytes: _n, ...rest } = value;
+    return { ...rest, chunks: got.get(stream) ?? [] };
+  }
+  return Array.isArray(value) ? value.map((v) => filled(v, got)) : value;
+}
+
+export function withStreams<M extends StreamModel>(model: M, opts: StreamOptions): { model: M; dispose(): void } {
+  const requester = createRequester(model as unknown as Parameters<typeof createRequester>[0]);
+  const window = Math.max(1, opts.window ?? 3);
+  const listeners = new Map<string, Set<Listener>>(); // per changed key, the view's handlers
+  const rawHandlers = new Map<string, Listener>();
+  const seen = new Map<string, { raw: unknown; value: unknown }>(); // streamed keys: the placeholder and its data
+  const loading = new Map<string, unknown>(); // key -> placeholder value being fetched
+  const done = new Map<string, unknown>(); // fetched, waiting for the rest of the batch
+  let received = 0;
+  let total = 0;
+  let disposed = false;
+
+  // Tells the kernel a view is here, so it streams later large values (none before: see streams.py).
+  requester.request('attach', {}).catch(() => undefined);
+
+  const report = () => opts.onProgress(loading.size ? { received, total, keys: [...loading.keys()] } : null);
+  const fire = (key: string) => {
+    for (const fn of [...(listeners.get(key) ?? [])]) fn();
+  };
+  /** Hands the batch to the view once nothing is loading any more. */
+  const settle = () => {
+    if (disposed || [...loading.keys()].some((k) => !done.has(k))) return;
+    const keys = [...loading.keys()]; // in the order the values came, as the model would have fired them
+    for (const key of keys) seen.set(key, { raw: loading.get(key), value: done.get(key) });
+    loading.clear();
+    done.clear();
+    received = total = 0;
+    report();
+    for (const key of keys) fire(key);
+  };
+
+  const fetchStream = async (p: Placeholder, got: Map<number, DataView[]>) => {
+    const parts: DataView[] = new Array(p.pieces);
+    for (let start = 0; start < p.pieces; start += window) {
+      const batch = [];
+      for (let i = start; i < Math.min(p.pieces, start + window); i++) {
+        batch.push(requester.request('stream', { stream: p.stream, index: i }, 60000).then((reply) => {
+          if (reply.content.gone) throw GONE;
+          const piece = reply.buffers[0];
+          if (!piece) throw new Error(`piece ${i} of stream ${p.stream} came without its bytes`);
+          parts[i] = piece;
+          received += piece.byteLength;
+          if (!disposed) report();
+        }));
+      }
+      await Promise.all(batch);
+      if (disposed) return;
+    }
+    got.set(p.stream, parts);
+  };
+
+  const load = (key: string, raw: unknown) => {
+    loading.set(key, raw);
+    done.delete(key);
+    const streams = placeholders(raw);
+    total += streams.reduce((a, p) => a + p.nbytes, 0);
+    report();
+    const got = new Map<number, DataView[]>();
+    Promise.all(streams.map((p) => fetchStream(p, got))).then(
+      () => {
+        if (loading.get(key) !== raw) return; // a newer value took over
+        done.set(key, filled(raw, got));
+        settle();
+      },
+      (err) => {
+        // Gone: a newer value replaced it in Python, and its update (on its way) starts a fresh fetch.
+        if (err === GONE || disposed || loading.get(key) !== raw) return;
+        loading.delete(key);
+        opts.onError(`Could not receive ${key} from the kernel: ${err instanceof Error ? err.message : String(err)}. ` +
+          'Large arrays are fetched from a running kernel; run the cell again.');
+        settle();
+      },
+    );
+  };
+
+  /** Whether `raw` (the model's value of `key`) still has to be fetched; starts fetching it if so. */
+  const pending = (key: string, raw: unknown): boolean => {
+    if (placeholders(raw).length === 0) return false;
+    if (seen.get(key)?.raw !== raw && loading.get(key) !== raw) load(key, raw);
+    return seen.get(key)?.raw !== raw;
+  };
+
+  const get = (key: string): unknown => {
+    const raw = model.get(key);
+    if (!pending(key, raw)) return seen.get(key)?.raw === raw ? seen.get(key)?.value : raw;
+    return seen.get(key)?.value ?? null; // what the view last saw (null the first time)
+  };
+
+  const watch = (key: string) => {
+    if (rawHandlers.has(key)) return;
+    const onRaw = () => {
+      const raw = model.get(key);
+      if (pending(key, raw)) return; // fires when its batch has arrived
+      if (loading.delete(key)) settle(); // a plain value replaced one still loading
+      if (placeholders(raw).length === 0) seen.delete(key);
+      fire(key);
+    };
+    rawHandlers.set(key, onRaw);
+    model.on(`change:${key}`, onRaw);
+  };
+
+  const wrapped = new Proxy(model, {
+    get(target, prop, receiver) {
+      if (prop === 'get') return get;
+      if (prop === 'on' || prop === 'off') {
+        return (name: string, fn: Listener) => {
+          const key = name.startsWith('change:') ? name.slice(7) : null;
+          if (key === null) return prop === 'on' ? target.on(name, fn) : target.off(name, fn);
+          if (prop === 'on') {
+            watch(key);
+            listeners.set(key, (listeners.get(key) ?? new Set()).add(fn));
+          } else listeners.get(key)?.delete(fn);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+
+  return {
+    model: wrapped,
+    dispose() {
+      disposed = true;
+      requester.dispose();
+      for (const [key, fn] of rawHandlers) model.off(`change:${key}`, fn);
+      rawHandlers.clear();
+      listeners.clear();
+    },
+  };
+}

@@ -144,6 +144,9 @@ def browser_latency(n: int, d: int, nside: int, clicks: int, timeout_s: float) -
                 widget = page.locator('.nbviz-root[data-nbviz-ready="true"]').first
                 widget.wait_for(timeout=timeout_s * 1000)
                 load_s = time.perf_counter() - t0
+                # Clicks find points once the k-d index is in (past 200k points it builds after the first frame).
+                page.wait_for_function("el => el.dataset.nbvizIndex === 'ready'", arg=widget.element_handle(),
+                                       timeout=timeout_s * 1000)
                 canvas = widget.locator("canvas").first
                 box = canvas.bounding_box()
                 rng = np.random.default_rng(2)

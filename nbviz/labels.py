@@ -77,6 +77,16 @@ def _is_number(value: Any) -> bool:
 
 def _sorted_codes(arr: np.ndarray, name: str) -> tuple[np.ndarray, list[str]]:
     """Codes 0..K-1 and the K names of the sorted unique values (numbers numerically, text as text)."""
+    if arr.dtype.kind in "iu" and arr.size:
+        # Integer labels in a small range (class ids): one counting pass instead of np.unique's sort, seconds at
+        # 10M points.
+        low, high = int(arr.min()), int(arr.max())
+        if high - low < max(1 << 16, arr.size):
+            shifted = (arr.reshape(-1) - low).astype(np.intp, copy=False)
+            present = np.flatnonzero(np.bincount(shifted, minlength=high - low + 1))
+            code_of = np.zeros(high - low + 1, dtype=np.int64)
+            code_of[present] = np.arange(len(present))
+            return code_of[shifted], [str(arr.dtype.type(v + low)) for v in present]
     if arr.dtype.kind != "O":
         uniques, inverse = np.unique(arr, return_inverse=True)
         # str() of numpy scalars: float32 0.1 reads "0.1" (Python floats would show its float64 widening).

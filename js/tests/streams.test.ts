@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeArray } from '../src/lib/codecs';
-import { withStreams, type StreamProgress } from '../src/lib/streams';
+import { collectStreams, withStreams, type StreamProgress } from '../src/lib/streams';
 
 type Fn = (...args: unknown[]) => void;
 
@@ -44,6 +44,15 @@ function kernelModel() {
     fail(message: string) {
       failing = message;
     },
+    /** Python pushing every piece of a stream, as StreamedState does after the placeholder. */
+    push(ph: { stream: number }, key = 'points', only?: number[]) {
+      const parts = pieces.get(ph.stream) ?? [];
+      parts.forEach((p, index) => {
+        if (only && !only.includes(index)) return;
+        emit('msg:custom', { type: 'stream-piece', key, stream: ph.stream, index },
+          [new DataView(p.buffer, p.byteOffset, p.byteLength)]);
+      });
+    },
     /** Python setting `key` to an array streamed in pieces of `piece` bytes; old streams are gone. */
     setStreamed(key: string, data: Float32Array, piece = 8) {
       const bytes = new Uint8Array(data.buffer.slice(0));
@@ -71,7 +80,8 @@ const values = (v: unknown) => Array.from(decodeArray(v)?.data ?? []);
 function wrap(k: ReturnType<typeof kernelModel>) {
   const progress: Array<StreamProgress | null> = [];
   const errors: string[] = [];
-  const s = withStreams(k.model, { onProgress: (p) => progress.push(p && { ...p }), onError: (e) => errors.push(e) });
+  const s = withStreams(k.model, { onProgress: (p) => progress.push(p && { ...p }), onError: (e) => errors.push(e),
+    stallMs: 0 });
   return { ...s, progress, errors };
 }
 
@@ -158,6 +168,52 @@ describe('withStreams', () => {
     expect(fired).toBe(0);
     expect(s.model.get('points')).toBeNull();
     s.dispose();
+  });
+
+  it('takes the pieces Python pushes, collected before any view, without asking', async () => {
+    const k = kernelModel();
+    const stop = collectStreams(k.model); // anywidget's initialize
+    const ph = k.setStreamed('points', new Float32Array([1, 2, 3, 4, 5]));
+    k.push(ph);
+    const progress: Array<StreamProgress | null> = [];
+    const s = withStreams(k.model, { onProgress: (p) => progress.push(p && { ...p }), onError: () => undefined });
+    const fired: unknown[] = [];
+    s.model.on('change:points', () => fired.push(values(s.model.get('points'))));
+    expect(s.model.get('points')).toBeNull();
+    await settle();
+    expect(fired).toEqual([[1, 2, 3, 4, 5]]);
+    expect(k.requests.filter((r) => r.type === 'stream')).toEqual([]);
+    expect(progress.filter((p) => p !== null).at(-1)).toEqual({ received: 20, total: 20, keys: ['points'] });
+    stop();
+    s.dispose();
+  });
+
+  it('asks for the pieces that did not come once pushes stop', async () => {
+    const k = kernelModel();
+    const s = withStreams(k.model, { onProgress: () => undefined, onError: () => undefined, stallMs: 30 });
+    s.model.on('change:points', () => undefined);
+    const ph = k.setStreamed('points', new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]));
+    s.model.get('points');
+    k.push(ph, 'points', [0, 2]); // pieces 1 and 3 were lost
+    await new Promise((r) => setTimeout(r, 120));
+    expect(k.requests.filter((r) => r.type === 'stream').map((r) => r.index)).toEqual([1, 3]);
+    expect(values(s.model.get('points'))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('keeps only the latest stream of a trait among pushed pieces', async () => {
+    const k = kernelModel();
+    const stop = collectStreams(k.model);
+    const old = k.setStreamed('points', new Float32Array(8));
+    k.push(old);
+    const ph = k.setStreamed('points', new Float32Array([9, 8, 7, 6]));
+    k.push(ph);
+    const s = wrap(k);
+    s.model.on('change:points', () => undefined);
+    s.model.get('points');
+    await settle();
+    expect(values(s.model.get('points'))).toEqual([9, 8, 7, 6]);
+    expect(k.requests.filter((r) => r.type === 'stream')).toEqual([]);
+    stop();
   });
 
   it('tells the kernel a view is attached', () => {

@@ -9,7 +9,6 @@ import functools
 import inspect
 import logging
 import os
-import sys
 import threading
 import traceback
 import uuid
@@ -27,6 +26,7 @@ from ..files import save_by_suffix
 
 # The array trait types live with their wire format; widgets take them from here with the rest of the base.
 from .arrays import Array, ArrayList, Codes, Positions  # noqa: F401
+from .hosts import pictures_unseen, separate_pictures_hidden
 from .streams import StreamedState
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -176,19 +176,6 @@ def call_at_cell_end(owner: Any) -> None:
     _watch_cells()
 
 
-def separate_pictures_hidden() -> bool:
-    """Whether the host hides a picture output beside a live view (static_picture.css). VS Code draws PNGs from
-    blob URLs the CSS cannot recognise, and Colab lays outputs out its own way: there the picture would show under
-    the live view, so it goes in the view's own output instead (as one bundle, drawn when first shown)."""
-    return "google.colab" not in sys.modules and not any(k.startswith("VSCODE_") for k in os.environ)
-
-
-def pictures_unseen() -> bool:
-    """Voila: every view on its pages runs live and nobody saves them, so a picture would only be hidden beside its
-    view, after seconds of drawing at millions of points. Its kernels get Voila's request variables."""
-    return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/") or "VOILA_BASE_URL" in os.environ
-
-
 class PictureOutput:
     """Displays an object as its live view and, in the output after it, a PNG of what the view shows.
 
@@ -208,6 +195,9 @@ class PictureOutput:
     def _static_png(self) -> bytes | None:
         """A PNG of what the view shows, for places where widgets cannot run (GitHub, nbviewer, nbconvert)."""
         return None
+
+    def _view_shown(self) -> None:
+        """The live view is on its way, its picture not yet drawn (streamed pieces go now: see streams.py)."""
 
     # -- the export contract, the same for every view: to_png(width=None) and save(path) by suffix ------------
     def to_png(self, width: int | None = None) -> bytes:
@@ -266,6 +256,7 @@ class PictureOutput:
         if bundle is None:
             return
         display(bundle[0], metadata=bundle[1], raw=True)
+        self._view_shown()
         display_id = uuid.uuid4().hex
         # An empty text output holds the place while there is nothing to draw yet (a player before its frames).
         display(self._picture_data() or {"text/plain": ""}, raw=True, display_id=display_id)
@@ -350,7 +341,7 @@ def _closing_on_failure(init: Callable[..., None]) -> Callable[..., None]:
     return __init__
 
 
-class NbvizWidget(PictureOutput, StreamedState, anywidget.AnyWidget):
+class NbvizWidget(StreamedState, PictureOutput, anywidget.AnyWidget):
     """Base class: subclasses name their bundle with ``_bundle`` and may draw a PNG with ``_static_png``, redrawn
     in the notebook when a trait of ``_picture_traits`` changes (see :class:`PictureOutput`)."""
 

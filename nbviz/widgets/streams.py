@@ -2,9 +2,12 @@
 
 A trait's wire value (``arrays.py``: ``{dtype, shape, chunks}``) above :data:`STREAM_BYTES` leaves in the widget's
 update (or comm-open) message as a placeholder, ``{..., "stream": id, "pieces": n, "nbytes": b, "chunks": []}``;
-the view asks for its pieces one request at a time (``{"type": "stream", "stream": id, "index": i}``) and shows how
-much has arrived (``js/src/lib/streams.ts``). Pulled rather than pushed, so no piece is lost to a view whose code is
-still loading, and a second view of the same model fetches its own.
+right after it, the pieces follow one message each (``{"type": "stream-piece", "key": trait, "stream": id,
+"index": i}``), and
+the view shows how much has arrived (``js/src/lib/streams.ts``). anywidget hands a model no message before its
+code has loaded and run ``initialize``, where the view starts collecting; whatever a view still lacks (a second
+view made later, a host that dropped a message) it asks for, one request a piece
+(``{"type": "stream", "stream": id, "index": i}``).
 
 Only once a browser is known to be attached to this kernel: an nbviz view said so (every view sends an ``attach``
 request when it is made) or a widget manager opened ipywidgets' control comm (a reloaded JupyterLab page, Voila
@@ -60,6 +63,35 @@ class StreamedState:
             yield
         finally:
             vars(self)["_streaming_now"] = False
+        if not vars(self).get("_pushing"):
+            return
+        # After the message that holds the placeholders, so the view learns of a stream before its pieces; and
+        # while a cell makes the widget, once its view is shown (then the bar counts them) or the cell ends.
+        from IPython.core.getipython import get_ipython
+
+        from .base import call_at_cell_end
+
+        if get_ipython() is not None and vars(self).get("_shown") is None:
+            call_at_cell_end(self)
+        else:
+            self._push_pieces()
+
+    def _push_pieces(self) -> None:
+        pushing: list[tuple[str, int, list[memoryview]]] = vars(self).get("_pushing", [])
+        while pushing:
+            name, stream, pieces = pushing.pop(0)
+            for index, piece in enumerate(pieces):
+                self.send({"type": "stream-piece", "key": name, "stream": stream, "index": index},  # type: ignore[attr-defined]
+                          [piece])
+
+    def _view_shown(self) -> None:
+        vars(self)["_shown"] = True
+        self._push_pieces()
+        super()._view_shown()  # type: ignore[misc]
+
+    def _cell_ended(self) -> None:
+        self._push_pieces()
+        super()._cell_ended()  # type: ignore[misc]
 
     def open(self) -> None:
         with self._streaming():
@@ -78,6 +110,7 @@ class StreamedState:
                 state[name] = _defer(value, streams)
                 if streams:
                     table[name] = streams
+                    vars(self).setdefault("_pushing", []).extend((name, *item) for item in streams.items())
                 else:
                     table.pop(name, None)
         return state

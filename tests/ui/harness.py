@@ -293,6 +293,18 @@ def ready_root(page: Any, selector: str = ".nbviz-root", timeout: float = 120_00
     return root
 
 
+def lasso(page: Any, box: dict, poly: np.ndarray) -> None:
+    """Draw a closed lasso through ``poly`` (canvas pixels of the canvas at ``box``) with Shift held, as a user
+    drags one."""
+    page.keyboard.down("Shift")
+    page.mouse.move(box["x"] + poly[0, 0], box["y"] + poly[0, 1])
+    page.mouse.down()
+    for x, y in [*poly[1:], poly[0]]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=12)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+
+
 def screen_point(page: Any, root: Any, index: int) -> tuple[float, float]:
     """Page coordinates (CSS px) of point ``index`` in an EmbeddingExplorer view."""
     x, y = root.evaluate("(el, i) => el.nbviz.screenPosition(i)", index)

@@ -9,7 +9,7 @@ from sklearn.datasets import load_digits
 
 from nbviz.export import fit_margin, fit_to_canvas
 
-from .harness import around, pixels, ready_root, screen_point, wait_for_json
+from .harness import around, lasso, pixels, ready_root, screen_point, wait_for_json
 from .test_embedding_explorer_ui import click_point, open_voila
 
 DIGITS = """
@@ -80,13 +80,7 @@ def test_lasso_selects_exactly_the_points_inside(page, voila, digits):
     # A pentagon around the middle of the plot, in canvas pixels.
     angles = np.linspace(0, 2 * np.pi, 6)[:-1]
     poly = np.stack([w / 2 + 0.22 * w * np.cos(angles), h / 2 + 0.3 * h * np.sin(angles)], axis=1)
-    page.keyboard.down("Shift")
-    page.mouse.move(box["x"] + poly[0, 0], box["y"] + poly[0, 1])
-    page.mouse.down()
-    for x, y in [*poly[1:], poly[0]]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=12)
-    page.mouse.up()
-    page.keyboard.up("Shift")
+    lasso(page, box, poly)
     selection = wait_for_json(probe / "selection.json", lambda v: len(v) > 0)
     # Geometric test on the layout Python holds (ex.embedding), mapped to the canvas like the live view.
     screen = fit_to_canvas(layout, round(w), round(h), fit_margin(5))

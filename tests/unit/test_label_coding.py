@@ -135,3 +135,18 @@ def test_features_explorer_and_components_code_numbers_numerically():
     matrix, names, kinds = component_correlations(scores, meta["n"].to_numpy())
     assert names == ["2", "10"] and kinds == ["label", "label"]
     assert matrix[0, 0] == pytest.approx(-1.0) and matrix[0, 1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("labels", [
+    np.array([7, -3, 7, 0, -3], dtype=np.int8),
+    np.array([2, 2, 9], dtype=np.uint8),
+    np.array([0, 2**40, 5], dtype=np.int64),  # too wide a range to count: sorted instead
+    np.random.default_rng(0).integers(-50, 50, 10_000).astype(np.int32),
+])
+def test_integer_labels_code_as_their_sorted_uniques(labels):
+    from nbviz.labels import _sorted_codes
+
+    codes, names = _sorted_codes(labels, "labels")
+    uniques, inverse = np.unique(labels, return_inverse=True)
+    np.testing.assert_array_equal(codes, inverse.reshape(-1))
+    assert names == [str(v) for v in uniques]

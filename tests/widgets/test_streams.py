@@ -141,3 +141,25 @@ def test_widgets_whose_view_does_not_read_streams_send_whole(live):
         _streams_arrays = False
 
     assert "stream" not in Plain(points(2000)).comm.opened["data"]["state"]["points"]
+
+
+def test_the_pieces_follow_the_placeholder_unasked(live):
+    ex = nbviz.EmbeddingExplorer(points(2000))
+    ph = ex.comm.opened["data"]["state"]["points"]
+
+    def pushed(stream):
+        return [(d["content"]["index"], bytes(b[0])) for d, b in ex.comm.sent
+                if d.get("method") == "custom" and d["content"].get("type") == "stream-piece"
+                and d["content"]["stream"] == stream]
+
+    got = pushed(ph["stream"])
+    assert [i for i, _ in got] == list(range(ph["pieces"]))
+    wire = {**ph, "chunks": [b for _, b in got]}
+    np.testing.assert_array_equal(array_from_json(wire), array_from_json(ex.get_state("points")["points"]))
+    # An update: its message first, then its pieces.
+    ex.points = points(2000, seed=4)
+    kinds = [(d.get("method"), d.get("state", {}).get("points", {}).get("stream") if d.get("method") == "update"
+              else d.get("content", {}).get("stream")) for d, _ in ex.comm.sent]
+    new = next(s for m, s in kinds if m == "update" and s is not None)
+    first_piece = kinds.index(("custom", new))
+    assert kinds.index(("update", new)) < first_piece and len(pushed(new)) == 6

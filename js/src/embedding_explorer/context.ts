@@ -46,6 +46,8 @@ export interface ExplorerState {
   autoFit: boolean;
   /** Camera and hover shared with linked views (mounted once the scatterplot's events are wired). */
   linked: LinkedView | null;
+  /** While the k-d index of many points builds (points.ts), resolves when hover, click and lasso can find them. */
+  indexing: Promise<void> | null;
 }
 
 export function initialState(width: number, height: number): ExplorerState {
@@ -65,6 +67,7 @@ export function initialState(width: number, height: number): ExplorerState {
     selected: new Uint32Array(0),
     autoFit: true,
     linked: null,
+    indexing: null,
   };
 }
 

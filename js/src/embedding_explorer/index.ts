@@ -13,7 +13,7 @@ import { el as element } from '../lib/dom';
 import { mountWidgetRoot } from '../lib/error_banner';
 import { watchTheme } from '../lib/theme';
 import { mountUi } from '../lib/ui/keys';
-import { withStreams, type StreamModel } from '../lib/streams';
+import { collectStreams, withStreams, type StreamModel } from '../lib/streams';
 import { button, group, toolbar as uiToolbar } from '../lib/ui/toolbar';
 import { createCamera } from './camera';
 import { createColoring } from './coloring';
@@ -239,7 +239,7 @@ function render({ model: sent, el }: Pick<RenderProps<ExplorerTraits>, 'model' |
   // --- traits -----------------------------------------------------------------------------------
   // Category codes and values live in regl-scatterplot's point state: changing them redraws the points
   // (same positions: no animation, the camera stays).
-  const onCategories = points.redrawPoints;
+  const onCategories = points.onColumns;
   const onPointSize = () => {
     scatter.set({ pointSize: pointSize(), pointSizeSelected: pointSize() });
     overlay.draw();
@@ -332,4 +332,5 @@ function render({ model: sent, el }: Pick<RenderProps<ExplorerTraits>, 'model' |
 
 export type ExplorerModel = AnyModel<ExplorerTraits>;
 
-export default { render };
+// Pieces of large arrays can come before any view: collect them from the start (lib/streams.ts).
+export default { initialize: ({ model }: { model: StreamModel }) => collectStreams(model), render };

@@ -147,26 +147,54 @@ export function createPointer(
   };
   // A lasso / box gesture ended: the library's selection (merged or reduced with Ctrl / Alt) is the new trait.
   let reselecting = false;
-  const onLassoEnd = () => {
+  const onLassoEnd = (event?: { coordinates?: unknown }) => {
     if (reselecting) return;
-    if (selection.shape() === 'rectangle' && downAt && upAt) boxSelect(downAt, upAt);
+    const mods = { merge: upMods.ctrl, remove: upMods.alt && !upMods.ctrl };
+    // regl-scatterplot's box starts at the first sampled move and ends at the last throttled one; redo it
+    // from the exact press and release points, so the box selects what the pointer spanned.
+    const poly = selection.shape() === 'rectangle' && downAt && upAt ? boxPolygon(downAt, upAt) : null;
+    const indexing = st.indexing;
+    if (indexing) {
+      // The k-d index of many points is still building and found nothing: select once it is here.
+      const shape = poly ?? pairs(event?.coordinates);
+      reselect(null, mods);
+      if (shape && shape.length >= 3) {
+        void indexing.then(() => {
+          if (st.destroyed) return;
+          reselect(shape, mods);
+          selection.set((scatter.get('selectedPoints') as number[] | undefined) ?? []);
+        });
+      }
+      return;
+    }
+    if (poly) reselect(poly, mods);
     selection.set((scatter.get('selectedPoints') as number[] | undefined) ?? []);
   };
-  // regl-scatterplot's box starts at the first sampled move and ends at the last throttled one; redo it
-  // from the exact press and release points, so the box selects what the pointer spanned.
-  const boxSelect = (from: [number, number], to: [number, number]) => {
+  /** The lasso's vertices as [x, y] pairs (the library's types say flat numbers; it sends pairs). */
+  const pairs = (c: unknown): [number, number][] | null => {
+    if (!Array.isArray(c)) return null;
+    if (c.every((p) => Array.isArray(p) && p.length >= 2)) return c.map((p) => [Number(p[0]), Number(p[1])]);
+    const out: [number, number][] = [];
+    for (let i = 0; i + 1 < c.length; i += 2) out.push([Number(c[i]), Number(c[i + 1])]);
+    return out;
+  };
+  const boxPolygon = (from: [number, number], to: [number, number]) => {
     const r = canvas.getBoundingClientRect();
     const view = scatter.get('cameraView') as ArrayLike<number>;
-    const poly = rectPolygon([from[0] - r.left, from[1] - r.top], [to[0] - r.left, to[1] - r.top]).map(
+    return rectPolygon([from[0] - r.left, from[1] - r.top], [to[0] - r.left, to[1] - r.top]).map(
       ([x, y]) => screenToGl(x, y, view, st.width, st.height),
     );
-    // Start from the trait's selection, so Ctrl (add) / Alt (remove) combine with it, not with the rough box.
+  };
+  /** The trait's selection back in the library, then the polygon (GL coordinates) selected with Ctrl (add) /
+   *  Alt (remove) combining with it, not with what the library's rough gesture selected. */
+  const reselect = (poly: [number, number][] | null, mods: { merge: boolean; remove: boolean }) => {
     const keep = validIndices(st.selected, st.n, st.visible);
     if (keep.length) scatter.select(keep, { preventEvent: true });
     else scatter.deselect({ preventEvent: true });
+    if (!poly) return;
     reselecting = true;
     try {
-      scatter.lassoSelect(poly, { isGl: true, merge: upMods.ctrl, remove: upMods.alt && !upMods.ctrl });
+      scatter.lassoSelect(poly, { isGl: true, ...mods });
     } finally {
       reselecting = false;
     }

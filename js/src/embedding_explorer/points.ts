@@ -3,7 +3,7 @@
 // fitting the camera for a new N. Draws run one at a time; changes meanwhile coalesce into one follow-up.
 // Split out of index.ts.
 
-import { buildIndexAsync, pointRows } from './spatial_index';
+import { buildIndex, buildIndexAsync, emptyIndex, NODE_SIZE, pointRows, WORKER_MIN } from './spatial_index';
 import { decodeArray, type TypedArray } from '../lib/codecs';
 import { TRANSITION_MS, type ExplorerCtx } from './context';
 import { maskIndices } from './hidden';
@@ -19,6 +19,8 @@ export interface Points {
   redrawPoints(): void;
   /** `change:points`. */
   onPoints(): void;
+  /** `change:categories` / `change:values`: redraw unless the draw in flight (or last) read these values. */
+  onColumns(): void;
   /** `change:layout_index`: the slider (or Python) picked a layout. */
   onLayoutIndex(): void;
   /** Normalised positions handed to the library, or null before the first draw. */
@@ -45,6 +47,10 @@ export function createPoints(
   /** Positions on screen now; the next draw animates from them when N is unchanged. */
   let shownXY: TypedArray | null = null;
   let norm: { x: Float32Array; y: Float32Array } | null = null;
+  /** The `categories` and `values` the latest draw read (the model's objects: a new value is a new object). */
+  let columnsRead: [unknown, unknown] = [undefined, undefined];
+  /** The k-d index of the positions `xy` (spatial_index.ts). */
+  let indexed: { xy: TypedArray; index: ArrayBuffer } | null = null;
   const readPoints = (): boolean => {
     try {
       const p = decodeArray(model.get('points'));
@@ -64,6 +70,37 @@ export function createPoints(
     }
   };
 
+  /** The k-d index to draw `xy` with (spatial_index.ts). Past WORKER_MIN points the first frame does not wait for
+   *  it: the library gets one that finds nothing, and the real one, built by a worker once that frame is on
+   *  screen (on two cores it would slow the frame), is copied into the same buffer, which the library searches
+   *  in place (KDBush.from keeps it). Until then hover, click and lasso wait for `st.indexing`. A redraw of the
+   *  same positions (a recolour, hidden classes) keeps their index. Call `drawn` once the library has the points. */
+  const indexFor = (xy: TypedArray, normed: { x: Float32Array; y: Float32Array }, gen: number) => {
+    const count = normed.x.length;
+    const known = indexed?.xy === xy ? indexed.index : null;
+    const deferred = !known && count >= WORKER_MIN;
+    const spatialIndex = known ?? (deferred ? emptyIndex(count) : buildIndex(normed.x, normed.y, NODE_SIZE));
+    if (!deferred) indexed = { xy, index: spatialIndex };
+    root.dataset.nbvizIndex = deferred ? 'building' : 'ready';
+    let drawn = () => {};
+    const afterDraw = new Promise<void>((resolve) => (drawn = resolve));
+    // The library's next frame, once it has the points, is the first one showing them.
+    const painted = () => new Promise((resolve) => scatter.subscribe('draw', () => setTimeout(resolve, 0), 1));
+    const current = () => gen === st.generation && !st.destroyed;
+    st.indexing = !deferred ? null : afterDraw.then(painted)
+      .then(() => (current() ? buildIndexAsync(normed.x, normed.y) : null))
+      .then((full) => {
+        if (!full || !current()) return;
+        if (scatter.get('spatialIndex') === spatialIndex) {
+          new Uint8Array(spatialIndex).set(new Uint8Array(full));
+          indexed = { xy, index: spatialIndex };
+        } else banner.setLocalError('Hover and selection are off: this regl-scatterplot copies its spatial index');
+        st.indexing = null;
+        root.dataset.nbvizIndex = 'ready';
+      });
+    return { spatialIndex, drawn };
+  };
+
   const drawPoints = async () => {
     const gen = ++st.generation;
     root.dataset.nbvizReady = 'false';
@@ -79,6 +116,7 @@ export function createPoints(
     norm = normed;
     st.n = count;
     st.half = { w: normed.halfWidth, h: normed.halfHeight };
+    columnsRead = [model.get('categories'), model.get('values')];
     deps.readCategories();
     deps.applyColors();
     const data: Parameters<typeof pointRows>[0] = { x: normed.x, y: normed.y };
@@ -95,11 +133,8 @@ export function createPoints(
     const sampled = lod.startsSampled(count);
     const keep = sampled ? lod.sample(normed.x, normed.y) : st.visible ? maskIndices(st.visible) : null;
     const sel = validIndices(st.selected, st.n, st.visible);
-    // The k-d index builds in a worker while this thread makes the per-point rows (spatial_index.ts).
-    const index = buildIndexAsync(normed.x, normed.y);
+    const { spatialIndex, drawn } = indexFor(xy, normed, gen);
     const rows = pointRows(data);
-    const spatialIndex = await index;
-    if (gen !== st.generation || st.destroyed) return;
     // filter / select go in with the points, so hidden points never flash during the animation.
     await scatter.draw(rows, {
       spatialIndex,
@@ -110,6 +145,7 @@ export function createPoints(
       ...(keep ? { filter: keep } : {}),
       ...(sel.length ? { select: sel } : {}),
     });
+    drawn();
     if (gen !== st.generation || st.destroyed) return;
     shownXY = xy;
     st.drawn = true;
@@ -146,6 +182,11 @@ export function createPoints(
   const onPoints = () => {
     if (readPoints()) redrawPoints();
   };
+  // Streamed arrays arrive together (lib/streams.ts): points and categories fire one after the other, and a
+  // second draw of millions of points with what the first already drew would cost seconds.
+  const onColumns = () => {
+    if (model.get('categories') !== columnsRead[0] || model.get('values') !== columnsRead[1]) redrawPoints();
+  };
   /** The slider (or Python) picked a layout: animate to it now, without waiting for `points`. */
   const onLayoutIndex = () => {
     deps.syncLayouts();
@@ -160,5 +201,5 @@ export function createPoints(
     redrawPoints();
   };
 
-  return { readPoints, redrawPoints, onPoints, onLayoutIndex, positions: () => norm };
+  return { readPoints, redrawPoints, onPoints, onColumns, onLayoutIndex, positions: () => norm };
 }

@@ -1,7 +1,7 @@
 // The k-d index regl-scatterplot searches for hover, click and lasso, built here from the position columns and
-// handed to draw({spatialIndex}). The library would build it on the main thread from an array per point: at 10M
-// points that is seconds in which no frame can show. Past WORKER_MIN points a worker builds it while the main
-// thread makes those per-point arrays, which the library needs anyway.
+// handed to draw({spatialIndex}). The library would build it on the main thread from an array per point before
+// the first frame: seconds at 10M points. Past WORKER_MIN points a worker builds it after the first frame
+// (points.ts).
 //
 // The buffer is KDBush's (v4) serialised form, which the library reads with KDBush.from: an 8-byte header (0xdb,
 // version 1 << 4 | array type, node size as uint16, item count as uint32), the item ids (uint16 below 65536
@@ -19,9 +19,8 @@ interface Layout {
   coords: Float32Array;
 }
 
-/** The serialised index's buffer with the header written and the points in their input order. */
-function layout(x: Float32Array, y: Float32Array, nodeSize: number): Layout {
-  const n = x.length;
+/** The serialised index's buffer for n points, with its header written. */
+function allocate(n: number, nodeSize: number): Layout {
   const Ids = n < 65536 ? Uint16Array : Uint32Array;
   const idBytes = n * Ids.BYTES_PER_ELEMENT;
   const pad = (8 - (idBytes % 8)) % 8;
@@ -31,8 +30,21 @@ function layout(x: Float32Array, y: Float32Array, nodeSize: number): Layout {
   head[1] = (1 << 4) | 7; // format version 1, coordinates as Float32Array (KDBush's array type 7)
   new Uint16Array(data, 2, 1)[0] = nodeSize;
   new Uint32Array(data, 4, 1)[0] = n;
-  const ids = new Ids(data, 8, n);
-  const coords = new Float32Array(data, 8 + idBytes + pad, 2 * n);
+  return { data, ids: new Ids(data, 8, n), coords: new Float32Array(data, 8 + idBytes + pad, 2 * n) };
+}
+
+/** An index of n points that finds none (all at +Infinity, trivially in k-d order): what the view searches
+ *  while the real one builds. */
+export function emptyIndex(n: number, nodeSize = NODE_SIZE): ArrayBuffer {
+  const L = allocate(n, nodeSize);
+  L.coords.fill(Infinity);
+  return L.data;
+}
+
+/** The index's buffer with the points in their input order. */
+function layout(x: Float32Array, y: Float32Array, nodeSize: number): Layout {
+  const n = x.length;
+  const { data, ids, coords } = allocate(n, nodeSize);
   // A point without a position (NaN) goes to +Infinity, where no search finds it, as none finds NaN; a NaN
   // would make every comparison false and hide half of a node from the searches.
   for (let i = 0; i < n; i++) {
@@ -43,10 +55,9 @@ function layout(x: Float32Array, y: Float32Array, nodeSize: number): Layout {
   return { data, ids, coords };
 }
 
-/** Orders items [left, right] of `ids` / `c` (x, y pairs) into the k-d tree, from `axis` at its root, down to
- *  `depth` levels. Self-contained: its source is also the workers'. */
-export function kdSort(ids: Uint16Array | Uint32Array, c: Float32Array, nodeSize: number, left: number,
-  right: number, axis: number, depth = Infinity): void {
+/** Orders items [left, right] of `ids` / `c` (x, y pairs) into the k-d tree, from `axis` at its root. */
+function kdSort(ids: Uint16Array | Uint32Array, c: Float32Array, nodeSize: number, left: number, right: number,
+  axis: number): void {
   const swap = (i: number, j: number) => {
     const id = ids[i];
     ids[i] = ids[j];
@@ -88,20 +99,19 @@ export function kdSort(ids: Uint16Array | Uint32Array, c: Float32Array, nodeSize
       if (k <= j) hi = j - 1;
     }
   };
-  const stack = [left, right, axis, 0];
+  const stack = [left, right, axis];
   while (stack.length) {
-    const level = stack.pop() as number;
     const ax = stack.pop() as number;
     const r = stack.pop() as number;
     const l = stack.pop() as number;
-    if (r - l <= nodeSize || level >= depth) continue;
+    if (r - l <= nodeSize) continue;
     const m = (l + r) >> 1;
     select(m, l, r, ax);
-    stack.push(l, m - 1, 1 - ax, level + 1, m + 1, r, 1 - ax, level + 1);
+    stack.push(l, m - 1, 1 - ax, m + 1, r, 1 - ax);
   }
 }
 
-/** KDBush's serialised index of points (x[i], y[i]), built on this thread. */
+/** KDBush's serialised index of points (x[i], y[i]). With `allocate`, `layout` and `kdSort`, the worker's code. */
 export function buildIndex(x: Float32Array, y: Float32Array, nodeSize: number): ArrayBuffer {
   const { data, ids, coords } = layout(x, y, nodeSize);
   kdSort(ids, coords, nodeSize, 0, x.length - 1, 0);
@@ -110,48 +120,36 @@ export function buildIndex(x: Float32Array, y: Float32Array, nodeSize: number): 
 
 let workerUrl: string | null = null;
 
-/** Items [left, right] ordered as the subtree they are, from `axis`, in a worker (here when none can start: a
- *  page whose policy forbids blob: workers). */
-function sortInWorker(L: Layout, nodeSize: number, left: number, right: number, axis: number): Promise<void> {
-  const here = () => kdSort(L.ids, L.coords, nodeSize, left, right, axis);
+/** The index, built in a worker when there are many points (here when none can start: a page whose policy
+ *  forbids blob: workers). The columns are copied to it; the caller keeps them. */
+export function buildIndexAsync(x: Float32Array, y: Float32Array, nodeSize = NODE_SIZE): Promise<ArrayBuffer> {
+  const here = () => buildIndex(x, y, nodeSize);
+  if (x.length < WORKER_MIN || typeof Worker === 'undefined') return Promise.resolve(here());
   let worker: Worker;
   try {
+    // The functions' own source (minified names and all) declares them again in the worker.
     workerUrl ??= URL.createObjectURL(new Blob(
-      [`const kdSort = ${kdSort.toString()};\n`
-        + 'onmessage = (e) => { const { ids, c, nodeSize, axis } = e.data;'
-        + ' kdSort(ids, c, nodeSize, 0, ids.length - 1, axis); postMessage({ ids, c }, [ids.buffer, c.buffer]); };'],
+      [[allocate, layout, kdSort, buildIndex].map(String).join('\n')
+        + `\nonmessage = (e) => { const b = ${buildIndex.name}(e.data.x, e.data.y, e.data.nodeSize);`
+        + ' postMessage(b, [b]); };'],
       { type: 'text/javascript' }));
     worker = new Worker(workerUrl, { name: 'nbviz spatial index' });
   } catch {
     return Promise.resolve(here());
   }
   return new Promise((resolve) => {
-    worker.onmessage = (e: MessageEvent<{ ids: Uint16Array | Uint32Array; c: Float32Array }>) => {
+    worker.onmessage = (e: MessageEvent<ArrayBuffer>) => {
       worker.terminate();
-      L.ids.set(e.data.ids, left);
-      L.coords.set(e.data.c, 2 * left);
-      resolve();
+      resolve(e.data);
     };
     worker.onerror = () => {
       worker.terminate();
       resolve(here());
     };
-    const ids = L.ids.slice(left, right + 1);
-    const c = L.coords.slice(2 * left, 2 * right + 2);
-    worker.postMessage({ ids, c, nodeSize, axis }, [ids.buffer, c.buffer]);
+    const xs = x.slice();
+    const ys = y.slice();
+    worker.postMessage({ x: xs, y: ys, nodeSize }, [xs.buffer, ys.buffer]);
   });
-}
-
-/** The index, built off the main thread when there are many points: this thread splits the root, and a worker
- *  orders each half (both CPUs of a small machine). The columns are copied; the caller keeps them. */
-export function buildIndexAsync(x: Float32Array, y: Float32Array, nodeSize = NODE_SIZE): Promise<ArrayBuffer> {
-  if (x.length < WORKER_MIN || typeof Worker === 'undefined') return Promise.resolve(buildIndex(x, y, nodeSize));
-  const L = layout(x, y, nodeSize);
-  const n = x.length;
-  const m = (n - 1) >> 1;
-  kdSort(L.ids, L.coords, nodeSize, 0, n - 1, 0, 1); // the root only
-  return Promise.all([sortInWorker(L, nodeSize, 0, m - 1, 1), sortInWorker(L, nodeSize, m + 1, n - 1, 1)])
-    .then(() => L.data);
 }
 
 /** The point columns as regl-scatterplot's own conversion makes them: one [x, y(, z(, w))] array per point. */

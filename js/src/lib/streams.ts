@@ -1,8 +1,9 @@
 // Arrays Python streams rather than sends in one message (nbviz/widgets/streams.py): a trait's value arrives as
-// a placeholder {dtype, shape, stream, pieces, nbytes, chunks: []}; this model wrapper fetches the pieces (one
-// request each, a few in flight) and reports progress. Until every array pending on the model has arrived, `get`
-// returns what the view last saw and no `change:` fires; then the changes fire together, so the view never sees
-// new positions with old categories.
+// a placeholder {dtype, shape, stream, pieces, nbytes, chunks: []} and its pieces follow, one message each
+// (collected from the model's `initialize` on, before any view exists); this model wrapper assembles them,
+// asks for any still missing once they stop coming (one request a piece, a few in flight) and reports progress.
+// Until every array pending on the model has arrived, `get` returns what the view last saw and no `change:`
+// fires; then the changes fire together, so the view never sees new positions with old categories.
 
 import { createRequester } from './requests';
 
@@ -36,6 +37,8 @@ export interface StreamOptions {
   onError(message: string): void;
   /** Piece requests in flight at once. */
   window?: number;
+  /** How long pushes may stop before the missing pieces are asked for (default STALL_MS). */
+  stallMs?: number;
 }
 
 /** Python's answer for a stream a newer value replaced. */
@@ -43,6 +46,43 @@ const GONE = new Error('stream replaced');
 
 const isPlaceholder = (v: unknown): v is Placeholder =>
   !!v && typeof v === 'object' && typeof (v as Placeholder).stream === 'number' && Array.isArray((v as Placeholder).chunks);
+
+/** Pieces Python pushed, by widget manager (one kernel's models) and stream id, until a view takes them. */
+const pushed = new WeakMap<object, Map<number, Map<number, DataView>>>();
+const NO_MANAGER = {};
+/** Called whenever a piece arrives. */
+const arrivals = new Set<() => void>();
+/** Once pushes stop for this long, a view asks for the pieces it still lacks. */
+export const STALL_MS = 1500;
+
+function piecesOf(model: StreamModel, stream: number): Map<number, DataView> {
+  const key = (model.widget_manager as object | undefined) ?? NO_MANAGER;
+  const byStream = pushed.get(key) ?? pushed.set(key, new Map()).get(key)!;
+  return byStream.get(stream) ?? byStream.set(stream, new Map()).get(stream)!;
+}
+
+function forgetPieces(model: StreamModel, stream: number): void {
+  pushed.get((model.widget_manager as object | undefined) ?? NO_MANAGER)?.delete(stream);
+}
+
+/** Keeps the pieces Python pushes to this model (from anywidget's `initialize`, which runs before the model
+ *  receives any message). Returns the function that stops it. */
+export function collectStreams(model: StreamModel): () => void {
+  const latest = new Map<string, number>(); // per trait, the stream whose pieces are kept
+  const onMessage: Listener = (content, buffers) => {
+    const msg = content as { type?: string; key?: unknown; stream?: unknown; index?: unknown };
+    const piece = (buffers as DataView[] | undefined)?.[0];
+    if (msg?.type !== 'stream-piece' || typeof msg.stream !== 'number' || typeof msg.index !== 'number' || !piece) return;
+    const key = String(msg.key);
+    const older = latest.get(key);
+    if (older !== undefined && older !== msg.stream) forgetPieces(model, older); // a newer value replaced it
+    latest.set(key, msg.stream);
+    piecesOf(model, msg.stream).set(msg.index, piece);
+    for (const fn of [...arrivals]) fn();
+  };
+  model.on('msg:custom', onMessage);
+  return () => model.off('msg:custom', onMessage);
+}
 
 /** The placeholders in a trait's value: the value itself, or items of a list (ArrayList). */
 export function placeholders(value: unknown): Placeholder[] {
@@ -61,6 +101,7 @@ function filled(value: unknown, got: Map<number, DataView[]>): unknown {
 
 export function withStreams<M extends StreamModel>(model: M, opts: StreamOptions): { model: M; dispose(): void } {
   const requester = createRequester(model as unknown as Parameters<typeof createRequester>[0]);
+  const stopCollecting = collectStreams(model); // where no `initialize` did (a host without it)
   const window = Math.max(1, opts.window ?? 3);
   const listeners = new Map<string, Set<Listener>>(); // per changed key, the view's handlers
   const rawHandlers = new Map<string, Listener>();
@@ -92,22 +133,43 @@ export function withStreams<M extends StreamModel>(model: M, opts: StreamOptions
 
   const fetchStream = async (p: Placeholder, got: Map<number, DataView[]>) => {
     const parts: DataView[] = new Array(p.pieces);
-    for (let start = 0; start < p.pieces; start += window) {
-      const batch = [];
-      for (let i = start; i < Math.min(p.pieces, start + window); i++) {
-        batch.push(requester.request('stream', { stream: p.stream, index: i }, 60000).then((reply) => {
+    const arrived = piecesOf(model, p.stream);
+    const take = (i: number, piece: DataView) => {
+      parts[i] = piece;
+      received += piece.byteLength;
+    };
+    const missing = () => [...parts.keys()].filter((i) => !parts[i]);
+    // Pushed pieces: take them as they come, until all are here or none has come for STALL_MS.
+    for (;;) {
+      for (const i of missing()) if (arrived.has(i)) take(i, arrived.get(i) as DataView);
+      if (!disposed) report();
+      if (!missing().length || disposed) break;
+      const more = await new Promise<boolean>((resolve) => {
+        const done = (value: boolean) => {
+          clearTimeout(timer);
+          arrivals.delete(onArrival);
+          resolve(value);
+        };
+        const onArrival = () => done(true);
+        const timer = setTimeout(() => done(false), opts.stallMs ?? STALL_MS);
+        arrivals.add(onArrival);
+      });
+      if (!more) break;
+    }
+    forgetPieces(model, p.stream);
+    // The rest, asked for.
+    const rest = missing();
+    for (let start = 0; start < rest.length && !disposed; start += window) {
+      await Promise.all(rest.slice(start, start + window).map((i) =>
+        requester.request('stream', { stream: p.stream, index: i }, 60000).then((reply) => {
           if (reply.content.gone) throw GONE;
           const piece = reply.buffers[0];
           if (!piece) throw new Error(`piece ${i} of stream ${p.stream} came without its bytes`);
-          parts[i] = piece;
-          received += piece.byteLength;
+          take(i, piece);
           if (!disposed) report();
-        }));
-      }
-      await Promise.all(batch);
-      if (disposed) return;
+        })));
     }
-    got.set(p.stream, parts);
+    if (!disposed) got.set(p.stream, parts);
   };
 
   const load = (key: string, raw: unknown) => {
@@ -183,6 +245,7 @@ export function withStreams<M extends StreamModel>(model: M, opts: StreamOptions
     dispose() {
       disposed = true;
       requester.dispose();
+      stopCollecting();
       for (const [key, fn] of rawHandlers) model.off(`change:${key}`, fn);
       rawHandlers.clear();
       listeners.clear();

@@ -26,6 +26,7 @@ from ..files import save_by_suffix
 
 # The array trait types live with their wire format; widgets take them from here with the rest of the base.
 from .arrays import Array, ArrayList, Codes, Positions  # noqa: F401
+from .cells import call_at_cell_end  # noqa: F401 - widgets take it from here with the rest of the base
 from .hosts import pictures_unseen, separate_pictures_hidden
 from .streams import StreamedState
 
@@ -149,33 +150,6 @@ def close_tree(widget: Any, seen: set[int] | None = None) -> None:
 #: Seconds a burst of changes (a recolour sets five traits) is gathered before the picture is redrawn once.
 PICTURE_DELAY_S = 0.3
 _PICTURE_LOCK = threading.Lock()
-#: Objects with work to finish when the running cell ends (see :func:`call_at_cell_end`).
-_CELL_END: weakref.WeakSet = weakref.WeakSet()
-
-
-def _cells_end(*_args: Any) -> None:
-    for owner in list(_CELL_END):
-        _CELL_END.discard(owner)
-        owner._cell_ended()
-
-
-@functools.cache
-def _watch_cells() -> None:
-    from IPython.core.getipython import get_ipython
-
-    shell = get_ipython()
-    if shell is not None:
-        shell.events.register("post_run_cell", _cells_end)
-
-
-def call_at_cell_end(owner: Any) -> None:
-    """Call ``owner._cell_ended()`` when the running cell ends, on the kernel's thread. What a change defers (a
-    picture redrawn, frames copied into a trait) is then sent while that cell still counts as running: a headless
-    run (nbclient, papermill) records only what arrives while a cell runs."""
-    _CELL_END.add(owner)
-    _watch_cells()
-
-
 class PictureOutput:
     """Displays an object as its live view and, in the output after it, a PNG of what the view shows.
 

@@ -27,6 +27,8 @@ from typing import Any, ClassVar
 
 import ipywidgets
 
+from .cells import call_at_cell_end
+
 #: An array whose bytes exceed this streams (positions of about a million points and more).
 STREAM_BYTES = 4 * 1024 * 1024
 #: Bytes per streamed piece: one request and one message each.
@@ -68,8 +70,6 @@ class StreamedState:
         # After the message that holds the placeholders, so the view learns of a stream before its pieces; and
         # while a cell makes the widget, once its view is shown (then the bar counts them) or the cell ends.
         from IPython.core.getipython import get_ipython
-
-        from .base import call_at_cell_end
 
         if get_ipython() is not None and vars(self).get("_shown") is None:
             call_at_cell_end(self)

@@ -98,9 +98,10 @@ def test_the_colour_by_menu_recolours_from_the_view(page, voila):
     menu.select_option("cluster")
     assert wait_for_json(probe / "color_source.json", lambda v: v != "label") == "cluster"
     assert wait_for_json(probe / "color_title.json", lambda v: v == "cluster") == "cluster"
-    legend = root.locator(".nbviz-legend li")
+    # By the page, not by `root`: that locator looks for a ready root, and a recolour redraws (not ready meanwhile).
     page.wait_for_function("() => document.querySelectorAll('.nbviz-legend li').length === 4")
-    assert legend.count() == 4
+    page.wait_for_timeout(300)
+    assert page.locator(".nbviz-legend li").count() == 4  # and stays
     menu.select_option("column:ink")
     assert wait_for_json(probe / "color_title.json", lambda v: v == "ink") == "ink"
     root.locator(".nbviz-colorbar").wait_for(state="visible", timeout=10_000)  # ink: many values, a colour bar

@@ -80,6 +80,8 @@ class StreamedState:
         pushing: list[tuple[str, int, list[memoryview]]] = vars(self).get("_pushing", [])
         while pushing:
             name, stream, pieces = pushing.pop(0)
+            if stream not in self._stream_table().get(name, {}):
+                continue  # a later value of the trait replaced it before it went out (both in one cell)
             for index, piece in enumerate(pieces):
                 self.send({"type": "stream-piece", "key": name, "stream": stream, "index": index},  # type: ignore[attr-defined]
                           [piece])
@@ -138,6 +140,7 @@ class StreamedState:
 
     def close(self) -> None:
         vars(self).pop("_streams", None)
+        vars(self).pop("_pushing", None)
         super().close()  # type: ignore[misc]
 
 

@@ -102,7 +102,7 @@ function filled(value: unknown, got: Map<number, DataView[]>): unknown {
 export function withStreams<M extends StreamModel>(model: M, opts: StreamOptions): { model: M; dispose(): void } {
   const requester = createRequester(model as unknown as Parameters<typeof createRequester>[0]);
   const stopCollecting = collectStreams(model); // where no `initialize` did (a host without it)
-  const window = Math.max(1, opts.window ?? 3);
+  const inFlight = Math.max(1, opts.window ?? 3);
   const listeners = new Map<string, Set<Listener>>(); // per changed key, the view's handlers
   const rawHandlers = new Map<string, Listener>();
   const seen = new Map<string, { raw: unknown; value: unknown }>(); // streamed keys: the placeholder and its data
@@ -145,13 +145,13 @@ export function withStreams<M extends StreamModel>(model: M, opts: StreamOptions
       if (!disposed) report();
       if (!missing().length || disposed) break;
       const more = await new Promise<boolean>((resolve) => {
-        const done = (value: boolean) => {
+        const finish = (value: boolean) => {
           clearTimeout(timer);
           arrivals.delete(onArrival);
           resolve(value);
         };
-        const onArrival = () => done(true);
-        const timer = setTimeout(() => done(false), opts.stallMs ?? STALL_MS);
+        const onArrival = () => finish(true);
+        const timer = setTimeout(() => finish(false), opts.stallMs ?? STALL_MS);
         arrivals.add(onArrival);
       });
       if (!more) break;
@@ -159,8 +159,8 @@ export function withStreams<M extends StreamModel>(model: M, opts: StreamOptions
     forgetPieces(model, p.stream);
     // The rest, asked for.
     const rest = missing();
-    for (let start = 0; start < rest.length && !disposed; start += window) {
-      await Promise.all(rest.slice(start, start + window).map((i) =>
+    for (let start = 0; start < rest.length && !disposed; start += inFlight) {
+      await Promise.all(rest.slice(start, start + inFlight).map((i) =>
         requester.request('stream', { stream: p.stream, index: i }, 60000).then((reply) => {
           if (reply.content.gone) throw GONE;
           const piece = reply.buffers[0];

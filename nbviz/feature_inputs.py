@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .blockwise import is_large, is_mapped, nonfinite_rows
+from .blockwise import is_mapped, nonfinite_rows
 from .checks import as_numpy, check_length, is_tensor, list_rows, plural
 from .columnar import mapped_float32, open_npy
 
@@ -59,9 +59,7 @@ def check_embeddings(embeddings: Any) -> np.ndarray:
         arr = mapped_float32(arr, "embeddings")  # converted block by block into a mapped cache, not into memory
     with np.errstate(over="ignore"):  # float64 beyond the float32 range becomes inf, reported below
         out = np.ascontiguousarray(arr, dtype=np.float32)  # a view, no copy, of float32 C-contiguous input
-    # A float64 row sum of float32 values cannot overflow, and NaN/inf propagate into it: one O(N) check, by
-    # blocks of rows for large or mapped input (no N-sized temporaries).
-    bad = nonfinite_rows(out) if is_large(out) else np.flatnonzero(~np.isfinite(out.sum(axis=1, dtype=np.float64)))
+    bad = nonfinite_rows(out)  # by blocks of rows: no N-sized temporaries for large or mapped input
     if len(bad):
         advice = "drop or impute them"
         if arr.dtype.kind == "f" and arr.dtype.itemsize > 4 and np.isfinite(arr[bad]).all():

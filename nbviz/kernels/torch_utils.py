@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -23,6 +25,21 @@ HOOK_DICTS = tuple(name for name, value in vars(nn.Module()).items() if name.end
                    and isinstance(value, dict))
 
 
+#: One re-entrant lock per model (by id, dropped with the model): see :func:`handed_back`.
+_MODEL_LOCKS: dict[int, threading.RLock] = {}
+_MODEL_LOCKS_GUARD = threading.Lock()
+
+
+def model_lock(model: nn.Module) -> threading.RLock:
+    """The lock :func:`handed_back` holds on ``model``; kept beside the model, not on it (its attributes stay)."""
+    with _MODEL_LOCKS_GUARD:
+        lock = _MODEL_LOCKS.get(id(model))
+        if lock is None:
+            lock = _MODEL_LOCKS[id(model)] = threading.RLock()
+            weakref.finalize(model, _MODEL_LOCKS.pop, id(model), None)
+        return lock
+
+
 @contextlib.contextmanager
 def handed_back(model: nn.Module) -> Iterator[None]:
     """Run a block with every module of ``model`` in eval mode and no parameter needing a gradient, then restore it.
@@ -33,7 +50,16 @@ def handed_back(model: nn.Module) -> Iterator[None]:
     are not written: eval mode keeps BatchNorm's running statistics (and ``num_batches_tracked``) still, and no
     parameter needing a gradient means no backward accumulates into a ``.grad``. Turning ``requires_grad`` off is
     also what makes Grad-CAM cheap: the layers before the attributed one record no graph.
+
+    Blocks on one model take turns (:func:`model_lock`; the same thread may nest them): widget messages can be
+    served on a kernel subshell's thread while a cell or a timer runs nbviz on the same model, and a block ending
+    in between would restore the flags the other still needs and remove the hooks it registered.
     """
+    with model_lock(model):
+        yield from _handed_back(model)
+
+
+def _handed_back(model: nn.Module) -> Iterator[None]:
     modules = list(model.modules())
     training = [m.training for m in modules]
     full_backward = [m._is_full_backward_hook for m in modules]

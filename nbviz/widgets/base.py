@@ -28,6 +28,7 @@ from ..files import save_by_suffix
 from .arrays import Array, ArrayList, Codes, Positions  # noqa: F401
 from .cells import call_at_cell_end  # noqa: F401 - widgets take it from here with the rest of the base
 from .hosts import pictures_unseen, separate_pictures_hidden
+from .main_shell import serve_on_main_shell
 from .streams import StreamedState
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -125,11 +126,11 @@ def request_indices(content: Any, key: str, n: int) -> list[int]:
     return cast("list[int]", values)  # each one checked above
 
 
-def close_tree(widget: Any, seen: set[int] | None = None) -> None:
-    """Close an ipywidget and the widgets inside its traits (children, marks, scales, axes, layout...).
+def widget_tree(widget: Any, seen: set[int] | None = None) -> Iterator[Any]:
+    """An ipywidget and the widgets inside its traits (children, marks, scales, axes, layout...), each once.
 
-    Another nbviz widget found inside is closed only when it is the one passed: it owns its own companions, and a
-    link or a box may point at a widget that lives on.
+    Another nbviz widget found inside is not entered unless it is the one passed: it owns its own companions, and
+    a link or a box may point at a widget that lives on.
     """
     import ipywidgets
 
@@ -144,9 +145,16 @@ def close_tree(widget: Any, seen: set[int] | None = None) -> None:
         elif isinstance(w, ipywidgets.Widget) and id(w) not in seen and (w is widget or not isinstance(w, NbvizWidget)):
             seen.add(id(w))
             stack.extend(w.trait_values().values())
-            w.close()
+            yield w
 
 
+def close_tree(widget: Any, seen: set[int] | None = None) -> None:
+    """Close an ipywidget and the widgets inside its traits (see :func:`widget_tree`)."""
+    for w in widget_tree(widget, seen):
+        w.close()
+
+
+STATE_WAIT_S = 5.0  # the longest a background thread waits for a view's message to be handled (from_thread)
 #: Seconds a burst of changes (a recolour sets five traits) is gathered before the picture is redrawn once.
 PICTURE_DELAY_S = 0.3
 _PICTURE_LOCK = threading.Lock()
@@ -364,12 +372,41 @@ class NbvizWidget(StreamedState, PictureOutput, anywidget.AnyWidget):
             hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
             raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {unknown[0]!r}{hint}")
 
+    # -- threads ------------------------------------------------------------------------------------------
+    def state_lock(self) -> threading.RLock:
+        """Held while a view's message is handled (traitlets batches its changes by swapping the instance's
+        ``notify_change``: another thread's change meanwhile would land in that batch); see :meth:`from_thread`."""
+        return vars(self).setdefault("_state_lock", threading.RLock())
+
+    def _handle_msg(self, msg: dict) -> None:
+        with self.state_lock():
+            super()._handle_msg(msg)
+
+    def from_thread(self, apply: Callable[[], None], wait: bool = True) -> None:
+        """Run ``apply`` (trait changes from a background thread) under :meth:`state_lock`, waiting at most
+        STATE_WAIT_S (a handler holding it may wait for that thread), or with ``wait=False`` not at all (skipped)."""
+        lock = self.state_lock()
+        held = lock.acquire(timeout=STATE_WAIT_S) if wait else lock.acquire(blocking=False)
+        if held or wait:
+            try:
+                apply()
+            finally:
+                if held:
+                    lock.release()
+
     # -- lifetime -----------------------------------------------------------------------------------------
+    def open(self) -> None:
+        super().open()
+        serve_on_main_shell(self.comm)
+
     def own(self, *widgets: Any) -> None:
         """Companion widgets made for this one (a chart, a box, a link): closed with it. ipywidgets keeps every
         open widget in a global registry, so a companion left open would keep this widget (and the user's model
         and data its callbacks reach) alive."""
         vars(self).setdefault("_companions", []).extend(widgets)
+        for widget in widgets:  # a chart's click runs this widget's code too: on the main thread, as its own
+            for w in widget_tree(widget):
+                serve_on_main_shell(w.comm)
 
     def close(self) -> None:
         # vars(self), not self.__dict__: the same dict, which pyright takes for a read-only mapping on a HasTraits

@@ -270,8 +270,11 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
             if self.error:
                 raise RuntimeError(self.error)
 
-    def _report(self, fraction: float, status: str) -> None:
-        self.progress, self.status = float(fraction), status
+    def _report(self, fraction: float, status: str, wait: bool = False) -> None:
+        def apply() -> None:
+            self.progress, self.status = float(fraction), status
+
+        self.from_thread(apply, wait)  # a progress step skipped while the lock is held: the next comes soon
 
     def _project_all(self, bar: Any) -> None:
         def progress(fraction: float, status: str) -> None:
@@ -296,9 +299,12 @@ class EmbeddingExplorer(PointColors, AnswersRequests, LabelsItems, ExportsView, 
                 self._show_layouts([np.ascontiguousarray(a, dtype=np.float32) for a in layouts])
             finally:
                 bar.close()
-                self._report(-1.0, "")
+                self._report(-1.0, "", wait=True)
 
     def _show_layouts(self, layouts: list[np.ndarray]) -> None:
+        self.from_thread(lambda: self._set_layouts(layouts))
+
+    def _set_layouts(self, layouts: list[np.ndarray]) -> None:
         with self.hold_sync():
             if len(layouts) > 1:
                 self.layouts = layouts

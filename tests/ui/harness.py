@@ -192,16 +192,21 @@ def start_marimo(root: Path, app: Path, mode: str = "run") -> Server:
 
 
 PROBE_MODULE = '''
-import json as _json, pathlib as _pathlib, numpy as _np
+import json as _json, pathlib as _pathlib, threading as _threading, numpy as _np
+_THREADS = {}
 def nbviz_probe(widget, *traits, folder):
-    """Write each watched trait to <folder>/<trait>.json whenever it changes (read by the test)."""
+    """Write each watched trait to <folder>/<trait>.json whenever it changes (read by the test), and the names of
+    the threads that changed them to <folder>/threads.json."""
     out = _pathlib.Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    threads = _THREADS.setdefault(str(out), set())
     def write(name, value):
         value = value.tolist() if isinstance(value, _np.ndarray) else value
-        tmp = out / (name + ".json.tmp")
-        tmp.write_text(_json.dumps(value))
-        tmp.replace(out / (name + ".json"))
+        threads.add(_threading.current_thread().name)
+        for stem, data in ((name, value), ("threads", sorted(threads))):
+            tmp = out / (stem + ".json.tmp")
+            tmp.write_text(_json.dumps(data))
+            tmp.replace(out / (stem + ".json"))
     for name in traits:
         write(name, getattr(widget, name))
         widget.observe(lambda change: write(change["name"], change["new"]), names=name)

@@ -74,3 +74,34 @@ def test_a_zoom_draws_the_sample_and_settles_to_every_point(page, voila):
     # And the zoom did change the picture (else the comparison proves nothing).
     assert _state(sampled)["camera"][2] < 0.9
     assert not page.page_errors
+
+
+# Every change of an explorer's data-nbviz-lod, with the number of points its library holds or draws then.
+LOD_TRAIL = """
+window.nbvizLodTrail = [];
+new MutationObserver((changes) => { for (const c of changes) window.nbvizLodTrail.push(
+    [c.target.dataset.nbvizLod, c.target.nbviz ? c.target.nbviz.drawnPoints : -1]); })
+  .observe(document, { subtree: true, attributes: true, attributeFilter: ["data-nbviz-lod"] });
+"""
+
+ONE_VIEW = f"""
+import numpy as np, nbviz
+rng = np.random.default_rng(1)
+xy = rng.normal(size=({N}, 2)).astype("float32")
+ex = nbviz.EmbeddingExplorer(xy, labels=rng.integers(0, 5, {N}), method="pca", height=300, lod_points={BUDGET})
+ex
+"""
+
+
+def test_the_first_frame_is_the_sample_alone_and_every_point_follows(page, voila):
+    """Past `lod_points` the first frame hands the library the sample alone (it would otherwise build rows and
+    textures for all N first: seconds at 10M); the full set follows, sampled, then settles to every point."""
+    page.add_init_script(LOD_TRAIL)
+    open_voila(page, voila, "lod_preview_voila", [ONE_VIEW])
+    root = ready_root(page)
+    page.wait_for_function("el => el.dataset.nbvizLod === 'full'", arg=root.element_handle(), timeout=30_000)
+    trail = page.evaluate("window.nbvizLodTrail")
+    assert [state for state, _ in trail] == ["preview", "sample", "full"], trail
+    (_, preview), (_, sample), (_, full) = trail
+    assert preview == sample < N // 2 and full == N, trail  # the sample keeps sparse grid cells whole
+    assert _state(root)["n"] == N and not page.page_errors

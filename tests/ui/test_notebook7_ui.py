@@ -7,6 +7,7 @@ drives the same widget in both front ends."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -120,3 +121,12 @@ def test_every_output_is_an_nbviz_view_without_errors(nb_page):
     assert "Error displaying widget" not in text
     assert nb_page.locator(ERROR_OUTPUT).count() == 0
     assert [e for e in nb_page.page_errors if e != NOTEBOOK_STARTUP_ERROR] == []
+
+
+def test_clicks_are_served_on_the_kernels_main_thread(nb_page, nb_server):
+    """Notebook 7 (as JupyterLab 4.4+) sends widget messages to a kernel subshell whose thread runs beside cells;
+    nbviz asks for them on the main thread, where cells run, so a click never races a cell or another click on
+    the same model or widget. Runs after the checks above: every change they made by clicking is in threads.json."""
+    seen = {path.parent.name: json.loads(path.read_text()) for path in nb_server.probe.glob("*/threads.json")}
+    assert {"explorer", "gradcam", "probmap", "sketchpad", "graph"} <= set(seen)
+    assert {cell: names for cell, names in seen.items() if names != ["MainThread"]} == {}

@@ -28,5 +28,5 @@ def test_notebook_renders_without_widget_errors(voila, page, path):
     page.wait_for_timeout(2000)
     text = page.inner_text("body")
     found = [b for b in BAD if b in text]
-    assert not found, f"{path.name}: {found} on the page:\n{text[:3000]}"
+    assert not found, f"{path.name}: {found} on the page:\n{text[text.find('Traceback') - 200:][:6000]}"
     assert not page.page_errors, page.page_errors

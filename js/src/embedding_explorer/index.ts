@@ -45,7 +45,8 @@ export interface ExplorerHook {
   drawCount: number;
   /** The camera as the `view` trait would hold it: [target x, target y, distance]. */
   camera: number[] | null;
-  /** Points the library draws now (fewer than pointCount while a level-of-detail sample or a filter is on). */
+  /** Points the library draws now (fewer than pointCount while a level-of-detail sample, its first-frame
+   *  preview or a filter is on). */
   drawnPoints: number;
 }
 
@@ -290,7 +291,8 @@ function render({ model: sent, el }: Pick<RenderProps<ExplorerTraits>, 'model' |
       return drawCount;
     },
     get drawnPoints() {
-      return scatter.get('isPointsFiltered') ? (scatter.get('filteredPoints') as number[]).length : st.n;
+      // The library's own count: a first frame past `lod_points` hands it the sample alone (points.ts).
+      return (scatter.get(scatter.get('isPointsFiltered') ? 'filteredPoints' : 'points') as unknown[]).length;
     },
     get camera() {
       return toView(scatter.get('cameraTarget') as number[], scatter.get('cameraDistance'));

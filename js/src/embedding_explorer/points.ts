@@ -12,6 +12,9 @@ import type { Lod } from './lod';
 import { normalizePoints } from './normalize';
 import { validIndices } from './selection';
 
+/** The longest wait for the preview's frame before the full draw starts anyway. */
+const PREVIEW_WAIT_MS = 500;
+
 export interface Points {
   /** Read `points`; true when they differ from what is shown or on the way. */
   readPoints(): boolean;
@@ -101,6 +104,31 @@ export function createPoints(
     return { spatialIndex, drawn };
   };
 
+  /** A new set of points past `lod_points` is first drawn as its level-of-detail sample alone: the library then
+   *  builds rows and textures for the sample's points only, and the first frame does not wait for those of all
+   *  N (about 2 s at 10M here). The full draw follows once that frame is on screen; until it is in, `st.drawn`
+   *  stays false, so hover, clicks, the selection and the overlays wait for it as for any draw. */
+  const drawPreview = async (data: Parameters<typeof pointRows>[0], keep: number[]) => {
+    const pick = (col: ArrayLike<number>) => {
+      const out = new Float32Array(keep.length);
+      for (let j = 0; j < keep.length; j++) out[j] = col[keep[j]];
+      return out;
+    };
+    const { x, y, valueA, valueB } = data;
+    const rows = pointRows({ x: pick(x), y: pick(y), ...(valueA ? { valueA: pick(valueA) } : {}),
+      ...(valueB ? { valueB: pick(valueB) } : {}) });
+    // No index: nothing is picked in the preview, and the library would build one for it on this thread.
+    await scatter.draw(rows, { spatialIndex: emptyIndex(rows.length), zDataType: 'categorical',
+      wDataType: 'continuous' });
+    await deps.fitView();
+    root.dataset.nbvizLod = 'preview';
+    // On screen: the library's next frame, then the browser's next one (a timeout, should no frame come).
+    await new Promise((resolve) => {
+      scatter.subscribe('draw', () => requestAnimationFrame(resolve), 1);
+      setTimeout(resolve, PREVIEW_WAIT_MS);
+    });
+  };
+
   const drawPoints = async () => {
     const gen = ++st.generation;
     root.dataset.nbvizReady = 'false';
@@ -133,6 +161,10 @@ export function createPoints(
     const sampled = lod.startsSampled(count);
     const keep = sampled ? lod.sample(normed.x, normed.y) : st.visible ? maskIndices(st.visible) : null;
     const sel = validIndices(st.selected, st.n, st.visible);
+    if (sampled && keep && keep.length > 0 && !transition) {
+      await drawPreview(data, keep);
+      if (gen !== st.generation || st.destroyed) return;
+    }
     const { spatialIndex, drawn } = indexFor(xy, normed, gen);
     const rows = pointRows(data);
     // filter / select go in with the points, so hidden points never flash during the animation.

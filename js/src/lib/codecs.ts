@@ -64,11 +64,16 @@ export const QUANT_STEPS = 65534;
 /** float32 (N, 2) positions of uint16 codes within `bounds` [x0, x1, y0, y1]; QUANT_MISSING is NaN. */
 export function dequantizePositions(codes: TypedArray, bounds: readonly number[]): Float32Array {
   const out = new Float32Array(codes.length);
-  for (let i = 0; i < codes.length; i++) {
-    const axis = i % 2;
-    const lo = bounds[2 * axis];
-    const hi = bounds[2 * axis + 1];
-    out[i] = codes[i] === QUANT_MISSING ? NaN : lo + codes[i] * ((hi - lo) / QUANT_STEPS);
+  const [x0, x1, y0, y1] = bounds;
+  const sx = (x1 - x0) / QUANT_STEPS;
+  const sy = (y1 - y0) / QUANT_STEPS;
+  // By pairs, the constants hoisted: the first frame at 10M points waits for this loop.
+  for (let i = 0; i < codes.length; i += 2) {
+    const cx = codes[i];
+    out[i] = cx === QUANT_MISSING ? NaN : x0 + cx * sx;
+    if (i + 1 === codes.length) break;
+    const cy = codes[i + 1];
+    out[i + 1] = cy === QUANT_MISSING ? NaN : y0 + cy * sy;
   }
   return out;
 }

@@ -3,11 +3,10 @@
 A trait's wire value (``arrays.py``: ``{dtype, shape, chunks}``) above :data:`STREAM_BYTES` leaves in the widget's
 update (or comm-open) message as a placeholder, ``{..., "stream": id, "pieces": n, "nbytes": b, "chunks": []}``;
 right after it, the pieces follow one message each (``{"type": "stream-piece", "key": trait, "stream": id,
-"index": i}``), and
-the view shows how much has arrived (``js/src/lib/streams.ts``). anywidget hands a model no message before its
-code has loaded and run ``initialize``, where the view starts collecting; whatever a view still lacks (a second
-view made later, a host that dropped a message) it asks for, one request a piece
-(``{"type": "stream", "stream": id, "index": i}``).
+"index": i}``), and the view shows how much has arrived (``js/src/lib/streams.ts``). anywidget hands a model no
+message before its code has loaded and run ``initialize``, where the view starts collecting; whatever a view still
+lacks (a second view made later, a host that dropped a message) it asks for, one request a piece (``{"type":
+"stream", "stream": id, "index": i}``).
 
 Only once a browser is known to be attached to this kernel: an nbviz view said so (every view sends an ``attach``
 request when it is made) or a widget manager opened ipywidgets' control comm (a reloaded JupyterLab page, Voila
